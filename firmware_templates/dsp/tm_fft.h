@@ -1,0 +1,77 @@
+/* tm_fft.h - real FFT for power-of-two lengths (C99, float32).
+ *
+ * The C twin of numpy.fft.rfft for the suite's DSP blocks (MFCC, log-mel, spectral
+ * features). No dynamic memory: the state holds the twiddle table for the largest
+ * length the firmware uses, TM_FFT_MAX_N.
+ *
+ * API
+ * ---
+ *   tm_rfft_t s;
+ *   if (tm_rfft_init(&s, 512) != 0) { ... n is not a power of two in [2, TM_FFT_MAX_N] ... }
+ *   float in[512], out[512 + 2];
+ *   tm_rfft(&s, in, out);
+ *
+ * int tm_rfft_init(tm_rfft_t* s, int n)
+ *     Prepare a transform of length n (a power of two, 2 <= n <= TM_FFT_MAX_N).
+ *     Computes the twiddles (in double, rounded once to float). Returns 0 on success,
+ *     TM_FFT_ERR_N (-1) if n is not a power of two in range, TM_FFT_ERR_NULL (-2) if s is
+ *     NULL. Call once at start-up; the state is read-only afterwards and may be shared.
+ *
+ * void tm_rfft(const tm_rfft_t* s, const float* in, float* out)
+ *     Forward real FFT of the n samples in[0..n-1], unnormalised, exactly as
+ *     numpy.fft.rfft: X[k] = sum_t in[t] * exp(-2*pi*i*k*t/n) for k = 0..n/2.
+ *     out holds n + 2 floats, interleaved: out[2k] = Re X[k], out[2k+1] = Im X[k],
+ *     k = 0..n/2 (out[1] and out[n+1] are exactly 0). in and out must not overlap.
+ *     Uses no memory besides out (the complex half-length FFT runs in place in out).
+ *
+ * int tm_rfft_n(const tm_rfft_t* s)
+ *     The length n given to tm_rfft_init.
+ *
+ * Method: the n real samples are packed as n/2 complex values z[j] = x[2j] + i x[2j+1],
+ * transformed by an iterative radix-2 decimation-in-time complex FFT (bit-reversed
+ * input order, in place), then split into the n/2 + 1 bins of the real transform.
+ * Cost: about (n/2) log2(n/2) complex butterflies + n/2 split steps.
+ *
+ * Memory: sizeof(tm_rfft_t) = TM_FFT_MAX_N * 4 bytes + 8 (the table of n/2 complex
+ * twiddles exp(-2*pi*i*k/n)). Define TM_FFT_MAX_N (a power of two) identically for every
+ * translation unit, e.g. -DTM_FFT_MAX_N=512, to shrink it to what the firmware needs.
+ *
+ * Accuracy (measured by tests/test_c_parity_audio.py against numpy float64): max abs
+ * error <= 1e-5 * sum|x| for n <= 4096.
+ */
+#ifndef TM_FFT_H
+#define TM_FFT_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The numerics version of this FFT; tm_fft.c refuses to build against another. */
+#define TM_FFT_VERSION 1
+
+#ifndef TM_FFT_MAX_N
+#define TM_FFT_MAX_N 1024
+#endif
+
+#if (TM_FFT_MAX_N < 2) || ((TM_FFT_MAX_N & (TM_FFT_MAX_N - 1)) != 0)
+#error "TM_FFT_MAX_N must be a power of two >= 2 (e.g. 512)"
+#endif
+
+#define TM_FFT_ERR_N (-1)
+#define TM_FFT_ERR_NULL (-2)
+
+typedef struct {
+  int n;                       /* transform length (power of two) */
+  int log2_half;               /* log2(n / 2) */
+  float twiddle[TM_FFT_MAX_N]; /* twiddle[2k], twiddle[2k+1] = cos, -sin(2*pi*k/n), k < n/2 */
+} tm_rfft_t;
+
+int tm_rfft_init(tm_rfft_t* s, int n);
+void tm_rfft(const tm_rfft_t* s, const float* in, float* out);
+int tm_rfft_n(const tm_rfft_t* s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TM_FFT_H */
