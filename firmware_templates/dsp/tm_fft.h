@@ -1,8 +1,8 @@
 /* tm_fft.h - real FFT for power-of-two lengths (C99, float32).
  *
  * The C twin of numpy.fft.rfft for the suite's DSP blocks (MFCC, log-mel, spectral
- * features). No dynamic memory: the state holds the twiddle table for the largest
- * length the firmware uses, TM_FFT_MAX_N.
+ * features). No dynamic memory: one static quarter-wave cosine table, sized for the
+ * largest length the firmware uses (TM_FFT_MAX_N), is shared by every transform.
  *
  * API
  * ---
@@ -12,10 +12,11 @@
  *   tm_rfft(&s, in, out);
  *
  * int tm_rfft_init(tm_rfft_t* s, int n)
- *     Prepare a transform of length n (a power of two, 2 <= n <= TM_FFT_MAX_N).
- *     Computes the twiddles (in double, rounded once to float). Returns 0 on success,
+ *     Prepare a transform of length n (a power of two, 2 <= n <= TM_FFT_MAX_N). The first
+ *     call fills the shared twiddle table (cosines computed in double, rounded once to
+ *     float); call it at start-up, before any concurrent use. Returns 0 on success,
  *     TM_FFT_ERR_N (-1) if n is not a power of two in range, TM_FFT_ERR_NULL (-2) if s is
- *     NULL. Call once at start-up; the state is read-only afterwards and may be shared.
+ *     NULL. The state is read-only afterwards and may be shared.
  *
  * void tm_rfft(const tm_rfft_t* s, const float* in, float* out)
  *     Forward real FFT of the n samples in[0..n-1], unnormalised, exactly as
@@ -32,9 +33,11 @@
  * input order, in place), then split into the n/2 + 1 bins of the real transform.
  * Cost: about (n/2) log2(n/2) complex butterflies + n/2 split steps.
  *
- * Memory: sizeof(tm_rfft_t) = TM_FFT_MAX_N * 4 bytes + 8 (the table of n/2 complex
- * twiddles exp(-2*pi*i*k/n)). Define TM_FFT_MAX_N (a power of two) identically for every
- * translation unit, e.g. -DTM_FFT_MAX_N=512, to shrink it to what the firmware needs.
+ * Memory: tm_rfft_t is 3 ints. tm_fft.c holds one static table of TM_FFT_MAX_N/4 + 1
+ * floats (cos(2*pi*k/TM_FFT_MAX_N), 1 KiB for the default 1024), from which the twiddles
+ * of every n <= TM_FFT_MAX_N are read with a stride. TM_FFT_MAX_N only matters when
+ * compiling tm_fft.c: build it with e.g. -DTM_FFT_MAX_N=4096 for longer transforms, or
+ * -DTM_FFT_MAX_N=512 to save RAM.
  *
  * Accuracy (measured by tests/test_c_parity_audio.py against numpy float64): max abs
  * error <= 1e-5 * sum|x| for n <= 4096.
@@ -53,17 +56,17 @@ extern "C" {
 #define TM_FFT_MAX_N 1024
 #endif
 
-#if (TM_FFT_MAX_N < 2) || ((TM_FFT_MAX_N & (TM_FFT_MAX_N - 1)) != 0)
-#error "TM_FFT_MAX_N must be a power of two >= 2 (e.g. 512)"
+#if (TM_FFT_MAX_N < 4) || ((TM_FFT_MAX_N & (TM_FFT_MAX_N - 1)) != 0)
+#error "TM_FFT_MAX_N must be a power of two >= 4 (e.g. 512)"
 #endif
 
 #define TM_FFT_ERR_N (-1)
 #define TM_FFT_ERR_NULL (-2)
 
 typedef struct {
-  int n;                       /* transform length (power of two) */
-  int log2_half;               /* log2(n / 2) */
-  float twiddle[TM_FFT_MAX_N]; /* twiddle[2k], twiddle[2k+1] = cos, -sin(2*pi*k/n), k < n/2 */
+  int n;         /* transform length (power of two) */
+  int log2_half; /* log2(n / 2) */
+  int stride;    /* TM_FFT_MAX_N / n: step through the shared table */
 } tm_rfft_t;
 
 int tm_rfft_init(tm_rfft_t* s, int n);
