@@ -1,0 +1,164 @@
+"""The App contract: the hooks the shared pipeline calls.
+
+An app (``apps/<name>/app.py``) subclasses :class:`App` and is named in
+``conf/app/<name>.yaml`` by ``app._target_``. The pipeline in ``common/pipeline.py``
+calls these hooks and never branches on the app's name. Defaults here cover a plain
+classifier; apps override what differs (regression targets, an autoencoder trained on
+normal data only, streaming evaluation, the firmware main loop, ...).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
+
+import numpy as np
+
+from tinyml_suite.common.data import DataSplits, Split
+from tinyml_suite.common.errors import DatasetError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tinyml_suite.common.pipeline import RunContext
+
+__all__ = ["App", "PredictFn", "classification_metrics"]
+
+log = logging.getLogger(__name__)
+
+# A predictor maps model inputs [shape=(n, *input_shape)] to float outputs
+# [shape=(n, *output_shape)]: the float Keras model, or the int8 model on TFLM with its
+# outputs dequantised. Evaluation hooks take one so float and int8 score identically.
+PredictFn = Callable[[np.ndarray], np.ndarray]
+
+
+class App:
+    """Base class of the four reference apps.
+
+    Class attributes
+    ----------------
+    name : the app's name (``app=<name>`` on the command line)
+    task : "classification", "regression" or "anomaly"
+    headline : the key of the headline metric in metrics.json ``float``/``int8``
+    higher_is_better : direction of the headline metric (for sweeps and reports)
+    """
+
+    name: ClassVar[str] = ""
+    task: ClassVar[str] = "classification"
+    headline: ClassVar[str] = "accuracy"
+    higher_is_better: ClassVar[bool] = True
+    #: firmware main-loop template for this app, relative to firmware_templates/
+    firmware_main: ClassVar[str] = ""
+
+    def __init__(self, **options: Any) -> None:
+        # ``name`` and ``_target_`` come from the config; everything else is the app's.
+        options.pop("name", None)
+        self.options = options
+
+    # -- data --------------------------------------------------------------------
+    def check_data(self, data: DataSplits, dataset_name: str, dataset_apps: tuple[str, ...]) -> None:
+        """Refuse a dataset that does not suit this app, in one line."""
+        if dataset_apps and self.name not in dataset_apps:
+            raise DatasetError(
+                f"dataset={dataset_name} is for app={'/'.join(dataset_apps)}, not app={self.name}; "
+                f"pick one of this app's datasets (tinyml --help lists them)"
+            )
+        if data.task != self.task and not (self.task == "anomaly" and data.task == "classification"):
+            raise DatasetError(
+                f"dataset={dataset_name} provides a {data.task} task but app={self.name} needs {self.task}"
+            )
+
+    # -- training ----------------------------------------------------------------
+    def output_size(self, data: DataSplits) -> int:
+        """Number of model outputs (classes for a classifier)."""
+        return len(data.labels) if self.task == "classification" else 1
+
+    def training_arrays(
+        self, X: np.ndarray, split: Split, data: DataSplits
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs and targets Keras trains on for one split (override to filter/transform)."""
+        return X, split.y
+
+    def loss(self) -> Any:
+        """Keras loss (string or object)."""
+        return "sparse_categorical_crossentropy"
+
+    def keras_metrics(self) -> list[Any]:
+        """Metrics Keras logs during training."""
+        return ["accuracy"]
+
+    def monitor(self) -> tuple[str, str]:
+        """Quantity and mode for early stopping / best checkpoint."""
+        return ("val_loss", "min")
+
+    def sample_weights(self, split: Split, data: DataSplits) -> np.ndarray | None:
+        """Optional per-example training weights (e.g. class balancing)."""
+        return None
+
+    # -- evaluation ----------------------------------------------------------------
+    def calibrate(self, predict: PredictFn, ctx: RunContext) -> dict[str, Any]:
+        """Fit post-training parameters (e.g. an anomaly threshold) on validation data.
+
+        Called once on the float model; the result is stored in ``ctx.state["calibration"]``,
+        used by :meth:`evaluate` for every variant and written into the firmware.
+        """
+        return {}
+
+    def evaluate(
+        self, predict: PredictFn, X: np.ndarray, split: Split, ctx: RunContext
+    ) -> dict[str, Any]:
+        """App metrics on one split; must include ``self.headline``."""
+        outputs = predict(X)
+        return classification_metrics(outputs, split.y, ctx.data.labels)
+
+    def extra_evaluation(self, predict: PredictFn, ctx: RunContext, variant: str) -> dict[str, Any]:
+        """Further figures beyond per-window metrics (streaming, baselines, real clips)."""
+        return {}
+
+    def plots(self, ctx: RunContext, out_dir: Path) -> list[Path]:
+        """PNG figures for the report (confusion matrix, ROC, DET, HR trace, ...)."""
+        return []
+
+    # -- firmware ------------------------------------------------------------------
+    def firmware_context(self, ctx: RunContext) -> dict[str, Any]:
+        """Values the app's firmware main loop needs (labels, thresholds, smoothing...)."""
+        labels = list(ctx.data.labels) if ctx.data is not None else []
+        return {"labels": labels, "task": self.task}
+
+    def app_buffers_bytes(self, ctx: RunContext) -> int:
+        """RAM the app's sample/feature buffers take on the device (for the fit check)."""
+        return 0
+
+
+def classification_metrics(outputs: np.ndarray, y: np.ndarray, labels: tuple[str, ...]) -> dict[str, Any]:
+    """Accuracy, per-class recall/precision/F1 and the confusion matrix.
+
+    Examples
+    --------
+    >>> m = classification_metrics(np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]),
+    ...                            np.array([0, 1, 1]), ("a", "b"))
+    >>> round(m["accuracy"], 3), m["confusion"]
+    (0.667, [[1, 0], [1, 1]])
+    """
+    y = np.asarray(y).astype(int)
+    pred = np.argmax(outputs, axis=-1) if np.ndim(outputs) > 1 else np.asarray(outputs).astype(int)
+    k = len(labels)
+    conf = np.zeros((k, k), dtype=np.int64)
+    np.add.at(conf, (y, pred), 1)
+    tp = np.diag(conf).astype(float)
+    support = conf.sum(axis=1).astype(float)
+    predicted = conf.sum(axis=0).astype(float)
+    recall = np.divide(tp, support, out=np.zeros(k), where=support > 0)
+    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(k), where=denom > 0)
+    present = support > 0
+    return {
+        "accuracy": float(tp.sum() / max(len(y), 1)),
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "per_class": {
+            lab: {"recall": float(r), "precision": float(p), "f1": float(f), "support": int(s)}
+            for lab, r, p, f, s in zip(labels, recall, precision, f1, support)
+        },
+        "confusion": conf.tolist(),
+        "n": int(len(y)),
+    }

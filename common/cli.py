@@ -1,0 +1,285 @@
+"""The ``tinyml`` command.
+
+    tinyml app=<name> [group=option ...] [key=value ...]   run a recipe (Hydra 1.3)
+    tinyml --help                                         apps, datasets, boards, ...
+    tinyml --cfg job                                      print the composed config
+    tinyml <subcommand> ...                               see ``tinyml --help``
+
+User errors (unknown option, missing dataset folder, a model that does not fit the
+board, ...) print one line, ``tinyml: error: ...``, and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from importlib import resources
+from pathlib import Path
+
+from tinyml_suite.common.errors import TinyMLError
+
+__all__ = ["main", "SUBCOMMANDS", "list_options", "compose_config"]
+
+log = logging.getLogger("tinyml")
+
+CONF_PACKAGE = "tinyml_suite.conf"
+GROUPS = ("app", "dataset", "features", "model", "board", "trainer", "optimize", "experiment", "debug")
+EXIT_USER_ERROR = 2
+
+# Subcommands: name -> "module:function" taking argv and returning an exit status.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "deploy": ("tinyml_suite.common.deploy.cli", "deploy a saved .tflite (and its run config) to a board"),
+    "evaluate": ("tinyml_suite.common.evaluate_cli", "evaluate a trained run on another dataset folder"),
+    "new": ("tinyml_suite.common.scaffold", "start a custom project from an app"),
+    "collect": ("tinyml_suite.common.sweep", "collect a sweep's runs into one table and a Pareto plot"),
+}
+
+
+def _fail(message: str) -> int:
+    print(f"tinyml: error: {message}", file=sys.stderr)
+    return EXIT_USER_ERROR
+
+
+def _user_conf_dir() -> Path | None:
+    """A custom project's conf/ (made by ``tinyml new``) in the working directory."""
+    marker = Path.cwd() / "tinyml_project.yaml"
+    conf = Path.cwd() / "conf"
+    return conf if marker.exists() and conf.is_dir() else None
+
+
+def list_options(group: str, extra_dirs: Sequence[Path] = ()) -> list[str]:
+    """Options of a config group: the packaged ones plus a custom project's (and extras)."""
+    names: set[str] = set()
+    for d in extra_dirs:
+        if (Path(d) / group).is_dir():
+            names |= {p.stem for p in (Path(d) / group).glob("*.yaml")}
+    root = resources.files(CONF_PACKAGE) / group
+    if root.is_dir():
+        names |= {p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml")}
+    user = _user_conf_dir()
+    if user is not None and (user / group).is_dir():
+        names |= {p.stem for p in (user / group).glob("*.yaml")}
+    return sorted(n for n in names if not n.startswith("base_"))
+
+
+def _describe(group: str, option: str) -> str:
+    """First comment line of a config file (its one-line description)."""
+    candidates = [resources.files(CONF_PACKAGE) / group / f"{option}.yaml"]
+    user = _user_conf_dir()
+    if user is not None:
+        candidates.insert(0, user / group / f"{option}.yaml")
+    for path in candidates:
+        try:
+            text = path.read_text()
+        except (FileNotFoundError, OSError):
+            continue
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith("#") and not line.startswith("# @package"):
+                return line.lstrip("# ").strip()
+            if line and not line.startswith("#"):
+                break
+        return ""
+    return ""
+
+
+def print_help() -> None:
+    print(
+        "tinyml: reference TinyML recipes, from sensor data to a flashable firmware project.\n\n"
+        "Usage:\n"
+        "  tinyml app=<app> [dataset=<d>] [model=<m>] [board=<b>] [key=value ...]\n"
+        "  tinyml app=gesture board=esp32s3 debug=smoke      # a one-minute end-to-end run\n"
+        "  tinyml app=wake_word dataset=speech_commands dataset.root=/data/speech_commands\n"
+        "  tinyml -m app=gesture model=cnn1d,dense board=pico,esp32s3   # a sweep\n"
+        "  tinyml --cfg job app=heart_rate                     # print the composed config\n"
+    )
+    for group in GROUPS:
+        options = list_options(group)
+        if not options:
+            continue
+        print(f"{group}:")
+        width = max(len(o) for o in options)
+        for opt in options:
+            desc = _describe(group, opt)
+            print(f"  {opt:<{width}}  {desc}".rstrip())
+        print()
+    print("Subcommands:")
+    for name, (_, desc) in SUBCOMMANDS.items():
+        print(f"  tinyml {name:<9} {desc}")
+    print(
+        "\nEvery run writes outputs/<app>/<date>_<time>/ (metrics.json, model.keras,\n"
+        "model_int8.tflite, report.md, firmware/<board>/); hydra.run.dir=... moves it.\n"
+        "Hydra's own flags (--multirun, --cfg, --resolve, --info, ...): tinyml --hydra-help"
+    )
+
+
+def _searchpath_dirs(overrides: Sequence[str]) -> list[Path]:
+    """Folders added with ``hydra.searchpath=[file://...]`` on the command line."""
+    dirs: list[Path] = []
+    for ov in overrides:
+        if ov.startswith("hydra.searchpath="):
+            for item in ov.split("=", 1)[1].strip("[]").split(","):
+                item = item.strip().strip("'\"")
+                if item.startswith("file://"):
+                    dirs.append(Path(item[len("file://"):]))
+    return dirs
+
+
+def _check_group_overrides(overrides: Sequence[str]) -> str | None:
+    """One-line message for an unknown option of a config group, else None."""
+    extra = _searchpath_dirs(overrides)
+    for ov in overrides:
+        if "=" not in ov or ov.startswith(("hydra.", "+", "~")):
+            continue
+        key, value = ov.split("=", 1)
+        key = key.removeprefix("override ").strip()
+        if key not in GROUPS or value in ("null", "") or "," in value or "(" in value:
+            continue
+        options = list_options(key, extra)
+        if value not in options:
+            close = difflib.get_close_matches(value, options, n=1)
+            hint = f"did you mean {key}={close[0]}? " if close else ""
+            return f"unknown {key} '{value}'; {hint}choose one of: {', '.join(options)}"
+    return None
+
+
+def _one_line(exc: BaseException) -> str:
+    """Collapse a Hydra/OmegaConf composition error into one actionable line."""
+    text = str(exc).strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return type(exc).__name__
+    first = lines[0]
+    full_key = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("full_key:")), "")
+    if full_key and full_key not in first:
+        first = f"{first} (key: {full_key})"
+    if "Key '" in first and "not in" in first:
+        first += "; check the spelling against `tinyml --cfg job`"
+    return first
+
+
+def compose_config(overrides: Sequence[str] = (), config_name: str = "config"):
+    """Compose the config as ``tinyml`` would (for tests, notebooks and subcommands)."""
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    from tinyml_suite.common.config import register_configs
+
+    register_configs()
+    GlobalHydra.instance().clear()
+    overrides = list(overrides)
+    user = _user_conf_dir()
+    if user is not None:
+        overrides.append(f"hydra.searchpath=[file://{user}]")
+    with initialize_config_module(CONF_PACKAGE, version_base="1.3"):
+        return compose(config_name=config_name, overrides=overrides)
+
+
+def _precheck(argv: Sequence[str]) -> str | None:
+    """Compose once (single runs) so composition errors print as one line."""
+    flags_with_value = {"--cfg", "-c", "--package", "-p", "--config-name", "-cn", "--config-dir", "-cd", "--info", "-i"}
+    overrides: list[str] = []
+    skip = False
+    multirun = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in ("-m", "--multirun"):
+            multirun = True
+        elif arg in flags_with_value:
+            skip = arg not in ("--info", "-i")
+        elif not arg.startswith("-"):
+            overrides.append(arg)
+    msg = _check_group_overrides(overrides)
+    if msg or multirun:
+        return msg
+    try:
+        compose_config([o for o in overrides if not o.startswith("hydra.") or o.startswith("hydra.searchpath")])
+    except TinyMLError as exc:
+        return str(exc)
+    except Exception as exc:  # hydra / omegaconf composition errors
+        return _one_line(exc)
+    return None
+
+
+def _task(cfg) -> None:
+    """Hydra task: run the recipe; one line and exit 2 on a user error."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from tinyml_suite.common.pipeline import run_recipe
+
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        metrics, _ = run_recipe(cfg, run_dir)
+    except TinyMLError as exc:
+        _cleanup_failed_run(run_dir)
+        logging.getLogger("tinyml").debug("user error", exc_info=True)
+        sys.exit(_fail(str(exc)))
+    head = metrics.get("float", {})
+    print(f"tinyml: done: {run_dir}")
+    return head
+
+
+def _cleanup_failed_run(run_dir: Path) -> None:
+    """Remove a run directory that holds nothing but Hydra's own bookkeeping."""
+    try:
+        entries = {p.name for p in run_dir.iterdir()}
+    except FileNotFoundError:
+        return
+    if entries <= {".hydra", "tinyml.log", "cli.log", "main.log"}:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``tinyml`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if argv and argv[0] in SUBCOMMANDS:
+        module_name = SUBCOMMANDS[argv[0]][0]
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return _fail(f"'tinyml {argv[0]}' is not available in this version")
+            raise
+        entry: Callable[[list[str]], int] = getattr(module, "main")
+        try:
+            return int(entry(argv[1:]) or 0)
+        except TinyMLError as exc:
+            return _fail(str(exc))
+    if argv and argv[0] in ("--help", "-h", "help"):
+        print_help()
+        return 0
+    if argv and argv[0] == "--hydra-help":
+        argv[0] = "--hydra-help"
+    message = _precheck(argv)
+    if message:
+        return _fail(message)
+
+    import hydra
+
+    from tinyml_suite.common.config import register_configs
+
+    register_configs()
+    user = _user_conf_dir()
+    hydra_argv = list(argv)
+    if user is not None:
+        hydra_argv = [f"hydra.searchpath=[file://{user}]", *hydra_argv]
+    task = hydra.main(version_base="1.3", config_path=f"pkg://{CONF_PACKAGE}", config_name="config")(_task)
+    saved = sys.argv
+    sys.argv = [saved[0] if saved else "tinyml", *hydra_argv]
+    try:
+        task()
+    finally:
+        sys.argv = saved
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

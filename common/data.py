@@ -1,0 +1,262 @@
+"""What a dataset hands to the pipeline: splits of raw windows with labels and groups.
+
+Every loader (real formats) and every synthetic generator in ``tinyml_suite.datasets``
+returns a :class:`DataSplits`. Raw signals are float32 with time on the last axis:
+``x`` has shape ``(n, channels, samples)``. Features are computed later, by the
+pipeline's feature stage, so the same data can feed different front ends.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from tinyml_suite.common.errors import DatasetError
+from tinyml_suite.common.io import atomic_path, cache_dir, config_hash
+
+__all__ = ["Split", "DataSplits", "Dataset", "TASKS", "require_dir"]
+
+log = logging.getLogger(__name__)
+
+TASKS = ("classification", "regression", "anomaly")
+
+
+@dataclasses.dataclass
+class Split:
+    """One split: ``x`` [shape=(n, channels, samples)], ``y`` [shape=(n,)].
+
+    ``y`` holds class indices (classification, anomaly: 0 = normal) or float targets
+    (regression). ``groups`` names who/what each example came from (speaker, user,
+    subject, recording) so that no group is on both sides of a split. ``meta`` holds
+    extra per-example columns (e.g. fault type, severity, load), each of length n.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray | None = None
+    meta: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.x = np.asarray(self.x, dtype=np.float32)
+        self.y = np.asarray(self.y)
+        if self.x.ndim != 3:
+            raise DatasetError(
+                f"split x has shape {self.x.shape}; expected (n, channels, samples)"
+            )
+        n = len(self.x)
+        if len(self.y) != n:
+            raise DatasetError(f"split has {n} examples but {len(self.y)} labels")
+        if self.groups is not None:
+            self.groups = np.asarray(self.groups)
+            if len(self.groups) != n:
+                raise DatasetError(f"split has {n} examples but {len(self.groups)} group ids")
+        for key, col in self.meta.items():
+            if len(col) != n:
+                raise DatasetError(f"split meta column {key!r} has {len(col)} rows, expected {n}")
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def subset(self, index: np.ndarray) -> Split:
+        """The examples at ``index`` (an index array or boolean mask)."""
+        return Split(
+            self.x[index],
+            self.y[index],
+            None if self.groups is None else self.groups[index],
+            {k: np.asarray(v)[index] for k, v in self.meta.items()},
+        )
+
+
+@dataclasses.dataclass
+class DataSplits:
+    """Train/val/test splits plus what the rest of the pipeline needs to know."""
+
+    train: Split
+    val: Split
+    test: Split
+    sample_rate: float
+    channels: tuple[str, ...]
+    task: str
+    labels: tuple[str, ...] = ()
+    name: str = ""
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise DatasetError(f"task={self.task!r} is not one of {TASKS}")
+        self.channels = tuple(self.channels)
+        self.labels = tuple(self.labels)
+        for name in ("train", "val", "test"):
+            split = getattr(self, name)
+            if split.x.shape[1] != len(self.channels):
+                raise DatasetError(
+                    f"{name} split has {split.x.shape[1]} channels but the dataset names "
+                    f"{len(self.channels)} ({', '.join(self.channels)})"
+                )
+        if len(self.train) == 0:
+            raise DatasetError(f"dataset {self.name!r} has an empty training split")
+
+    def stats(self) -> dict[str, Any]:
+        """Counts per split (and per class for labelled tasks), for reports."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "task": self.task,
+            "sample_rate": self.sample_rate,
+            "channels": list(self.channels),
+            "window_samples": int(self.train.x.shape[-1]),
+        }
+        for name in ("train", "val", "test"):
+            split = getattr(self, name)
+            entry: dict[str, Any] = {"n": len(split)}
+            if split.groups is not None:
+                entry["groups"] = int(len(np.unique(split.groups)))
+            if self.labels and self.task != "regression":
+                counts = np.bincount(split.y.astype(int), minlength=len(self.labels))
+                entry["per_class"] = {lab: int(c) for lab, c in zip(self.labels, counts)}
+            elif self.task == "regression" and len(split):
+                entry["target_mean"] = float(np.mean(split.y))
+                entry["target_std"] = float(np.std(split.y))
+            out[name] = entry
+        return out
+
+    # -- caching -----------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        """Save to one ``.npz`` (no pickles: meta and groups must be numeric or str)."""
+        arrays: dict[str, np.ndarray] = {}
+        for name in ("train", "val", "test"):
+            split = getattr(self, name)
+            arrays[f"{name}.x"] = split.x
+            arrays[f"{name}.y"] = split.y
+            if split.groups is not None:
+                arrays[f"{name}.groups"] = _no_objects(split.groups)
+            for key, col in split.meta.items():
+                arrays[f"{name}.meta.{key}"] = _no_objects(np.asarray(col))
+        for key, value in self.extra.items():
+            if isinstance(value, np.ndarray):
+                arrays[f"extra.{key}"] = _no_objects(value)
+        header = {
+            "sample_rate": self.sample_rate,
+            "channels": list(self.channels),
+            "task": self.task,
+            "labels": list(self.labels),
+            "name": self.name,
+        }
+        arrays["header"] = np.array(repr(header))
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)
+
+    @classmethod
+    def load_npz(cls, path: Path) -> DataSplits:
+        """Inverse of :meth:`save`."""
+        import ast
+
+        with np.load(path, allow_pickle=False) as z:
+            header = ast.literal_eval(str(z["header"]))
+            splits = {}
+            for name in ("train", "val", "test"):
+                meta = {
+                    k.split(".", 2)[2]: z[k] for k in z.files if k.startswith(f"{name}.meta.")
+                }
+                groups = z[f"{name}.groups"] if f"{name}.groups" in z.files else None
+                splits[name] = Split(z[f"{name}.x"], z[f"{name}.y"], groups, meta)
+            extra = {k[len("extra."):]: z[k] for k in z.files if k.startswith("extra.")}
+        return cls(**splits, extra=extra, **header)
+
+
+def _no_objects(a: np.ndarray) -> np.ndarray:
+    if a.dtype == object:
+        return a.astype(str)
+    return a
+
+
+def require_dir(root: str | os.PathLike | None, *, dataset: str, hint: str) -> Path:
+    """Check a dataset folder exists and is not empty; raise a one-line DatasetError.
+
+    ``hint`` says what the folder should hold (e.g. "the CWRU .mat files").
+    """
+    if root in (None, "", "???"):
+        raise DatasetError(
+            f"dataset={dataset} needs a folder: pass dataset.root=/path/to/{dataset} ({hint})"
+        )
+    path = Path(os.path.expanduser(str(root)))
+    if not path.exists():
+        raise DatasetError(
+            f"dataset.root={path} does not exist; point it at the folder holding {hint}"
+        )
+    if not path.is_dir():
+        raise DatasetError(f"dataset.root={path} is a file; point it at the folder holding {hint}")
+    if not any(path.iterdir()):
+        raise DatasetError(f"dataset.root={path} is empty; expected {hint}")
+    return path
+
+
+class Dataset(ABC):
+    """Base class of loaders and synthetic generators.
+
+    Subclasses set ``name``, ``task`` and ``apps`` (the apps whose recipes it suits),
+    take their options as keyword arguments (from ``conf/dataset/<name>.yaml``) and
+    implement :meth:`_load`. :meth:`load` caches the result by a hash of the class, its
+    ``VERSION`` and its options, under ``~/.cache/tinyml-suite/datasets`` (or
+    ``$TINYML_CACHE``), unless ``cache=False``.
+    """
+
+    name: ClassVar[str] = ""
+    task: ClassVar[str] = "classification"
+    apps: ClassVar[tuple[str, ...]] = ()
+    VERSION: ClassVar[int] = 1
+
+    def __init__(self, *, seed: int = 0, cache: bool = True, **options: Any) -> None:
+        self.seed = int(seed)
+        self.cache = bool(cache)
+        self.options = options
+
+    @abstractmethod
+    def _load(self) -> DataSplits:
+        """Build the splits (no caching here)."""
+
+    def cache_key(self) -> str:
+        """Hash of everything that determines the data."""
+        ident = {
+            "class": f"{type(self).__module__}.{type(self).__qualname__}",
+            "version": self.VERSION,
+            "seed": self.seed,
+            "options": {k: _path_ident(v) for k, v in sorted(self.options.items())},
+        }
+        return config_hash(ident, length=16)
+
+    def load(self) -> DataSplits:
+        """The splits, from the cache when possible."""
+        if not self.cache:
+            return self._load()
+        path = cache_dir("datasets") / f"{self.name or type(self).__name__}-{self.cache_key()}.npz"
+        if path.exists():
+            try:
+                log.info("Loading cached dataset %s", path)
+                return DataSplits.load_npz(path)
+            except Exception as exc:  # corrupt cache entry: rebuild it
+                log.warning("Ignoring unreadable cache entry %s (%s)", path, exc)
+        data = self._load()
+        try:
+            data.save(path)
+        except OSError as exc:  # a read-only cache must not stop a run
+            log.warning("Could not write dataset cache %s (%s)", path, exc)
+        return data
+
+
+def _path_ident(value: Any) -> Any:
+    """Options that name folders hash by path and modification time."""
+    if isinstance(value, (str, os.PathLike)) and str(value) and os.path.isdir(str(value)):
+        p = Path(str(value)).resolve()
+        return f"{p}@{p.stat().st_mtime_ns}"
+    if hasattr(value, "items"):
+        return {str(k): _path_ident(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_path_ident(v) for v in value]
+    return value

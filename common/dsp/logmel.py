@@ -1,0 +1,221 @@
+"""Log-mel energies: framing -> window -> |FFT|^power -> mel filterbank -> log.
+
+Per frame ``t`` of ``frame_length`` samples (no centring by default, see :mod:`.frames`)::
+
+    X[k]    = rfft(w * frame_t, n_fft)[k]                         k = 0 .. n_fft/2
+    S[k]    = |X[k]|^power                                        power 1 (magnitude) or 2
+    E[m]    = sum_k fb[m, k] S[k]                                 fb: :func:`.mel_filterbank`
+    out[m]  = log(max(E[m] + log_offset, log_floor))              log = ln or 10 log10 ('db')
+
+The defaults are the MLPerf Tiny keyword-spotting front end (and TensorFlow's
+``tf.signal`` recipe it uses): 16 kHz audio, 30 ms Hann window (480 samples), 20 ms
+stride (320), 512-point FFT, magnitude spectrum, 40 HTK-mel bands from 20 to 4000 Hz,
+natural log of ``E + 1e-6``. A 1 s clip gives ``1 + (16000 - 480) // 320 = 49`` frames:
+frame ``t`` covers samples ``[320 t, 320 t + 480)``, the last one ends at sample 15840 and
+the remaining 160 samples start no complete frame. Our triangles follow librosa (linear in
+Hz), which differ slightly from TensorFlow's (linear in mel), see :mod:`.mel`.
+
+librosa equivalent (checked by tests/test_dsp_audio.py): with ``power=2``, ``log='db'``,
+``log_offset=0`` and ``log_floor=1e-10`` the output equals
+``librosa.power_to_db(librosa.feature.melspectrogram(y=pad(y, p), sr=sr, n_fft=n_fft,
+hop_length=hop, win_length=frame_length, center=False, power=2, htk=..., norm=...),
+ref=1.0, amin=1e-10, top_db=None)`` where ``p = (n_fft - frame_length) // 2`` zeros are
+padded at both ends (librosa centres the window inside the n_fft frame). ``top_db``
+clipping is not offered: it depends on the loudest frame of the whole clip, so a device
+that streams cannot reproduce it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from tinyml_suite.common.dsp._checks import check_choice, check_float, check_int, check_power_of_two
+from tinyml_suite.common.dsp.mel import MEL_NORMS, MEL_SCALES, check_mel_range, mel_filterbank
+from tinyml_suite.common.dsp.stft import _check_params_type, _spectrum_frames, check_stft_fields
+from tinyml_suite.common.dsp.windows import WINDOW_CODES
+from tinyml_suite.common.errors import ConfigError
+
+__all__ = ["LogMelParams", "logmel", "log_compress", "LOG_KINDS"]
+
+#: The log applied to the band energies: natural log, or decibels (10 log10).
+LOG_KINDS: tuple[str, ...] = ("ln", "db")
+
+#: Largest FFT the device code is built for by default (tm_fft.h TM_FFT_MAX_N may be raised).
+_MAX_DEVICE_N_FFT = 4096
+
+
+@dataclass(kw_only=True, frozen=True)
+class LogMelParams:
+    """Parameters of the log-mel front end (defaults: MLPerf Tiny KWS at 16 kHz).
+
+    The sample rate is not a field: it belongs to the data and is passed to
+    :func:`logmel` (and written to ``dsp_params.h`` as ``<PREFIX>_SAMPLE_RATE``).
+    """
+
+    IMPLEMENTATION_VERSION: ClassVar[int] = 1
+    C_PREFIX: ClassVar[str] = "LOGMEL"
+    C_ENUMS: ClassVar[dict] = {
+        "window": WINDOW_CODES,
+        "pad_mode": {"constant": 0, "reflect": 1},
+        "mel_scale": {"htk": 0, "slaney": 1},
+        "mel_norm": {None: 0, "slaney": 1},
+        "power": {1.0: 1, 2.0: 2},
+        "log": {"ln": 0, "db": 1},
+    }
+
+    frame_length: int = 480
+    """Samples per frame (window length); 480 = 30 ms at 16 kHz."""
+    hop_length: int = 320
+    """Samples between frame starts (stride); 320 = 20 ms at 16 kHz."""
+    n_fft: int = 512
+    """FFT length: a power of two (the device FFT), >= frame_length; zero-padded at the end."""
+    window: str = "hann"
+    """Window shape: 'hann', 'hamming' or 'rectangular'."""
+    periodic_window: bool = True
+    """Periodic (DFT-even) window if True, symmetric if False."""
+    center: bool = False
+    """Centre frames on t * hop_length by padding frame_length // 2 on both ends (batch only;
+    a streaming device cannot, so the C code and :class:`AudioFrontend` refuse it)."""
+    pad_mode: str = "constant"
+    """Padding for center=True: 'constant' (zeros) or 'reflect'."""
+    n_mels: int = 40
+    """Number of mel bands."""
+    fmin: float = 20.0
+    """Lowest filterbank edge, Hz."""
+    fmax: float = 4000.0
+    """Highest filterbank edge, Hz (<= sample_rate / 2)."""
+    mel_scale: str = "htk"
+    """Mel scale: 'htk' (TensorFlow, MLPerf) or 'slaney' (librosa's default)."""
+    mel_norm: str | None = None
+    """Triangle normalisation: None (peak 1) or 'slaney' (equal area, librosa's default)."""
+    power: float = 1.0
+    """Exponent of the spectrum: 1.0 magnitude (MLPerf/TensorFlow) or 2.0 power (librosa)."""
+    log: str = "ln"
+    """'ln' (natural log, MLPerf) or 'db' (10 log10, librosa's power_to_db)."""
+    log_offset: float = 1e-6
+    """Added to each band energy before the log (MLPerf: 1e-6); >= 0."""
+    log_floor: float = 0.0
+    """Lower clamp after the offset (librosa's amin, e.g. 1e-10); >= 0. log_offset + log_floor
+    must be > 0 so that silence gives a finite value: log(max(log_offset, log_floor))."""
+
+    def __post_init__(self) -> None:
+        check_logmel_fields(self)
+
+    @property
+    def n_bins(self) -> int:
+        """FFT bins per frame, ``n_fft // 2 + 1``."""
+        return self.n_fft // 2 + 1
+
+    def num_frames(self, n_samples: int) -> int:
+        """Frames produced from ``n_samples`` samples (49 for 16000 with the defaults)."""
+        from tinyml_suite.common.dsp.frames import num_frames
+
+        return num_frames(
+            n_samples, frame_length=self.frame_length, hop_length=self.hop_length, center=self.center
+        )
+
+
+def check_logmel_fields(p: LogMelParams) -> None:
+    """Validate the sample-rate-independent fields (run by ``__post_init__``)."""
+    check_stft_fields(p)
+    check_power_of_two("n_fft", p.n_fft, lo=2, hi=_MAX_DEVICE_N_FFT)
+    check_int("n_mels", p.n_mels, lo=1)
+    check_float("fmin", p.fmin, lo=0.0)
+    check_float("fmax", p.fmax, lo=0.0, lo_open=True)
+    if p.fmin >= p.fmax:
+        raise ConfigError(f"fmin={p.fmin:g} Hz must be below fmax={p.fmax:g} Hz")
+    check_choice("mel_scale", p.mel_scale, MEL_SCALES)
+    check_choice("mel_norm", p.mel_norm, MEL_NORMS)
+    if isinstance(p.power, bool) or p.power not in (1, 2):
+        raise ConfigError(
+            f"power={p.power!r} is not supported; choose 1.0 (magnitude) or 2.0 (power spectrum)"
+        )
+    check_choice("log", p.log, LOG_KINDS)
+    off = check_float("log_offset", p.log_offset, lo=0.0)
+    floor = check_float("log_floor", p.log_floor, lo=0.0)
+    if off == 0.0 and floor == 0.0:
+        raise ConfigError(
+            "log_offset=0 and log_floor=0: a silent band would give log(0) = -inf; "
+            "set log_offset > 0 (e.g. 1e-6) or log_floor > 0 (e.g. 1e-10)"
+        )
+
+
+def log_compress(energy: np.ndarray, *, params: LogMelParams) -> np.ndarray:
+    """``log(max(energy + log_offset, log_floor))`` in float32 (ln or 10 log10).
+
+    Examples
+    --------
+    >>> log_compress(np.array([0.0, np.e - 1e-6], dtype=np.float32), params=LogMelParams())
+    array([-13.815511,   1.      ], dtype=float32)
+    """
+    e = np.asarray(energy, dtype=np.float32)
+    out = e + np.float32(params.log_offset) if params.log_offset else e.copy()
+    if params.log_floor:
+        np.maximum(out, np.float32(params.log_floor), out=out)
+    if params.log == "ln":
+        return np.log(out, out=out)
+    np.log10(out, out=out)
+    return np.multiply(out, np.float32(10.0), out=out)
+
+
+def _check_rate(sample_rate: int, p: LogMelParams) -> int:
+    return check_mel_range(sample_rate=sample_rate, fmin=p.fmin, fmax=p.fmax)[0]
+
+
+def _filterbank(sample_rate: int, p: LogMelParams) -> np.ndarray:
+    return mel_filterbank(
+        sample_rate=sample_rate,
+        n_fft=p.n_fft,
+        n_mels=p.n_mels,
+        fmin=p.fmin,
+        fmax=p.fmax,
+        scale=p.mel_scale,
+        norm=p.mel_norm,
+    )
+
+
+def _logmel_frames(signal: np.ndarray, sample_rate: int, p: LogMelParams) -> np.ndarray:
+    """Log-mel energies as ``(..., n_frames, n_mels)`` float32 (frames-major, as computed)."""
+    fb = _filterbank(sample_rate, p)
+    spec = _spectrum_frames(signal, p, power=float(p.power))
+    return log_compress(spec @ fb.T, params=p)
+
+
+def logmel(signal: np.ndarray, *, sample_rate: int, params: LogMelParams | None = None) -> np.ndarray:
+    """Log-mel energies of ``signal`` (see the module docstring for the exact definition).
+
+    Parameters
+    ----------
+    signal : np.ndarray [shape=(..., n_samples)]
+        Real, finite audio (any numeric dtype; computed in float32).
+    sample_rate : int
+        Sampling rate, Hz; ``params.fmax`` must not exceed ``sample_rate / 2``.
+    params : LogMelParams, optional
+        Front-end parameters; default ``LogMelParams()`` (MLPerf Tiny KWS).
+
+    Returns
+    -------
+    np.ndarray [shape=(..., n_mels, n_frames), dtype=float32]
+        librosa's layout (bands, then time); a model wanting (time, bands) transposes.
+
+    Raises
+    ------
+    ConfigError
+        fmax above Nyquist, a signal shorter than one frame, empty/NaN/complex input, ...
+
+    Examples
+    --------
+    >>> x = np.sin(2 * np.pi * 1000 * np.arange(16000) / 16000)
+    >>> feats = logmel(x, sample_rate=16000)
+    >>> feats.shape, feats.dtype
+    ((40, 49), dtype('float32'))
+    >>> round(float(logmel(np.zeros(16000), sample_rate=16000).max()), 4)  # silence: ln(1e-6)
+    -13.8155
+    """
+    p = LogMelParams() if params is None else params
+    _check_params_type(p, LogMelParams)
+    sr = _check_rate(sample_rate, p)
+    return np.ascontiguousarray(np.swapaxes(_logmel_frames(signal, sr, p), -1, -2))

@@ -1,0 +1,306 @@
+"""The recipe: data -> features -> train -> evaluate -> optimise -> verify -> deploy -> report.
+
+:func:`run_recipe` is the task function behind ``tinyml app=<name>``; it takes the
+composed Hydra config and returns ``(metrics, context)``. Each stage is a function of a
+:class:`RunContext` that returns its piece of ``metrics.json`` and leaves its objects on
+the context. Stages call the app's hooks (``common/app.py``) and never branch on the
+app's name. The deploy-side stages (optimise, verify, deploy) live in
+``common/deploy/stages.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+import os
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from tinyml_suite.common.app import App
+from tinyml_suite.common.data import DataSplits, Dataset
+from tinyml_suite.common.errors import ConfigError, DatasetError, TinyMLError
+from tinyml_suite.common.features import FeatureExtractor
+from tinyml_suite.common.io import cache_dir, config_hash, write_json
+
+__all__ = ["RunContext", "STAGES", "run_recipe", "instantiate_logged"]
+
+log = logging.getLogger("tinyml")
+
+
+@dataclasses.dataclass
+class RunContext:
+    """Everything a stage may read or produce during one run."""
+
+    cfg: DictConfig
+    run_dir: Path
+    app: App
+    seed: int
+    config_hash: str
+    dataset: Dataset | None = None
+    data: DataSplits | None = None
+    features: FeatureExtractor | None = None
+    X: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    model: Any = None  # keras.Model once trained
+    history: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    artifacts: dict[str, Path] = dataclasses.field(default_factory=dict)
+    metrics: dict[str, Any] = dataclasses.field(default_factory=dict)
+    state: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def smoke(self) -> bool:
+        return bool(self.cfg.get("smoke", False))
+
+    def rng(self, stage: str) -> np.random.Generator:
+        """A generator seeded from the run seed and the stage name (reproducible)."""
+        return np.random.default_rng([self.seed, sum(map(ord, stage))])
+
+    def float_predict(self, batch_size: int = 256) -> Callable[[np.ndarray], np.ndarray]:
+        """The float Keras model as a predictor returning numpy float32."""
+        model = self.model
+
+        def predict(X: np.ndarray) -> np.ndarray:
+            if len(X) == 0:
+                shape = tuple(int(d) for d in model.outputs[0].shape[1:])
+                return np.zeros((0, *shape), dtype=np.float32)
+            return np.asarray(model.predict(X, batch_size=batch_size, verbose=0), dtype=np.float32)
+
+        return predict
+
+
+def instantiate_logged(node: DictConfig, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate`` with a log line naming the target (lightning style)."""
+    from hydra.utils import instantiate
+
+    target = node.get("_target_", "?")
+    log.info("Instantiating <%s>", target)
+    try:
+        return instantiate(node, **kwargs, _convert_="all")
+    except Exception as exc:  # unwrap Hydra's InstantiationException for our own errors
+        cause = exc
+        while cause is not None and not isinstance(cause, TinyMLError):
+            cause = cause.__cause__ or (cause.__context__ if cause.__cause__ is None else None)
+        if isinstance(cause, TinyMLError):
+            raise cause from None
+        if isinstance(exc, TypeError) or "TypeError" in type(exc.__cause__).__name__:
+            raise ConfigError(f"cannot build <{target}>: {exc.__cause__ or exc}") from exc
+        raise
+
+
+# -- stages -------------------------------------------------------------------------
+
+
+def stage_data(ctx: RunContext) -> dict[str, Any]:
+    """Load or generate the dataset (cached by config hash) and check it suits the app."""
+    node = ctx.cfg.dataset
+    ds = instantiate_logged(node)
+    if not isinstance(ds, Dataset):
+        raise ConfigError(f"dataset._target_={node.get('_target_')} does not build a Dataset")
+    ctx.dataset = ds
+    data = ds.load()
+    ctx.app.check_data(data, ds.name or str(node.get("name", "?")), tuple(ds.apps))
+    ctx.data = data
+    stats = data.stats()
+    log.info(
+        "Dataset %s: train %d, val %d, test %d windows of %d x %d samples at %g Hz",
+        data.name, len(data.train), len(data.val), len(data.test),
+        data.train.x.shape[1], data.train.x.shape[2], data.sample_rate,
+    )
+    return stats
+
+
+def stage_features(ctx: RunContext) -> dict[str, Any]:
+    """Compute model inputs for every split with the configured DSP front end."""
+    from tqdm.auto import tqdm
+
+    assert ctx.data is not None
+    extractor = instantiate_logged(ctx.cfg.features, sample_rate=ctx.data.sample_rate)
+    if not isinstance(extractor, FeatureExtractor):
+        raise ConfigError(
+            f"features._target_={ctx.cfg.features.get('_target_')} does not build a FeatureExtractor"
+        )
+    ctx.features = extractor
+    key = config_hash(
+        {
+            "data": ctx.dataset.cache_key() if ctx.dataset is not None else ctx.data.name,
+            "features": OmegaConf.to_container(ctx.cfg.features, resolve=True),
+            "sample_rate": ctx.data.sample_rate,
+        },
+        length=16,
+    )
+    path = cache_dir("features") / f"{ctx.data.name}-{key}.npz"
+    if path.exists() and ctx.dataset is not None and ctx.dataset.cache:
+        with np.load(path, allow_pickle=False) as z:
+            ctx.X = {k: z[k] for k in z.files}
+        log.info("Loaded cached features %s", path)
+    else:
+        chunk = 512
+        for name in ("train", "val", "test"):
+            x = getattr(ctx.data, name).x
+            parts = [
+                extractor(x[i : i + chunk])
+                for i in tqdm(range(0, max(len(x), 1), chunk), desc=f"features {name}", leave=False)
+                if len(x[i : i + chunk])
+            ]
+            shape = extractor.output_shape(x.shape[1:]) if not parts else None
+            ctx.X[name] = (
+                np.concatenate(parts).astype(np.float32)
+                if parts
+                else np.zeros((0, *shape), dtype=np.float32)
+            )
+        if ctx.dataset is not None and ctx.dataset.cache:
+            from tinyml_suite.common.io import atomic_path
+
+            with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+                np.savez(fh, **ctx.X)
+    shape = tuple(ctx.X["train"].shape[1:])
+    log.info("Features %s: input shape %s", extractor.kind, shape)
+    return {**extractor.describe(), "input_shape": list(shape)}
+
+
+def stage_train(ctx: RunContext) -> dict[str, Any]:
+    """Build the model from config and train it (common/train.py)."""
+    from tinyml_suite.common.train import build_model, train_model
+
+    model = build_model(ctx)
+    ctx.model = model
+    return train_model(ctx)
+
+
+def stage_evaluate(ctx: RunContext) -> dict[str, Any]:
+    """Calibrate on validation data, then score the float model on the test split."""
+    predict = ctx.float_predict()
+    ctx.state["calibration"] = ctx.app.calibrate(predict, ctx) or {}
+    assert ctx.data is not None
+    result = ctx.app.evaluate(predict, ctx.X["test"], ctx.data.test, ctx)
+    if ctx.app.headline not in result:
+        raise TinyMLError(
+            f"app={ctx.app.name} evaluate() returned no '{ctx.app.headline}' (its headline metric)"
+        )
+    result.update(ctx.app.extra_evaluation(predict, ctx, "float") or {})
+    ctx.metrics["float"] = result
+    log.info("Float %s = %.4f", ctx.app.headline, result[ctx.app.headline])
+    return {}
+
+
+def _deploy_stage(name: str) -> Callable[[RunContext], dict[str, Any]]:
+    def run(ctx: RunContext) -> dict[str, Any]:
+        module = importlib.import_module("tinyml_suite.common.deploy.stages")
+        return getattr(module, f"stage_{name}")(ctx)
+
+    run.__name__ = f"stage_{name}"
+    run.__doc__ = f"The {name} stage (common/deploy/stages.py)."
+    return run
+
+
+def stage_report(ctx: RunContext) -> dict[str, Any]:
+    """Write report.md and plots (common/report.py)."""
+    from tinyml_suite.common.report import write_report
+
+    return write_report(ctx)
+
+
+STAGES: dict[str, Callable[[RunContext], dict[str, Any]]] = {
+    "data": stage_data,
+    "features": stage_features,
+    "train": stage_train,
+    "evaluate": stage_evaluate,
+    "optimize": _deploy_stage("optimize"),
+    "verify": _deploy_stage("verify"),
+    "deploy": _deploy_stage("deploy"),
+    "report": stage_report,
+}
+
+
+def _stage_available(name: str) -> bool:
+    if name in ("optimize", "verify", "deploy"):
+        try:
+            module = importlib.import_module("tinyml_suite.common.deploy.stages")
+        except ModuleNotFoundError:
+            return False
+        return hasattr(module, f"stage_{name}")
+    return True
+
+
+def run_recipe(cfg: DictConfig, run_dir: Path | None = None) -> tuple[dict[str, Any], RunContext]:
+    """Run the configured stages; write ``metrics.json``; return ``(metrics, context)``."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if run_dir is None:
+        run_dir = Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else Path.cwd()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    seed = int(cfg.seed)
+    _seed_everything(seed)
+
+    app = instantiate_logged(cfg.app)
+    if not isinstance(app, App):
+        raise ConfigError(f"app._target_={cfg.app.get('_target_')} does not build an App")
+    chash = config_hash(OmegaConf.to_container(cfg, resolve=False))
+    ctx = RunContext(cfg=cfg, run_dir=run_dir, app=app, seed=seed, config_hash=chash)
+    ctx.metrics.update(
+        {
+            "app": app.name,
+            "board": str(cfg.board.name),
+            "dataset": str(cfg.dataset.get("name", "?")),
+            "seed": seed,
+            "config_hash": chash,
+            "model": {},
+            "float": {},
+            "int8": {},
+            "tflm": {},
+            "fit": {},
+            "timing": {},
+            "stages": {},
+        }
+    )
+    requested = list(cfg.get("stages", STAGES))
+    unknown = [s for s in requested if s not in STAGES]
+    if unknown:
+        raise ConfigError(f"stages={unknown} unknown; valid stages: {', '.join(STAGES)}")
+    for name in STAGES:
+        if name not in requested:
+            ctx.metrics["stages"][name] = "skipped (not requested)"
+            continue
+        if not _stage_available(name):
+            ctx.metrics["stages"][name] = "not available in this version"
+            log.warning("Stage %s is not available in this version; skipped", name)
+            continue
+        log.info("== stage %s ==", name)
+        t0 = time.perf_counter()
+        piece = STAGES[name](ctx) or {}
+        ctx.metrics["timing"][name] = round(time.perf_counter() - t0, 3)
+        ctx.metrics["stages"][name] = "done"
+        if piece:
+            ctx.metrics.setdefault(name if name != "data" else "data", {}).update(piece)
+    ctx.metrics["environment"] = _environment()
+    write_json(run_dir / "metrics.json", ctx.metrics)
+    ctx.artifacts["metrics"] = run_dir / "metrics.json"
+    log.info("Run directory: %s", run_dir)
+    return ctx.metrics, ctx
+
+
+def _seed_everything(seed: int) -> None:
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    os.environ.setdefault("PYTHONHASHSEED", str(seed))
+
+
+def _environment() -> dict[str, Any]:
+    import importlib.metadata as md
+
+    versions = {}
+    for pkg in ("tinyml-suite", "tensorflow", "keras", "tflite-micro", "ai-edge-litert", "numpy"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = None
+    return {"python": platform.python_version(), "machine": platform.machine(), **versions}

@@ -1,0 +1,147 @@
+"""Training: build the configured Keras model and fit it with the app's loss.
+
+TensorFlow is imported here, lazily, and only by this stage and the deploy stages.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tinyml_suite.common.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tinyml_suite.common.pipeline import RunContext
+
+__all__ = ["build_model", "train_model", "configure_tensorflow"]
+
+log = logging.getLogger("tinyml")
+
+
+def configure_tensorflow(seed: int, deterministic: bool = True) -> None:
+    """Seed Python, numpy and TensorFlow; optionally make TF ops deterministic."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        try:
+            tf.config.experimental.enable_op_determinism()
+        except Exception as exc:  # pragma: no cover - depends on TF build
+            log.warning("op determinism unavailable: %s", exc)
+
+
+def build_model(ctx: RunContext) -> Any:
+    """Instantiate ``cfg.model`` with the input shape and output size filled in."""
+    from tinyml_suite.common.pipeline import instantiate_logged
+
+    assert ctx.data is not None
+    configure_tensorflow(ctx.seed, bool(ctx.cfg.trainer.get("deterministic", True)))
+    input_shape = tuple(int(d) for d in ctx.X["train"].shape[1:])
+    n_outputs = ctx.app.output_size(ctx.data)
+    model = instantiate_logged(ctx.cfg.model, input_shape=input_shape, n_outputs=n_outputs)
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise ConfigError(f"model._target_={ctx.cfg.model.get('_target_')} did not return a keras.Model")
+    return model
+
+
+def _schedule(cfg: Any, steps_per_epoch: int) -> Any:
+    import keras
+
+    lr = float(cfg.learning_rate)
+    kind = str(cfg.get("lr_schedule", "constant"))
+    if kind == "constant":
+        return lr
+    if kind == "cosine":
+        total = max(1, int(cfg.epochs) * steps_per_epoch)
+        return keras.optimizers.schedules.CosineDecay(lr, decay_steps=total, alpha=0.02)
+    raise ConfigError(f"trainer.lr_schedule={kind!r} is not supported; choose 'constant' or 'cosine'")
+
+
+def train_model(ctx: RunContext) -> dict[str, Any]:
+    """Fit ``ctx.model``; keep the best epoch; save ``model.keras``; return a summary."""
+    import keras
+
+    from tinyml_suite.common.io import atomic_path
+
+    assert ctx.data is not None
+    cfg = ctx.cfg.trainer
+    app = ctx.app
+    x_tr, y_tr = app.training_arrays(ctx.X["train"], ctx.data.train, ctx.data)
+    x_va, y_va = app.training_arrays(ctx.X["val"], ctx.data.val, ctx.data)
+    if len(x_tr) == 0:
+        raise ConfigError("the training split is empty after the app's filtering; check the dataset")
+    w_tr = app.sample_weights(ctx.data.train, ctx.data)
+    batch = int(cfg.batch_size)
+    steps = max(1, math.ceil(len(x_tr) / batch))
+    wd = float(cfg.get("weight_decay", 0.0))
+    opt = (
+        keras.optimizers.AdamW(_schedule(cfg, steps), weight_decay=wd)
+        if wd > 0
+        else keras.optimizers.Adam(_schedule(cfg, steps))
+    )
+    ctx.model.compile(optimizer=opt, loss=app.loss(), metrics=app.keras_metrics())
+    monitor, mode = app.monitor()
+    has_val = len(x_va) > 0
+    if not has_val:
+        monitor = monitor.replace("val_", "")
+    ckpt_path = ctx.run_dir / "checkpoints" / "best.weights.h5"
+    ckpt_path.parent.mkdir(parents=True, exist_ok=True)
+    callbacks: list[Any] = [
+        keras.callbacks.ModelCheckpoint(
+            str(ckpt_path), monitor=monitor, mode=mode, save_best_only=True, save_weights_only=True
+        ),
+    ]
+    patience = int(cfg.get("early_stopping_patience", 0))
+    if patience > 0:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience)
+        )
+    if bool(cfg.get("tensorboard", False)):
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(ctx.run_dir / "tensorboard")))
+    extra_callbacks = ctx.state.pop("extra_callbacks", [])
+    callbacks += list(extra_callbacks)
+    hist = ctx.model.fit(
+        x_tr,
+        y_tr,
+        sample_weight=w_tr,
+        validation_data=(x_va, y_va) if has_val else None,
+        epochs=int(cfg.epochs),
+        batch_size=batch,
+        shuffle=True,
+        callbacks=callbacks,
+        verbose=int(cfg.get("verbose", 2)),
+    )
+    if ckpt_path.exists():
+        ctx.model.load_weights(str(ckpt_path))
+    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    ctx.history = history
+    # history.csv: one row per epoch
+    keys = list(history)
+    with atomic_path(ctx.run_dir / "history.csv") as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["epoch", *keys])
+        for i in range(len(history[keys[0]]) if keys else 0):
+            writer.writerow([i + 1, *(history[k][i] for k in keys)])
+    with atomic_path(ctx.run_dir / "model.keras") as tmp:
+        keras_path = tmp.with_suffix(".keras")
+        ctx.model.save(str(keras_path))
+        keras_path.replace(tmp)
+    ctx.artifacts["model_keras"] = ctx.run_dir / "model.keras"
+    best = None
+    if monitor in history and history[monitor]:
+        arr = np.asarray(history[monitor])
+        best = int(np.argmin(arr) if mode == "min" else np.argmax(arr)) + 1
+    params = int(ctx.model.count_params())
+    ctx.metrics["model"].update({"params": params, "name": str(ctx.cfg.model.get("name", ctx.model.name))})
+    log.info("Trained %d epochs; best epoch %s by %s; %d parameters", len(history.get("loss", [])), best, monitor, params)
+    return {"epochs_run": len(history.get("loss", [])), "best_epoch": best, "monitor": monitor}

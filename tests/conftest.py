@@ -1,0 +1,42 @@
+"""Shared fixtures: composed configs (the real conf/ plus tests/conf), a seeded RNG."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+if str(TESTS) not in sys.path:  # so tests/conf can name `toy.ToyApp`
+    sys.path.insert(0, str(TESTS))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Every test writes its dataset/feature cache under a per-session temp folder."""
+    monkeypatch.setenv("TINYML_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(seed=1234)
+
+
+def compose(overrides: list[str], with_tests_conf: bool = True):
+    """Compose the packaged config (plus tests/conf) with ``overrides``."""
+    import toy  # noqa: F401 - registers the test feature extractor before schemas are stored
+
+    from tinyml_suite.common.cli import compose_config
+
+    extra = [f"hydra.searchpath=[file://{TESTS / 'conf'}]"] if with_tests_conf else []
+    return compose_config([*extra, *overrides])
+
+
+@pytest.fixture
+def compose_cfg():
+    from hydra.core.global_hydra import GlobalHydra
+
+    yield compose
+    GlobalHydra.instance().clear()

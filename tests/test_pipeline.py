@@ -1,0 +1,40 @@
+"""The recipe pipeline on the test-only toy recipe (tests/toy.py, tests/conf)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tinyml_suite.common.errors import ConfigError
+
+
+@pytest.mark.slow
+def test_toy_recipe_trains_and_writes_metrics(compose_cfg, tmp_path):
+    from tinyml_suite.common.pipeline import run_recipe
+
+    cfg = compose_cfg(["app=toy", "trainer.epochs=15", "trainer.tensorboard=false", "trainer.learning_rate=0.01",
+                       "trainer.batch_size=32",
+                       "stages=[data,features,train,evaluate,report]"])
+    metrics, ctx = run_recipe(cfg, tmp_path)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["app"] == "toy" and saved["board"] == "host" and saved["seed"] == 42
+    # 3 classes: chance is 1/3; tones this far apart must be learnt well above it.
+    assert saved["float"]["accuracy"] >= 0.8, saved["float"]
+    assert saved["model"]["params"] > 0
+    assert (tmp_path / "model.keras").exists() and (tmp_path / "report.md").exists()
+    assert saved["stages"]["optimize"].startswith("skipped")
+    assert set(saved["timing"]) == {"data", "features", "train", "evaluate", "report"}
+
+
+def test_unknown_stage_is_a_config_error(compose_cfg, tmp_path):
+    from tinyml_suite.common.pipeline import run_recipe
+
+    cfg = compose_cfg(["app=toy", "stages=[data,trian]"])
+    with pytest.raises(ConfigError, match="trian"):
+        run_recipe(cfg, tmp_path)
+
+
+def test_unknown_features_key_is_one_line(compose_cfg):
+    with pytest.raises(Exception, match="scal"):
+        compose_cfg(["app=toy", "features.scal=2"])
