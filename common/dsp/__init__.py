@@ -38,3 +38,88 @@ __all__ += [
     "mfcc_from_logmel",
 ]
 # end audio
+
+# signal
+from tinyml_suite.common.dsp.band_energy import LogBandEnergyParams, log_band_energies  # noqa: E402
+from tinyml_suite.common.dsp.envelope import (  # noqa: E402
+    EnvelopeSpectrumParams,
+    envelope_spectrum,
+    hilbert_envelope,
+)
+from tinyml_suite.common.dsp.filters import (  # noqa: E402
+    ButterworthParams,
+    SosFilter,
+    butter_filter,
+    butter_sos,
+    sosfilt,
+)
+from tinyml_suite.common.dsp.imu_spectral import (  # noqa: E402
+    ImuSpectralParams,
+    imu_spectral,
+    imu_spectral_names,
+)
+from tinyml_suite.common.dsp.imu_stream import ImuStream, ImuWindowParams, imu_windows  # noqa: E402
+from tinyml_suite.common.dsp.normalize import (  # noqa: E402
+    MinMaxParams,
+    ZScoreParams,
+    dequantize_int8,
+    fake_quantize_int8,
+    fit_zscore,
+    minmax,
+    quantize_int8,
+    zscore,
+)
+from tinyml_suite.common.dsp.peaks import PeakParams, detect_peaks  # noqa: E402
+from tinyml_suite.common.dsp.resample import rational_ratio, resample  # noqa: E402
+from tinyml_suite.common.dsp.spectral import (  # noqa: E402
+    BandPowerParams,
+    SpectralPeaksParams,
+    WelchParams,
+    band_bins,
+    band_powers,
+    spectral_peaks,
+    welch,
+)
+from tinyml_suite.common.dsp.stats import STAT_NAMES, StatsParams, time_stats  # noqa: E402
+
+__all__ += [
+    "ButterworthParams",
+    "butter_sos",
+    "sosfilt",
+    "butter_filter",
+    "SosFilter",
+    "WelchParams",
+    "welch",
+    "BandPowerParams",
+    "band_bins",
+    "band_powers",
+    "SpectralPeaksParams",
+    "spectral_peaks",
+    "LogBandEnergyParams",
+    "log_band_energies",
+    "ImuSpectralParams",
+    "imu_spectral",
+    "imu_spectral_names",
+    "StatsParams",
+    "STAT_NAMES",
+    "time_stats",
+    "hilbert_envelope",
+    "EnvelopeSpectrumParams",
+    "envelope_spectrum",
+    "rational_ratio",
+    "resample",
+    "PeakParams",
+    "detect_peaks",
+    "ZScoreParams",
+    "fit_zscore",
+    "zscore",
+    "MinMaxParams",
+    "minmax",
+    "quantize_int8",
+    "dequantize_int8",
+    "fake_quantize_int8",
+    "ImuWindowParams",
+    "imu_windows",
+    "ImuStream",
+]
+# end signal
