@@ -27,6 +27,7 @@ that streams cannot reproduce it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -34,7 +35,12 @@ import numpy as np
 
 from tinyml_suite.common.dsp._checks import check_choice, check_float, check_int, check_power_of_two
 from tinyml_suite.common.dsp.mel import MEL_NORMS, MEL_SCALES, check_mel_range, mel_filterbank
-from tinyml_suite.common.dsp.stft import _check_params_type, _spectrum_frames, check_stft_fields
+from tinyml_suite.common.dsp.stft import (
+    _check_params_type,
+    _fft_frames,
+    check_stft_fields,
+    power_from_fft,
+)
 from tinyml_suite.common.dsp.windows import WINDOW_CODES
 from tinyml_suite.common.errors import ConfigError
 
@@ -143,8 +149,10 @@ def check_logmel_fields(p: LogMelParams) -> None:
         )
 
 
-def log_compress(energy: np.ndarray, *, params: LogMelParams) -> np.ndarray:
+def log_compress(energy: np.ndarray, *, params: LogMelParams, inplace: bool = False) -> np.ndarray:
     """``log(max(energy + log_offset, log_floor))`` in float32 (ln or 10 log10).
+
+    ``inplace=True`` overwrites ``energy`` (a float32 array) instead of copying it.
 
     Examples
     --------
@@ -152,7 +160,9 @@ def log_compress(energy: np.ndarray, *, params: LogMelParams) -> np.ndarray:
     array([-13.815511,   1.      ], dtype=float32)
     """
     e = np.asarray(energy, dtype=np.float32)
-    out = e + np.float32(params.log_offset) if params.log_offset else e.copy()
+    out = e if inplace else e.copy()
+    if params.log_offset:
+        out += np.float32(params.log_offset)
     if params.log_floor:
         np.maximum(out, np.float32(params.log_floor), out=out)
     if params.log == "ln":
@@ -177,11 +187,90 @@ def _filterbank(sample_rate: int, p: LogMelParams) -> np.ndarray:
     )
 
 
-def _logmel_frames(signal: np.ndarray, sample_rate: int, p: LogMelParams) -> np.ndarray:
-    """Log-mel energies as ``(..., n_frames, n_mels)`` float32 (frames-major, as computed)."""
+@dataclass(frozen=True)
+class _Bands:
+    """The filterbank stored the way the device stores it: per band, the first FFT bin
+    and the weights of its non-zero span; ``lo:hi`` is the union of the spans."""
+
+    lo: int
+    hi: int
+    starts: tuple[int, ...]
+    weights: tuple[np.ndarray, ...]
+
+
+@functools.lru_cache(maxsize=32)
+def _bands(sample_rate: int, p: LogMelParams) -> _Bands:
     fb = _filterbank(sample_rate, p)
-    spec = _spectrum_frames(signal, p, power=float(p.power))
-    return log_compress(spec @ fb.T, params=p)
+    starts, weights = [], []
+    for row in fb:
+        nz = np.flatnonzero(row)  # never empty: mel_filterbank refuses empty bands
+        starts.append(int(nz[0]))
+        weights.append(row[nz[0] : nz[-1] + 1].copy())
+    hi = max(s + len(w) for s, w in zip(starts, weights))
+    return _Bands(lo=min(starts), hi=hi, starts=tuple(starts), weights=tuple(weights))
+
+
+#: Frames processed together after the FFT (keeps the working set in cache).
+_CHUNK_FRAMES = 4096
+
+
+def _frontend_t(
+    signal: np.ndarray, sample_rate: int, p: LogMelParams, cepstral: np.ndarray | None = None
+) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Log-mel (or, given the DCT/lifter matrix, MFCC) features, feature-major.
+
+    Returns ``(features [shape=(n_features, N)], frames_shape)`` where ``N`` counts all
+    frames of all batch entries and ``frames_shape = (*batch, n_frames)``.
+
+    Every step after the FFT is a per-frame sum in a fixed order (band by band, bin by
+    bin, like the C code), never a BLAS product whose rounding depends on how many
+    frames it is given: so a frame's features are bit-identical whether it is computed
+    alone (streaming) or with a million others (batch).
+    """
+    spec = _fft_frames(signal, p)  # (..., n_frames, n_bins) complex64
+    frames_shape = spec.shape[:-1]
+    spec = spec.reshape(-1, spec.shape[-1])
+    n = spec.shape[0]
+    bands = _bands(sample_rate, p)
+    n_out = p.n_mels if cepstral is None else cepstral.shape[0]
+    out = np.empty((n_out, n), dtype=np.float32)
+    for c0 in range(0, n, _CHUNK_FRAMES):
+        c1 = min(n, c0 + _CHUNK_FRAMES)
+        # |X|^power of the bins the bands use, bins-major so each bin is a contiguous row.
+        mag = power_from_fft(spec[c0:c1, bands.lo : bands.hi])
+        if p.power == 1:
+            np.sqrt(mag, out=mag)
+        mag_t = np.ascontiguousarray(mag.T)
+        energy = np.zeros((p.n_mels, c1 - c0), dtype=np.float32)
+        tmp = np.empty(c1 - c0, dtype=np.float32)
+        for m, (k0, w) in enumerate(zip(bands.starts, bands.weights)):
+            _dot_rows(w, mag_t[k0 - bands.lo : k0 - bands.lo + len(w)], energy[m], tmp)
+        logs = log_compress(energy, params=p, inplace=True)
+        if cepstral is None:
+            out[:, c0:c1] = logs
+        else:
+            dst = out[:, c0:c1]
+            dst[...] = 0.0
+            for k in range(cepstral.shape[0]):
+                _dot_rows(cepstral[k], logs, dst[k], tmp)
+    return out, frames_shape
+
+
+def _dot_rows(w: np.ndarray, rows: np.ndarray, acc: np.ndarray, tmp: np.ndarray) -> None:
+    """``acc += sum_j w[j] * rows[j]``, accumulated in order j = 0, 1, ... in float32.
+
+    Elementwise numpy operations only: each column's result is the same sequence of
+    float32 roundings as the C loop ``acc += w[j] * x[j]`` and does not depend on how
+    many columns there are (a BLAS or einsum product may reorder the sum by size).
+    """
+    for j in range(len(w)):
+        np.multiply(rows[j], w[j], out=tmp)
+        acc += tmp
+
+
+def _to_librosa_layout(feats_t: np.ndarray, frames_shape: tuple[int, ...]) -> np.ndarray:
+    """``(n_features, N)`` -> ``(..., n_features, n_frames)``, C-contiguous."""
+    return np.ascontiguousarray(np.moveaxis(feats_t.reshape((-1,) + frames_shape), 0, -2))
 
 
 def logmel(signal: np.ndarray, *, sample_rate: int, params: LogMelParams | None = None) -> np.ndarray:
@@ -218,4 +307,4 @@ def logmel(signal: np.ndarray, *, sample_rate: int, params: LogMelParams | None 
     p = LogMelParams() if params is None else params
     _check_params_type(p, LogMelParams)
     sr = _check_rate(sample_rate, p)
-    return np.ascontiguousarray(np.swapaxes(_logmel_frames(signal, sr, p), -1, -2))
+    return _to_librosa_layout(*_frontend_t(signal, sr, p))

@@ -30,7 +30,7 @@ from typing import ClassVar
 import numpy as np
 
 from tinyml_suite.common.dsp._checks import check_float, check_int
-from tinyml_suite.common.dsp.logmel import LogMelParams, _check_rate, _logmel_frames
+from tinyml_suite.common.dsp.logmel import LogMelParams, _check_rate, _frontend_t, _to_librosa_layout
 from tinyml_suite.common.dsp.stft import _check_params_type
 from tinyml_suite.common.errors import ConfigError
 
@@ -129,7 +129,8 @@ def mfcc_from_logmel(logmel_frames: np.ndarray, *, params: MfccParams) -> np.nda
         raise ConfigError(
             f"logmel_frames has shape {x.shape}; expected (..., n_mels={params.n_mels}, n_frames)"
         )
-    return _cepstral_matrix(params.n_mfcc, params.n_mels, float(params.lifter)) @ x
+    cepstral = _cepstral_matrix(params.n_mfcc, params.n_mels, float(params.lifter))
+    return np.einsum("km,...mn->...kn", cepstral, x).astype(np.float32, copy=False)
 
 
 def mfcc(signal: np.ndarray, *, sample_rate: int, params: MfccParams | None = None) -> np.ndarray:
@@ -167,6 +168,5 @@ def mfcc(signal: np.ndarray, *, sample_rate: int, params: MfccParams | None = No
     p = MfccParams() if params is None else params
     _check_params_type(p, MfccParams)
     sr = _check_rate(sample_rate, p)
-    frames = _logmel_frames(signal, sr, p)  # (..., n_frames, n_mels)
-    cep = frames @ _cepstral_matrix(p.n_mfcc, p.n_mels, float(p.lifter)).T
-    return np.ascontiguousarray(np.swapaxes(cep, -1, -2))
+    cepstral = _cepstral_matrix(p.n_mfcc, p.n_mels, float(p.lifter))
+    return _to_librosa_layout(*_frontend_t(signal, sr, p, cepstral))
