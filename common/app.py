@@ -48,6 +48,9 @@ class App:
     higher_is_better: ClassVar[bool] = True
     #: firmware main-loop template for this app, relative to firmware_templates/
     firmware_main: ClassVar[str] = ""
+    #: False for DSP-only recipes (e.g. an R-peak detector): the train, optimize and
+    #: verify stages are skipped and evaluation uses :meth:`dsp_predictor`.
+    trains_model: ClassVar[bool] = True
 
     def __init__(self, **options: Any) -> None:
         # ``name`` and ``_target_`` come from the config; everything else is the app's.
@@ -95,6 +98,10 @@ class App:
         return None
 
     # -- evaluation ----------------------------------------------------------------
+    def dsp_predictor(self, ctx: RunContext) -> PredictFn:
+        """The predictor of a recipe without a trained model (``trains_model = False``)."""
+        raise NotImplementedError(f"app={self.name} has no trained model and no dsp_predictor()")
+
     def calibrate(self, predict: PredictFn, ctx: RunContext) -> dict[str, Any]:
         """Fit post-training parameters (e.g. an anomaly threshold) on validation data.
 

@@ -175,7 +175,7 @@ def stage_train(ctx: RunContext) -> dict[str, Any]:
 
 def stage_evaluate(ctx: RunContext) -> dict[str, Any]:
     """Calibrate on validation data, then score the float model on the test split."""
-    predict = ctx.float_predict()
+    predict = ctx.float_predict() if ctx.app.trains_model else ctx.app.dsp_predictor(ctx)
     ctx.state["calibration"] = ctx.app.calibrate(predict, ctx) or {}
     assert ctx.data is not None
     result = ctx.app.evaluate(predict, ctx.X["test"], ctx.data.test, ctx)
@@ -267,6 +267,9 @@ def run_recipe(cfg: DictConfig, run_dir: Path | None = None) -> tuple[dict[str, 
     for name in STAGES:
         if name not in requested:
             ctx.metrics["stages"][name] = "skipped (not requested)"
+            continue
+        if not app.trains_model and name in ("train", "optimize", "verify"):
+            ctx.metrics["stages"][name] = "skipped (this recipe has no trained model)"
             continue
         if not _stage_available(name):
             ctx.metrics["stages"][name] = "not available in this version"
