@@ -22,8 +22,8 @@ peaks are the same whenever no three candidate peaks form a rising chain
 ``a < b < c`` with ``b - a < d``, ``c - b < d`` and ``c - a >= d`` (scipy's global
 height-order rule would keep ``a`` and ``c``; a causal detector cannot know that ``a``
 survives without unbounded delay, and keeps only ``c``). In every case, kept peaks are
-at least ``d`` samples apart and every dropped candidate is within ``d`` samples of a
-kept peak at least as high.
+at least ``d`` samples apart and every dropped candidate has a candidate at least as
+high within ``d`` samples.
 """
 
 from __future__ import annotations
