@@ -82,7 +82,18 @@ def c_literal(value: Any) -> str:
     ('3', '0.5f', '1', '"hi"')
     >>> c_literal(1e-10)
     '1e-10f'
+
+    A tuple, list or 1-D array becomes a brace initializer (for ``#define X {...}`` then
+    ``static const float k[] = X;``):
+
+    >>> c_literal((1, 2)), c_literal([0.5, -1.0])
+    ('{1, 2}', '{0.5f, -1.0f}')
     """
+    if isinstance(value, (tuple, list, np.ndarray)):
+        items = np.asarray(value).tolist() if isinstance(value, np.ndarray) else value
+        if isinstance(value, np.ndarray) and np.ndim(value) != 1:
+            raise ConfigError(f"cannot spell a {np.ndim(value)}-D array as a C initializer; flatten it")
+        return "{" + ", ".join(c_literal(v) for v in items) + "}"
     if isinstance(value, enum.Enum):
         value = value.value
     if isinstance(value, (bool, np.bool_)):
