@@ -109,6 +109,7 @@ class DataSplits:
             "task": self.task,
             "sample_rate": self.sample_rate,
             "channels": list(self.channels),
+            "labels": list(self.labels),
             "window_samples": int(self.train.x.shape[-1]),
         }
         for name in ("train", "val", "test"):

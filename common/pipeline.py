@@ -177,6 +177,8 @@ def stage_evaluate(ctx: RunContext) -> dict[str, Any]:
     """Calibrate on validation data, then score the float model on the test split."""
     predict = ctx.float_predict() if ctx.app.trains_model else ctx.app.dsp_predictor(ctx)
     ctx.state["calibration"] = ctx.app.calibrate(predict, ctx) or {}
+    # saved with the run so that `tinyml evaluate` and `tinyml deploy` can reuse it
+    ctx.metrics["calibration"] = ctx.state["calibration"]
     assert ctx.data is not None
     result = ctx.app.evaluate(predict, ctx.X["test"], ctx.data.test, ctx)
     if ctx.app.headline not in result:

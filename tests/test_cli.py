@@ -109,3 +109,27 @@ def test_recipe_runs_from_the_command_line(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (run_dir / "metrics.json").exists()
     assert (run_dir / ".hydra" / "config.yaml").exists()
+
+
+@pytest.mark.slow
+def test_evaluate_a_trained_run_on_another_dataset(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = run_cli("app=toy", "trainer.epochs=15", "trainer.learning_rate=0.01", "trainer.batch_size=32",
+                   "trainer.tensorboard=false", f"hydra.searchpath=[file://{TESTS / 'conf'}]",
+                   f"hydra.run.dir={run_dir}", "stages=[data,features,train,evaluate]")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "eval"
+    # a different draw of the data (another seed, more examples): no retraining
+    proc = run_cli("evaluate", str(run_dir), "dataset.n_per_class=90", "dataset.seed=7", "split=all", f"out={out}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import json
+
+    result = json.loads((out / "metrics.json").read_text())
+    assert result["split"] == "all" and result["n"] == 3 * 90 + 2 * 3 * 30
+    # 3 classes: chance 1/3; the trained model must transfer to the new draw
+    assert result["float"]["accuracy"] >= 0.8, result["float"]
+
+
+def test_evaluate_refuses_a_folder_that_is_not_a_run(tmp_path):
+    line = _user_error(run_cli("evaluate", str(tmp_path)))
+    assert "not a tinyml run directory" in line
