@@ -28,6 +28,7 @@ from tinyml_suite.common.dsp._checks import as_signal, check_float, check_int
 from tinyml_suite.common.errors import ConfigError
 
 __all__ = [
+    "INT8_IMPLEMENTATION_VERSION",
     "ZScoreParams",
     "fit_zscore",
     "zscore",
@@ -37,6 +38,11 @@ __all__ = [
     "dequantize_int8",
     "fake_quantize_int8",
 ]
+
+
+# Numerics version of quantize_int8/dequantize_int8 and tm_quantize_int8 (golden files
+# tests/golden/int8_v<N>.txt); bump on any change to the rounding or clamping.
+INT8_IMPLEMENTATION_VERSION: int = 1
 
 
 def _stat_tuple(name: str, value: object, *, positive: bool = False) -> tuple[float, ...] | None:
