@@ -221,9 +221,18 @@ def _task(cfg) -> None:
         _cleanup_failed_run(run_dir)
         logging.getLogger("tinyml").debug("user error", exc_info=True)
         sys.exit(_fail(str(exc)))
-    head = metrics.get("float", {})
     print(f"tinyml: done: {run_dir}")
-    return head
+    return objective(metrics)
+
+
+def objective(metrics: dict) -> float | None:
+    """A run's headline figure for sweepers: int8 (TFLM) when measured, else float."""
+    head = metrics.get("headline")
+    for variant in ("int8", "float"):
+        value = metrics.get(variant, {}).get(head)
+        if isinstance(value, (int, float)):
+            return float(value)
+    return None
 
 
 def _cleanup_failed_run(run_dir: Path) -> None:

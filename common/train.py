@@ -54,6 +54,20 @@ def build_model(ctx: RunContext) -> Any:
     return model
 
 
+def model_choice(ctx: RunContext) -> str:
+    """The model's config name (``model=<name>``), else the Keras model's name."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        if HydraConfig.initialized():
+            choice = HydraConfig.get().runtime.choices.get("model")
+            if choice:
+                return str(choice)
+    except Exception:  # pragma: no cover - outside a Hydra run
+        pass
+    return str(ctx.cfg.model.get("name", getattr(ctx.model, "name", "model")))
+
+
 def _schedule(cfg: Any, steps_per_epoch: int) -> Any:
     import keras
 
@@ -142,6 +156,6 @@ def train_model(ctx: RunContext) -> dict[str, Any]:
         arr = np.asarray(history[monitor])
         best = int(np.argmin(arr) if mode == "min" else np.argmax(arr)) + 1
     params = int(ctx.model.count_params())
-    ctx.metrics["model"].update({"params": params, "name": str(ctx.cfg.model.get("name", ctx.model.name))})
+    ctx.metrics["model"].update({"params": params, "name": model_choice(ctx)})
     log.info("Trained %d epochs; best epoch %s by %s; %d parameters", len(history.get("loss", [])), best, monitor, params)
     return {"epochs_run": len(history.get("loss", [])), "best_epoch": best, "monitor": monitor}
