@@ -91,8 +91,8 @@ def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
 
     Examples
     --------
-    >>> dequantize(np.array([-128, 0, 127], dtype=np.int8), 1 / 256, -128)
-    array([0.       , 0.5      , 0.9960938], dtype=float32)
+    >>> dequantize(np.array([-128, 0, 127], dtype=np.int8), 1 / 256, -128).tolist()
+    [0.0, 0.5, 0.99609375]
     """
     return ((np.asarray(q).astype(np.int32) - int(zero_point)).astype(np.float32) * np.float32(scale)).astype(
         np.float32
