@@ -51,6 +51,9 @@ class App:
     #: False for DSP-only recipes (e.g. an R-peak detector): the train, optimize and
     #: verify stages are skipped and evaluation uses :meth:`dsp_predictor`.
     trains_model: ClassVar[bool] = True
+    #: the dataset config (conf/dataset/<name>.yaml) that reads a user's own folder;
+    #: ``tinyml new <dir> --from <app>`` starts a project from it
+    custom_dataset: ClassVar[str] = ""
 
     def __init__(self, **options: Any) -> None:
         # ``name`` and ``_target_`` come from the config; everything else is the app's.

@@ -52,6 +52,17 @@ def _user_conf_dir() -> Path | None:
     return conf if marker.exists() and conf.is_dir() else None
 
 
+def _project_overrides(argv: Sequence[str]) -> list[str]:
+    """A custom project's default overrides (tinyml_project.yaml), unless given explicitly."""
+    marker = Path.cwd() / "tinyml_project.yaml"
+    if not marker.exists():
+        return []
+    from omegaconf import OmegaConf
+
+    given = {a.split("=", 1)[0] for a in argv if "=" in a}
+    return [str(o) for o in (OmegaConf.load(marker).get("overrides") or []) if str(o).split("=", 1)[0] not in given]
+
+
 def list_options(group: str, extra_dirs: Sequence[Path] = ()) -> list[str]:
     """Options of a config group: the packaged ones plus a custom project's (and extras)."""
     names: set[str] = set()
@@ -267,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if argv and argv[0] == "--hydra-help":
         argv[0] = "--hydra-help"
-    message = _precheck(argv)
+    message = _precheck(_project_overrides(argv) + list(argv))
     if message:
         return _fail(message)
 
@@ -277,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     register_configs()
     user = _user_conf_dir()
-    hydra_argv = list(argv)
+    hydra_argv = _project_overrides(argv) + list(argv)
     if user is not None:
         hydra_argv = [f"hydra.searchpath=[file://{user}]", *hydra_argv]
     task = hydra.main(version_base="1.3", config_path=f"pkg://{CONF_PACKAGE}", config_name="config")(_task)
