@@ -634,3 +634,34 @@ def test_bad_inputs_raise_config_error_naming_the_problem(call, message):
     text = str(info.value)
     assert message in text
     assert "\n" not in text  # one line
+
+
+# --------------------------------------------------------------------------- golden files
+
+GOLDEN_SIGNAL = ["butter_v1", "stats_v1", "welch_v1", "bands_v1", "lbe_v1", "imuspec_v1", "peaks_v1",
+                 "zscore_v1", "int8_v1", "envspec_v1"]
+
+
+@pytest.mark.parametrize("name", GOLDEN_SIGNAL)
+def test_python_reproduces_golden_file(name):
+    # The committed file (written by tests/golden/gen_signal.py) against today's code on
+    # the same inputs: peaks and int8 exactly, floats within rtol 1e-5 + 1e-6 of the
+    # largest value (room for another machine's FFT/BLAS rounding; identical here).
+    from pathlib import Path
+
+    from tests.golden.generate import GENERATORS, _load_plugins, read_golden
+
+    _load_plugins()
+    header, pairs = read_golden(Path(__file__).parent / "golden" / f"{name}.txt")
+    fresh = GENERATORS[name]()
+    import json
+
+    assert json.loads(json.dumps(fresh.header)) == header  # same version, params, signals
+    assert len(fresh.pairs) == len(pairs)
+    for (x, expected), (fx, fy), label in zip(pairs, fresh.pairs, header["pairs"]):
+        np.testing.assert_array_equal(x.astype(np.float32), np.ravel(fx).astype(np.float32), err_msg=label)
+        fy = np.ravel(fy).astype(np.float64)
+        if header["feature"] in ("peaks", "int8"):
+            np.testing.assert_array_equal(fy, expected, err_msg=label)
+        else:
+            np.testing.assert_allclose(fy, expected, rtol=1e-5, atol=1e-6 * np.max(np.abs(expected)), err_msg=label)

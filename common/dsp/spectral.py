@@ -242,14 +242,17 @@ class BandPowerParams:
         """Number of bands, ``len(edges_hz) - 1``."""
         return len(self.edges_hz) - 1
 
-    def c_defines(self, *, freqs: np.ndarray) -> dict[str, Any]:
-        """``#define`` names and values for ``dsp_params.h``.
+    def c_defines(self, *, sample_rate: float, n_fft: int) -> dict[str, Any]:
+        """``#define`` names and values for ``dsp_params.h``, for spectra of ``n_fft`` points.
 
         Adds ``BANDS_N_BANDS``, ``BANDS_BIN_LO``/``BANDS_BIN_HI`` (brace initializers of
-        the half-open bin ranges from :func:`band_bins`) and ``BANDS_BIN_WIDTH``.
+        the half-open bin ranges from :func:`band_bins` over ``rfftfreq(n_fft, 1 /
+        sample_rate)``) and ``BANDS_BIN_WIDTH``.
         """
         from tinyml_suite.common.deploy.cgen import params_defines
 
+        fs = check_float("sample_rate", sample_rate, lo=0.0, lo_open=True)
+        freqs = np.fft.rfftfreq(check_int("n_fft", n_fft, lo=2), 1.0 / fs)
         bins = band_bins(freqs, self.edges_hz)
         out = params_defines(self)
         out["BANDS_N_BANDS"] = self.n_bands
