@@ -25,6 +25,14 @@ __all__ = [
     "generated_banner",
     "params_defines",
     "defines_header",
+    "TOOL",
+    "model_symbol",
+    "model_data_files",
+    "op_resolver_header",
+    "ModelSettings",
+    "model_settings_header",
+    "dsp_params_header",
+    "app_settings_header",
 ]
 
 # C11 + C++17 keywords and the alternative operator spellings; an identifier equal to
@@ -189,3 +197,331 @@ def defines_header(
         lines.append(f"#define {check_identifier(name)} {c_literal(value)}")
     lines += ["", f"#endif  // {guard}"]
     return "\n".join(lines) + "\n"
+
+
+# -- firmware sources -------------------------------------------------------------------
+
+TOOL = "tinyml-suite (common/deploy/cgen.py)"
+
+TASK_CODES = {"classification": 0, "regression": 1, "anomaly": 2}
+
+
+def _guard(filename: str) -> str:
+    """Include guard for a generated header: ``model_settings.h`` -> ``TM_GEN_MODEL_SETTINGS_H_``."""
+    return check_identifier("TM_GEN_" + re.sub(r"[^A-Za-z0-9]", "_", filename).upper() + "_")
+
+
+def model_symbol(app: str) -> str:
+    """The model array's name, ``g_<app>_model_data`` (checked).
+
+    >>> model_symbol("wake_word")
+    'g_wake_word_model_data'
+    """
+    base = re.sub(r"[^A-Za-z0-9_]", "_", str(app)).strip("_").lower() or "app"
+    return check_identifier(f"g_{base}_model_data")
+
+
+def model_data_files(
+    model_bytes: bytes, *, app: str, config_hash: str, source: str = "model_int8.tflite"
+) -> dict[str, str]:
+    """The model as a C++ ``.h``/``.cc`` pair (tflite-micro ``generate_cc_arrays.py`` style).
+
+    Returns ``{"model_data.h": ..., "model_data.cc": ...}``. The header declares
+    ``extern const unsigned char g_<app>_model_data[]`` and
+    ``constexpr unsigned int g_<app>_model_data_size``; the ``.cc`` defines the array
+    ``alignas(16)`` (TFLM reads tensors in place and needs 16-byte aligned buffers)
+    and checks the size with ``static_assert``.
+
+    Examples
+    --------
+    >>> files = model_data_files(b"\\x1c\\x00\\x00\\x00TFL3", app="toy", config_hash="abc")
+    >>> print(files["model_data.cc"].splitlines()[-4])
+    alignas(16) const unsigned char g_toy_model_data[] = {
+    >>> "constexpr unsigned int g_toy_model_data_size = 8;" in files["model_data.h"]
+    True
+    """
+    data = bytes(model_bytes)
+    if not data:
+        raise ConfigError("model data is empty (0 bytes); re-run the optimize stage")
+    sym = model_symbol(app)
+    size_sym = check_identifier(f"{sym}_size")
+    digest = __import__("hashlib").sha256(data).hexdigest()
+    guard = _guard("model_data.h")
+    header = (
+        generated_banner(TOOL, config_hash)
+        + f"// The int8 model ({source}, {len(data)} bytes, sha256 {digest[:16]}) as a C++ array.\n"
+        + f"#ifndef {guard}\n#define {guard}\n\n"
+        + f"extern const unsigned char {sym}[];\n"
+        + f"constexpr unsigned int {size_sym} = {len(data)};\n\n"
+        + f"#endif  // {guard}\n"
+    )
+    rows = []
+    for i in range(0, len(data), 12):
+        rows.append("    " + ", ".join(f"0x{b:02x}" for b in data[i : i + 12]) + ",")
+    cc = (
+        generated_banner(TOOL, config_hash)
+        + f"// The int8 model ({source}, {len(data)} bytes, sha256 {digest[:16]}).\n"
+        + '#include "model_data.h"\n\n'
+        + "// TFLM maps tensors in place: the flatbuffer must be 16-byte aligned.\n"
+        + f"alignas(16) const unsigned char {sym}[] = {{\n"
+        + "\n".join(rows)
+        + "\n};\n"
+        + f'static_assert(sizeof({sym}) == {size_sym}, "model array size");\n'
+    )
+    return {"model_data.h": header, "model_data.cc": cc}
+
+
+def op_resolver_header(ops: list[str], *, config_hash: str) -> str:
+    """``op_resolver.h``: a ``MicroMutableOpResolver`` with exactly the model's operators.
+
+    ``ops`` are the builtin operator names (``tflite_ops.model_ops``); each becomes one
+    ``Add<Op>()`` call (``tflite_ops.resolver_method``); an op TFLM does not support is
+    a :class:`DeployError`. Follows tflite-micro
+    ``tools/gen_micro_mutable_op_resolver`` and ``micro_speech_test.cc``'s
+    ``RegisterOps``.
+
+    Examples
+    --------
+    >>> text = op_resolver_header(["FULLY_CONNECTED", "SOFTMAX"], config_hash="abc")
+    >>> "constexpr int kNumberOperators = 2;" in text, text.count("TF_LITE_ENSURE_STATUS(")
+    (True, 2)
+    """
+    from tinyml_suite.common.deploy.tflite_ops import check_tflm_support
+
+    unique = sorted(dict.fromkeys(ops))
+    if not unique:
+        raise ConfigError("the model has no operators; re-run the optimize stage")
+    methods = check_tflm_support(unique)
+    for m in methods:
+        check_identifier(m)
+    guard = _guard("op_resolver.h")
+    lines = [
+        generated_banner(TOOL, config_hash).rstrip("\n"),
+        f"// The TFLite Micro op resolver with exactly the model's {len(unique)} operator(s):",
+        f"//   {', '.join(unique)}",
+        "// (read from the .tflite flatbuffer by common/deploy/tflite_ops.py).",
+        f"#ifndef {guard}",
+        f"#define {guard}",
+        "",
+        '#include "tensorflow/lite/micro/micro_mutable_op_resolver.h"',
+        "",
+        f"constexpr int kNumberOperators = {len(unique)};",
+        "using TmOpResolver = tflite::MicroMutableOpResolver<kNumberOperators>;",
+        "",
+        "inline TfLiteStatus TmRegisterOps(TmOpResolver& op_resolver) {",
+    ]
+    lines += [f"  TF_LITE_ENSURE_STATUS(op_resolver.{m}());  // {op}" for op, m in zip(unique, methods)]
+    lines += ["  return kTfLiteOk;", "}", "", f"#endif  // {guard}"]
+    return "\n".join(lines) + "\n"
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSettings:
+    """What ``model_settings.h`` says: one source of truth for training and firmware.
+
+    Sizes are counts of elements; the sample rate is in Hz.
+    """
+
+    app: str
+    task: str  # "classification", "regression" or "anomaly"
+    labels: tuple[str, ...]
+    sample_rate_hz: float
+    channels: int
+    window_samples: int  # raw samples per channel in one model window
+    hop_samples: int  # new samples between two inferences
+    feature_kind: str
+    input_shape: tuple[int, ...]  # model input without the batch dimension
+    output_shape: tuple[int, ...]
+    input_scale: float = 1.0
+    input_zero_point: int = 0
+    output_scale: float = 1.0
+    output_zero_point: int = 0
+    arena_used_bytes: int = 0  # measured
+    arena_bytes: int = 0  # measured + margin, rounded up to 16
+    arena_margin: float = 0.1
+    arena_how: str = ""
+    has_model: bool = True
+    dsp_prefixes: tuple[str, ...] = ()  # C_PREFIX of each dsp_params object
+
+
+def _prod(shape: tuple[int, ...]) -> int:
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n
+
+
+def model_settings_header(s: ModelSettings, *, config_hash: str) -> str:
+    """``model_settings.h``: sizes, labels, quantisation, arena; C99 and C++ alike.
+
+    Integer constants are both ``TM_*`` macros (usable in ``#if``) and ``enum { k... }``
+    names (the TFLM examples' ``kCategoryCount`` style); floats are macros with the
+    ``f`` suffix and ``static const float`` copies.
+    """
+    if s.task not in TASK_CODES:
+        raise ConfigError(f"task={s.task!r} unknown; valid: {', '.join(TASK_CODES)}")
+    if s.window_samples <= 0 or s.channels <= 0 or s.hop_samples <= 0:
+        raise ConfigError(
+            f"window_samples={s.window_samples}, channels={s.channels}, hop_samples={s.hop_samples} "
+            "must all be > 0"
+        )
+    if s.hop_samples > s.window_samples:
+        raise ConfigError(
+            f"hop_samples={s.hop_samples} exceeds window_samples={s.window_samples}; "
+            "samples between windows would be dropped - use a hop <= the window"
+        )
+    labels = [str(x) for x in s.labels]
+    feature_count = _prod(s.input_shape)
+    output_count = _prod(s.output_shape)
+    guard = _guard("model_settings.h")
+    L: list[str] = [
+        generated_banner(TOOL, config_hash).rstrip("\n"),
+        f"// Model and signal settings of app '{s.app}': the values the model was trained with.",
+        f"#ifndef {guard}",
+        f"#define {guard}",
+        "",
+        "#include <stdint.h>",
+        "",
+        '#include "dsp_params.h"  // the feature parameters and their IMPLEMENTATION_VERSIONs',
+        "",
+    ]
+    for prefix in s.dsp_prefixes:
+        v = check_identifier(f"{prefix}_IMPLEMENTATION_VERSION")
+        L += [f"#ifndef {v}", f'#error "dsp_params.h lacks {v}: regenerate it with tinyml deploy"', "#endif"]
+    if s.dsp_prefixes:
+        L.append("")
+
+    def define(name: str, value: Any, comment: str = "") -> None:
+        line = f"#define {check_identifier(name)} {c_literal(value)}"
+        L.append(f"{line}  // {comment}" if comment else line)
+
+    L.append("// Task (tm_app_default.c switches on it).")
+    for task, code in TASK_CODES.items():
+        define(f"TM_TASK_{task.upper()}", code)
+    define("TM_TASK", TASK_CODES[s.task], s.task)
+    define("TM_HAS_MODEL", bool(s.has_model), "0: a DSP-only recipe, no neural network")
+    define("TM_APP_NAME", s.app)
+    L.append(f"#define TM_MODEL_DATA {model_symbol(s.app)}  // the array in model_data.cc")
+    L += ["", "// Raw signal, as the HAL must deliver it."]
+    rate = float(s.sample_rate_hz)
+    define("TM_SAMPLE_RATE_HZ", int(round(rate)) if float(rate).is_integer() else rate, "samples per second")
+    define("TM_INPUT_CHANNELS", int(s.channels), "interleaved channels per frame")
+    define("TM_WINDOW_SAMPLES", int(s.window_samples), f"samples per channel in a window ({s.window_samples / rate * 1000:g} ms)")
+    define("TM_HOP_SAMPLES", int(s.hop_samples), f"new samples between inferences ({s.hop_samples / rate * 1000:g} ms)")
+    L += ["", f"// Features ({s.feature_kind}) = the model input."]
+    define("TM_FEATURE_KIND", s.feature_kind)
+    define("TM_FEATURE_COUNT", feature_count, f"model input shape {tuple(s.input_shape)}")
+    define("TM_INPUT_DIMS", len(s.input_shape))
+    for i, d in enumerate(s.input_shape):
+        define(f"TM_INPUT_DIM_{i}", int(d))
+    define("TM_MODEL_INPUT_COUNT", feature_count)
+    define("TM_MODEL_OUTPUT_COUNT", output_count, f"model output shape {tuple(s.output_shape)}")
+    L += ["", "// int8 quantisation: real = scale * (q - zero_point)."]
+    define("TM_INPUT_SCALE", float(s.input_scale))
+    define("TM_INPUT_ZERO_POINT", int(s.input_zero_point))
+    define("TM_OUTPUT_SCALE", float(s.output_scale))
+    define("TM_OUTPUT_ZERO_POINT", int(s.output_zero_point))
+    L += [
+        "",
+        "// Tensor arena for TFLite Micro.",
+        f"// {s.arena_how or 'Measured with the tflite-micro Python runtime on the host.'}",
+        f"// Used: {s.arena_used_bytes} bytes; + {s.arena_margin:.0%} margin, rounded up to 16 bytes.",
+    ]
+    define("TM_TENSOR_ARENA_SIZE", int(s.arena_bytes))
+    L += [
+        "",
+        "enum {",
+        "  kTensorArenaSize = TM_TENSOR_ARENA_SIZE,",
+        "  kFeatureElementCount = TM_FEATURE_COUNT,",
+        f"  kCategoryCount = {len(labels)},",
+        "  kOutputCount = TM_MODEL_OUTPUT_COUNT",
+        "};",
+        "static const float kInputScale = TM_INPUT_SCALE;",
+        "static const int32_t kInputZeroPoint = TM_INPUT_ZERO_POINT;",
+        "static const float kOutputScale = TM_OUTPUT_SCALE;",
+        "static const int32_t kOutputZeroPoint = TM_OUTPUT_ZERO_POINT;",
+    ]
+    if labels:
+        L.append("static const char* const kCategoryLabels[kCategoryCount] = {")
+        L += [f"    {c_literal(lab)}," for lab in labels]
+        L.append("};")
+    else:
+        L.append("static const char* const kCategoryLabels[1] = {0};  // no labels for this task")
+    L += ["", f"#endif  // {guard}"]
+    return "\n".join(L) + "\n"
+
+
+def dsp_params_header(params_list: list[Any], *, sample_rate: float | None, config_hash: str) -> str:
+    """``dsp_params.h``: :func:`params_defines` of every DSP parameter object, one block each."""
+    guard = _guard("dsp_params.h")
+    L = [
+        generated_banner(TOOL, config_hash).rstrip("\n"),
+        "// DSP parameters of the feature front end (the Python dataclasses, one block each).",
+        "// The C twins in dsp/ #error if an IMPLEMENTATION_VERSION differs from theirs.",
+        f"#ifndef {guard}",
+        f"#define {guard}",
+        "",
+    ]
+    seen: set[str] = set()
+    for params in params_list:
+        sr = int(round(sample_rate)) if sample_rate else None
+        defines = params_defines(params, sample_rate=sr)
+        L.append(f"// {type(params).__name__}")
+        for name, value in defines.items():
+            if name in seen:
+                raise ConfigError(
+                    f"dsp_params.h: {name} defined twice (two parameter blocks share C_PREFIX "
+                    f"{getattr(params, 'C_PREFIX', '?')}); give each block its own prefix"
+                )
+            seen.add(name)
+            L.append(f"#define {name} {c_literal(value)}")
+        L.append("")
+    L.append(f"#endif  // {guard}")
+    return "\n".join(L) + "\n"
+
+
+def app_settings_header(context: Mapping[str, Any], calibration: Mapping[str, Any] | None = None, *, config_hash: str) -> str:
+    """``app_settings.h``: ``TM_APP_*`` constants from ``App.firmware_context(ctx)``.
+
+    Scalars become ``#define TM_APP_<KEY> value``; numeric lists ``TM_APP_<KEY>_COUNT``
+    and ``TM_APP_<KEY>_INIT {...}``; ``labels`` and mappings are skipped (labels live in
+    model_settings.h). ``calibration`` values become ``TM_APP_CAL_<KEY>``.
+
+    Examples
+    --------
+    >>> text = app_settings_header({"threshold": 0.8, "labels": ["a"], "n": [1, 2]},
+    ...                            {"threshold": 0.25}, config_hash="abc")
+    >>> [ln for ln in text.splitlines() if ln.startswith("#define TM_APP_")]
+    ['#define TM_APP_THRESHOLD 0.8f', '#define TM_APP_N_COUNT 2', '#define TM_APP_N_INIT {1, 2}', '#define TM_APP_CAL_THRESHOLD 0.25f']
+    """
+    guard = _guard("app_settings.h")
+    L = [
+        generated_banner(TOOL, config_hash).rstrip("\n"),
+        "// App constants: App.firmware_context(ctx) and the calibration (ctx.state['calibration']).",
+        f"#ifndef {guard}",
+        f"#define {guard}",
+        "",
+    ]
+
+    def emit(prefix: str, items: Mapping[str, Any]) -> None:
+        for key, value in items.items():
+            if key == "labels" or isinstance(value, Mapping) or value is None:
+                continue
+            name = check_identifier(prefix + re.sub(r"[^A-Za-z0-9]", "_", str(key)).upper())
+            if isinstance(value, np.ndarray):
+                value = value.tolist()
+            if isinstance(value, (list, tuple)):
+                if not value or not all(isinstance(v, (int, float, bool, np.integer, np.floating)) for v in value):
+                    continue  # only flat numeric lists have a C form
+                L.append(f"#define {check_identifier(name + '_COUNT')} {len(value)}")
+                L.append(f"#define {check_identifier(name + '_INIT')} {c_literal(list(value))}")
+            else:
+                try:
+                    L.append(f"#define {name} {c_literal(value)}")
+                except ConfigError:
+                    continue  # not a scalar C can spell (e.g. an object): not for the device
+
+    emit("TM_APP_", context)
+    emit("TM_APP_CAL_", calibration or {})
+    L += ["", f"#endif  // {guard}"]
+    return "\n".join(L) + "\n"

@@ -1,0 +1,102 @@
+/* tm_check.c - `make check`: the device's C99 path against the Python pipeline (host, C99).
+ *
+ * Reads testdata/check_vectors.txt, written by `tinyml deploy` from the Python
+ * pipeline: a stream of raw frames, and for every window the int8 model input that the
+ * Python front end + quantisation produced and the int8 outputs the TFLite Micro
+ * runtime gave for it. Pushes the frames through tm_runner (C front end, C
+ * quantisation, the app's C hooks) with tm_model_replay.c standing in for TFLM, and
+ * compares every window's quantised input with Python's. Exit status 0 when every
+ * window is within TM_CHECK_TOL_LSB (default 1 LSB: float rounding in the front end
+ * may move a value across a quantisation step) and the window count matches.
+ *
+ * File format (whitespace separated):
+ *   tinyml-check 1
+ *   frames <N> channels <C> windows <K> features <F> outputs <O>
+ *   K x (F ints: expected input, O ints: TFLM outputs)
+ *   N x C floats: the frames, interleaved
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "hal.h"
+#include "model_settings.h"
+#include "tm_runner.h"
+
+#ifndef TM_CHECK_TOL_LSB
+#define TM_CHECK_TOL_LSB 1
+#endif
+
+void tm_model_replay_set(const int8_t* outputs, int n_windows);
+
+static int fail(const char* msg) {
+  fprintf(stderr, "tm_check: %s\n", msg);
+  return 2;
+}
+
+int main(int argc, char** argv) {
+  const char* path = argc > 1 ? argv[1] : "testdata/check_vectors.txt";
+  FILE* f = fopen(path, "r");
+  int version = 0, n_frames = 0, channels = 0, n_windows = 0, n_feat = 0, n_out = 0;
+  int w, i, worst = 0, bad_windows = 0, runs = 0;
+  int* expected_in;
+  int8_t* outputs;
+  if (!f) return fail("cannot open the check vectors (run from the project folder)");
+  if (fscanf(f, " tinyml-check %d frames %d channels %d windows %d features %d outputs %d", &version,
+             &n_frames, &channels, &n_windows, &n_feat, &n_out) != 6 ||
+      version != 1) {
+    fclose(f);
+    return fail("bad header in the check vectors");
+  }
+  if (channels != TM_INPUT_CHANNELS || n_feat != TM_FEATURE_COUNT || n_out != TM_MODEL_OUTPUT_COUNT ||
+      n_windows < 1) {
+    fclose(f);
+    return fail("check vectors do not match model_settings.h (regenerate with tinyml deploy)");
+  }
+  expected_in = (int*)malloc(sizeof(int) * (size_t)n_windows * (size_t)n_feat);
+  outputs = (int8_t*)malloc((size_t)n_windows * (size_t)(n_out > 0 ? n_out : 1));
+  if (!expected_in || !outputs) return fail("out of memory");
+  for (w = 0; w < n_windows; ++w) {
+    for (i = 0; i < n_feat; ++i) {
+      if (fscanf(f, "%d", &expected_in[w * n_feat + i]) != 1) return fail("truncated check vectors");
+    }
+    for (i = 0; i < n_out; ++i) {
+      int v;
+      if (fscanf(f, "%d", &v) != 1) return fail("truncated check vectors");
+      outputs[w * n_out + i] = (int8_t)v;
+    }
+  }
+  tm_model_replay_set(outputs, n_windows);
+  if (tm_runner_init() != 0) return fail("tm_runner_init failed");
+  for (i = 0; i < n_frames; ++i) {
+    float frame[TM_INPUT_CHANNELS];
+    int c, status;
+    for (c = 0; c < TM_INPUT_CHANNELS; ++c) {
+      if (fscanf(f, "%f", &frame[c]) != 1) return fail("truncated frames in the check vectors");
+    }
+    status = tm_runner_push(frame, 1, (uint32_t)(((uint64_t)i * 1000u) / (uint32_t)TM_SAMPLE_RATE_HZ));
+    if (status < 0) return fail("tm_runner_push failed");
+    if (status > 0) {
+      const int8_t* q = tm_runner_input();
+      int k, diff = 0;
+      if (runs >= n_windows) return fail("the runner ran more windows than Python did");
+      for (k = 0; k < n_feat; ++k) {
+        int d = (int)q[k] - expected_in[runs * n_feat + k];
+        if (d < 0) d = -d;
+        if (d > diff) diff = d;
+      }
+      if (diff > worst) worst = diff;
+      if (diff > TM_CHECK_TOL_LSB) bad_windows++;
+      printf("window %d: model input max |C - Python| = %d LSB\n", runs, diff);
+      runs++;
+    }
+  }
+  fclose(f);
+  free(expected_in);
+  free(outputs);
+  printf("tm_check: %d window(s), worst input difference %d LSB (tolerance %d), %d over\n", runs, worst,
+         TM_CHECK_TOL_LSB, bad_windows);
+  if (runs != n_windows) return fail("window count differs from Python");
+  if (bad_windows) return fail("FAILED: C front end + quantisation differ from Python");
+  printf("tm_check: OK\n");
+  return 0;
+}
