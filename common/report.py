@@ -1,7 +1,15 @@
-"""The run report: report.md (and, later, report.html) with plots, in the run directory."""
+"""The run report: ``report.md`` and a self-contained ``report.html`` in the run directory.
+
+Both carry the config summary, dataset statistics, training curves, the float-vs-int8
+table, the app's plots (confusion matrix, ROC, DET, HR trace, ...), the memory budget
+against the board, the latency estimate and where the firmware project is. The HTML
+embeds every picture (base64 PNG), so it can be mailed or archived on its own.
+"""
 
 from __future__ import annotations
 
+import base64
+import html
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,20 +19,25 @@ from tinyml_suite.common.io import write_text
 if TYPE_CHECKING:  # pragma: no cover
     from tinyml_suite.common.pipeline import RunContext
 
-__all__ = ["write_report", "plot_history"]
+__all__ = ["write_report", "plot_history", "plot_memory", "float_int8_rows"]
 
 log = logging.getLogger("tinyml")
 
 
-def plot_history(history: dict[str, list[float]], path: Path) -> Path | None:
-    """Training curves (loss and the first metric), train vs validation."""
-    if not history:
-        return None
+def _plt():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def plot_history(history: dict[str, list[float]], path: Path) -> Path | None:
+    """Training curves (loss and each metric), train vs validation."""
+    if not history:
+        return None
+    plt = _plt()
     keys = [k for k in history if not k.startswith("val_") and k != "learning_rate"]
     fig, axes = plt.subplots(1, len(keys), figsize=(4.5 * len(keys), 3.2), squeeze=False)
     for ax, key in zip(axes[0], keys):
@@ -42,44 +55,253 @@ def plot_history(history: dict[str, list[float]], path: Path) -> Path | None:
     return path
 
 
+def _budget_lines(fit: dict[str, Any], kind: str) -> list[tuple[str, float]]:
+    """(label, bytes) parts of the flash or RAM budget from metrics['fit']."""
+    parts = fit.get(f"{kind}_lines")
+    if parts is None and isinstance(fit.get("lines"), dict):
+        parts = fit["lines"].get(kind)
+    out: list[tuple[str, float]] = []
+    if isinstance(parts, dict):
+        out = [(str(k), float(v)) for k, v in parts.items() if isinstance(v, (int, float))]
+    elif isinstance(parts, list):
+        for item in parts:
+            if isinstance(item, dict) and "bytes" in item:
+                out.append((str(item.get("name", item.get("label", "?"))), float(item["bytes"])))
+            elif isinstance(item, (list, tuple)) and len(item) == 2:
+                out.append((str(item[0]), float(item[1])))
+    if not out and isinstance(fit.get(f"{kind}_bytes"), (int, float)):
+        out = [(f"{kind} total", float(fit[f"{kind}_bytes"]))]
+    return out
+
+
+def plot_memory(fit: dict[str, Any], board: str, path: Path) -> Path | None:
+    """Stacked flash and RAM bars against the board's limits."""
+    if not fit:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 2.8))
+    drawn = False
+    for row, kind in enumerate(("flash", "ram")):
+        parts = _budget_lines(fit, kind)
+        left = 0.0
+        for label, size in parts:
+            kb = size / 1024
+            ax.barh(row, kb, left=left, edgecolor="white")
+            if kb > 0:
+                ax.text(left + kb / 2, row, label, ha="center", va="center", fontsize=7, rotation=0)
+            left += kb
+            drawn = True
+        budget = fit.get(f"{kind}_budget")
+        if isinstance(budget, (int, float)) and budget > 0:
+            ax.plot([budget / 1024] * 2, [row - 0.45, row + 0.45], color="red", lw=2)
+            ax.text(budget / 1024, row + 0.48, f"{board} {kind} {budget / 1024:.0f} KB", color="red",
+                    fontsize=7, ha="right", va="bottom")
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set_yticks([0, 1], ["flash", "RAM"])
+    ax.set_xlabel("KB")
+    verdict = "fits" if fit.get("fits") else "DOES NOT FIT"
+    ax.set_title(f"Memory budget on {board}: {verdict}")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
     if isinstance(v, float):
         return f"{v:.4g}"
+    if isinstance(v, int) and abs(v) >= 10000:
+        return f"{v:,}"
     return str(v)
 
 
+def float_int8_rows(m: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Scalar metrics present for float and/or int8, headline first."""
+    head = m.get("headline", "")
+    keys: list[str] = []
+    for variant in ("float", "int8"):
+        for k, v in m.get(variant, {}).items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in keys:
+                keys.append(k)
+    keys.sort(key=lambda k: (k != head, k))
+    return [(k, _fmt(m.get("float", {}).get(k, "-")), _fmt(m.get("int8", {}).get(k, "-"))) for k in keys]
+
+
+def _config_summary(ctx: RunContext) -> list[tuple[str, str]]:
+    from omegaconf import OmegaConf
+
+    cfg = ctx.cfg
+    rows = [("app", str(cfg.app.name)), ("dataset", str(cfg.dataset.get("name", "?")))]
+    root = cfg.dataset.get("root", None) if "root" in cfg.dataset else None
+    if root not in (None, "???"):
+        rows.append(("dataset.root", str(root)))
+    if ctx.features is not None:
+        d = ctx.features.describe()
+        params = ", ".join(f"{k}={v}" for k, v in d.get("params", {}).items())
+        rows.append(("features", f"{d.get('kind')} ({params})"))
+    model_kw = {k: v for k, v in OmegaConf.to_container(cfg.model, resolve=True).items() if k != "_target_"}
+    rows.append(("model", f"{ctx.metrics.get('model', {}).get('name', '?')} ({', '.join(f'{k}={v}' for k, v in model_kw.items())})"))
+    t = cfg.trainer
+    rows.append(("trainer", f"epochs={t.epochs}, batch={t.batch_size}, lr={t.learning_rate} ({t.lr_schedule})"))
+    rows.append(("optimize", f"variants={list(cfg.optimize.variants)}, calibration samples={cfg.optimize.representative_samples}"))
+    b = cfg.board
+    rows.append(("board", f"{b.display_name}: {b.mcu}, {b.core} @ {b.clock_mhz:g} MHz, {b.flash_kb} KB flash, {b.ram_kb} KB RAM, runtime {b.runtime}"))
+    rows.append(("seed", str(ctx.seed)))
+    return rows
+
+
+def _dataset_rows(stats: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for split in ("train", "val", "test"):
+        s = stats.get(split, {})
+        if not s:
+            continue
+        extra = ""
+        if "per_class" in s:
+            extra = ", ".join(f"{k}: {v}" for k, v in s["per_class"].items())
+        elif "target_mean" in s:
+            extra = f"target mean {s['target_mean']:.3g}, std {s['target_std']:.3g}"
+        rows.append([split, str(s.get("n", "")), str(s.get("groups", "-")), extra])
+    return rows
+
+
+def _img_html(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}"><figcaption>{html.escape(path.stem.replace("_", " "))}</figcaption></figure>'
+
+
+def _table_html(header: list[str], rows: list[list[str]] | list[tuple[str, ...]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _table_md(header: list[str], rows) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c).replace("|", "/") for c in r) + " |" for r in rows]
+    return out + [""]
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;font-size:.92em}
+th{background:#f3f3f3}figure{display:inline-block;margin:.5em 1em .5em 0;max-width:100%}
+img{max-width:100%;border:1px solid #eee}figcaption{font-size:.8em;color:#666}
+.ok{color:#17803d;font-weight:600}.bad{color:#b3261e;font-weight:600}code{background:#f5f5f5;padding:0 .2em}
+"""
+
+
 def write_report(ctx: RunContext) -> dict[str, Any]:
-    """Write report.md with the headline table and the app's plots."""
+    """Write report.md and report.html (plus the PNGs they show) into the run directory."""
     out = ctx.run_dir
-    pngs: list[Path] = []
+    m = ctx.metrics
+    pngs: dict[str, Path] = {}
     p = plot_history(ctx.history, out / "training_curves.png")
     if p:
-        pngs.append(p)
+        pngs["training"] = p
     try:
-        pngs += list(ctx.app.plots(ctx, out) or [])
+        for path in ctx.app.plots(ctx, out) or []:
+            pngs[Path(path).stem] = Path(path)
     except Exception as exc:  # a broken plot must not lose the run's results
         log.warning("app plots failed: %s", exc)
-    m = ctx.metrics
-    head = ctx.app.headline
-    lines = [
+    mem = plot_memory(m.get("fit", {}), str(m.get("board")), out / "memory_budget.png")
+    if mem:
+        pngs["memory"] = mem
+
+    head = m.get("headline", ctx.app.headline)
+    summary = _config_summary(ctx)
+    ds_rows = _dataset_rows(m.get("data", {}))
+    fi_rows = float_int8_rows(m)
+    model = m.get("model", {})
+    tflm = m.get("tflm", {})
+    fit = m.get("fit", {})
+    latency = m.get("latency", {})
+    firmware = m.get("firmware", {})
+    timing = m.get("timing", {})
+
+    def kv(d: dict[str, Any]) -> list[tuple[str, str]]:
+        return [(k, _fmt(v)) for k, v in d.items() if not isinstance(v, (dict, list))]
+
+    md: list[str] = [
         f"# {m['app']} on {m['board']}",
         "",
-        f"Dataset `{m['dataset']}`, seed {m['seed']}, config hash `{m['config_hash']}`.",
+        f"Dataset `{m['dataset']}`, seed {m['seed']}, config hash `{m['config_hash']}`. "
+        f"Run directory `{out}`.",
         "",
-        "| | float | int8 (TFLM) |",
-        "|---|---|---|",
-        f"| {head} | {_fmt(m['float'].get(head, '-'))} | {_fmt(m['int8'].get(head, '-'))} |",
+        "## Headline",
         "",
     ]
-    model = m.get("model", {})
+    md += _table_md(["metric", "float (Keras)", "int8 (TFLite Micro)"], fi_rows[:1] or [(head, "-", "-")])
+    md += ["## Configuration", ""] + _table_md(["", "value"], summary)
+    if ds_rows:
+        md += ["## Dataset", ""] + _table_md(["split", "windows", "groups", "composition"], ds_rows)
+    if fi_rows:
+        md += ["## Float vs int8", ""] + _table_md(["metric", "float", "int8"], fi_rows)
     if model:
-        lines += ["## Model", ""] + [f"- {k}: {_fmt(v)}" for k, v in model.items()] + [""]
-    for section in ("tflm", "fit"):
-        if m.get(section):
-            lines += [f"## {section}", ""] + [
-                f"- {k}: {_fmt(v)}" for k, v in m[section].items() if not isinstance(v, dict)
-            ] + [""]
-    lines += ["## Stages", ""] + [f"- {k}: {v}" for k, v in m["stages"].items()] + [""]
-    lines += [f"![{p.stem}]({p.name})" for p in pngs]
-    write_text(out / "report.md", "\n".join(lines) + "\n")
-    return {"files": ["report.md", *[p.name for p in pngs]]}
+        md += ["## Model", ""] + _table_md(["", "value"], kv(model))
+    if tflm:
+        md += ["## TFLite Micro", ""] + _table_md(["", "value"], kv(tflm))
+        if tflm.get("ops"):
+            md += [f"Ops: {', '.join(tflm['ops'])}", ""]
+    if fit:
+        md += ["## Memory budget", ""] + _table_md(["", "value"], kv(fit))
+    if latency:
+        md += ["## Latency (estimate)", ""] + _table_md(["", "value"], kv(latency))
+    if firmware:
+        md += ["## Firmware", "", f"Project: `{firmware.get('path')}`", ""]
+    md += ["## Stages", ""] + _table_md(["stage", "status", "seconds"], [
+        (k, v, _fmt(timing.get(k, "-"))) for k, v in m.get("stages", {}).items()])
+    md += [f"![{name}]({p.name})" for name, p in pngs.items()]
+    write_text(out / "report.md", "\n".join(md) + "\n")
+
+    fits = fit.get("fits")
+    verdict = "" if fits is None else (
+        f'<span class="ok">fits {html.escape(str(m["board"]))}</span>' if fits
+        else f'<span class="bad">does not fit {html.escape(str(m["board"]))}</span>')
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(str(m['app']))} on {html.escape(str(m['board']))}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(str(m['app']))} on {html.escape(str(m['board']))} {verdict}</h1>",
+        f"<p>Dataset <code>{html.escape(str(m['dataset']))}</code>, seed {m['seed']}, config hash "
+        f"<code>{m['config_hash']}</code>. Run directory <code>{html.escape(str(out))}</code>.</p>",
+        "<h2>Headline</h2>",
+        _table_html(["metric", "float (Keras)", "int8 (TFLite Micro)"], fi_rows[:1] or [(head, "-", "-")]),
+        "<h2>Configuration</h2>", _table_html(["", "value"], summary),
+    ]
+    if ds_rows:
+        parts += ["<h2>Dataset</h2>", _table_html(["split", "windows", "groups", "composition"], ds_rows)]
+    if "training" in pngs:
+        parts += ["<h2>Training</h2>", _img_html(pngs["training"])]
+    if fi_rows:
+        parts += ["<h2>Float vs int8</h2>", _table_html(["metric", "float", "int8"], fi_rows)]
+    app_pngs = [p for k, p in pngs.items() if k not in ("training", "memory")]
+    if app_pngs:
+        parts += ["<h2>Evaluation</h2>"] + [_img_html(p) for p in app_pngs]
+    if model or tflm:
+        parts += ["<h2>Model and TFLite Micro</h2>", _table_html(["", "value"], kv(model) + kv(tflm))]
+        if tflm.get("ops"):
+            parts.append(f"<p>Ops: {html.escape(', '.join(tflm['ops']))}</p>")
+    if fit or "memory" in pngs:
+        parts += ["<h2>Memory budget</h2>"]
+        if "memory" in pngs:
+            parts.append(_img_html(pngs["memory"]))
+        parts.append(_table_html(["", "value"], kv(fit)))
+    if latency:
+        parts += ["<h2>Latency (estimate)</h2>", _table_html(["", "value"], kv(latency))]
+    if firmware:
+        files = firmware.get("files", [])
+        parts += ["<h2>Firmware</h2>", f"<p>Project: <code>{html.escape(str(firmware.get('path')))}</code></p>"]
+        if files:
+            parts.append("<ul>" + "".join(f"<li><code>{html.escape(str(f))}</code></li>" for f in files[:60]) + "</ul>")
+    parts += ["<h2>Stages</h2>", _table_html(["stage", "status", "seconds"], [
+        (k, v, _fmt(timing.get(k, "-"))) for k, v in m.get("stages", {}).items()])]
+    parts.append("</body></html>")
+    write_text(out / "report.html", "\n".join(parts) + "\n")
+    return {"files": ["report.md", "report.html", *[p.name for p in pngs.values()]]}

@@ -25,6 +25,9 @@ def test_toy_recipe_trains_and_writes_metrics(compose_cfg, tmp_path):
     assert (tmp_path / "model.keras").exists() and (tmp_path / "report.md").exists()
     assert saved["stages"]["optimize"].startswith("skipped")
     assert set(saved["timing"]) == {"data", "features", "train", "evaluate", "report"}
+    page = (tmp_path / "report.html").read_text()
+    assert "<h2>Float vs int8</h2>" in page and "data:image/png;base64," in page
+    assert 'src="http' not in page and "<link" not in page  # self-contained
 
 
 def test_unknown_stage_is_a_config_error(compose_cfg, tmp_path):
