@@ -14,6 +14,11 @@ The quantisation ladder (STYLE point 12):
     representative sample of training inputs (:func:`representative_sample`). This is
     the model TFLite Micro runs on the device.
 
+Every variant is converted with a fixed batch of 1 (the model is called on a
+``keras.Input(batch_size=1)``): static shapes, and no shape-arithmetic operators (with
+a dynamic batch, a ``Flatten`` becomes SHAPE/STRIDED_SLICE/PACK and a Dense on a
+sequence adds REDUCE_PROD, which TFLite Micro cannot run).
+
 ``per_channel=False`` gives per-tensor weight scales; TF 2.21's ``TFLiteConverter`` has
 no public switch for it, so it sets the converter's ``_experimental_disable_per_channel``
 attribute (present in TF 2.21's ``lite.py``; a test checks the resulting scales).
@@ -166,7 +171,7 @@ def convert(
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter = tf.lite.TFLiteConverter.from_keras_model(_batch_one(model))
     if variant == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
@@ -203,6 +208,27 @@ def convert(
             )
     log.info("Converted %s model: %d bytes", variant, len(data))
     return data
+
+
+def _batch_one(model: Any) -> Any:
+    """The model behind an input of fixed batch size 1 (static shapes for the MCU).
+
+    With Keras' dynamic batch the converter emits shape arithmetic (SHAPE, PACK,
+    STRIDED_SLICE, GATHER, REDUCE_PROD, ...) around every Flatten/Reshape/Dense-on-sequence;
+    REDUCE_PROD has no TFLM kernel. A batch of 1 is what the device runs anyway.
+    """
+    import keras
+
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise DeployError(
+            f"model has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
+            "the deploy layer converts single-input, single-output models"
+        )
+    shape = tuple(model.inputs[0].shape[1:])
+    if any(d is None for d in shape):
+        raise DeployError(f"model input shape {('batch', *shape)} has an undefined axis; give every axis a size")
+    inp = keras.Input(shape, batch_size=1, dtype=model.inputs[0].dtype, name="input")
+    return keras.Model(inp, model(inp), name=f"{model.name}_batch1")
 
 
 def _conversion_message(variant: str, exc: Exception) -> str:

@@ -235,19 +235,27 @@ def run_litert(model_bytes: bytes, X: np.ndarray, *, require_int8: bool = False,
         _check_int8(info_in, info_out, "LiteRT int8 run")
     Xq = _prepare_inputs(X, info_in, "LiteRT run")
     it = _litert_interpreter(model_bytes)
-    i_idx = it.get_input_details()[0]["index"]
+    d_in = it.get_input_details()[0]
+    i_idx = d_in["index"]
     o_idx = it.get_output_details()[0]["index"]
+    signature = d_in.get("shape_signature", d_in["shape"])
+    if len(signature) == 0 or int(signature[0]) != -1:
+        batch = 1  # fixed batch of 1 (how this suite converts): one example per invoke
     parts = []
     current = None
-    for start in range(0, len(Xq), batch):
-        chunk = np.ascontiguousarray(Xq[start : start + batch])
-        if current != len(chunk):
-            it.resize_tensor_input(i_idx, [len(chunk), *info_in.shape[1:]])
-            it.allocate_tensors()
-            current = len(chunk)
-        it.set_tensor(i_idx, chunk)
-        it.invoke()
-        parts.append(np.array(it.get_tensor(o_idx)))
+    try:
+        for start in range(0, len(Xq), batch):
+            chunk = np.ascontiguousarray(Xq[start : start + batch])
+            if current != len(chunk):
+                if batch > 1 or current is None:
+                    it.resize_tensor_input(i_idx, [len(chunk), *info_in.shape[1:]])
+                it.allocate_tensors()
+                current = len(chunk)
+            it.set_tensor(i_idx, chunk)
+            it.invoke()
+            parts.append(np.array(it.get_tensor(o_idx)))
+    except (RuntimeError, ValueError) as exc:
+        raise DeployError(f"LiteRT failed to run the model: {str(exc).splitlines()[0]}") from None
     if not parts:
         return np.zeros((0, *info_out.shape[1:]), dtype=np.dtype(info_out.dtype))
     return np.concatenate(parts)
