@@ -74,6 +74,7 @@ class AudioFrontend:
     def reset(self) -> None:
         """Forget the pending samples and the channel layout; start a new stream."""
         self._pending: np.ndarray | None = None
+        self._skip = 0  # samples to drop before the next frame starts (hop > frame_length)
         self.frames_emitted = 0
 
     @property
@@ -106,6 +107,10 @@ class AudioFrontend:
                 f"chunk has leading shape {x.shape[:-1]} but this stream started with "
                 f"{self._pending.shape[:-1]}; keep the channel layout or call reset()"
             )
+        if self._skip:
+            dropped = min(self._skip, x.shape[-1])
+            x = x[..., dropped:]
+            self._skip -= dropped
         buf = np.concatenate([self._pending, x], axis=-1)
         p = self.params
         n_new = 0 if buf.shape[-1] < p.frame_length else 1 + (buf.shape[-1] - p.frame_length) // p.hop_length
@@ -116,5 +121,6 @@ class AudioFrontend:
         cepstral = _cepstral_matrix(p.n_mfcc, p.n_mels, float(p.lifter)) if self._is_mfcc else None
         feats = _to_librosa_layout(*_frontend_t(buf[..., :used], self.sample_rate, p, cepstral))
         self._pending = buf[..., n_new * p.hop_length :].copy()
+        self._skip = max(0, n_new * p.hop_length - buf.shape[-1])
         self.frames_emitted += n_new
         return feats
