@@ -396,3 +396,23 @@ def test_c_reproduces_golden_file(build, name):
             np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6 * np.max(expected), err_msg=what)
     assert i == out.size, f"{name}: {out.size - i} unread output values"
     json.dumps(header)  # the header is plain JSON the C side skips
+
+
+@pytest.mark.parametrize(
+    "prefix,source",
+    [("BUTTER", "tm_biquad.c"), ("STATS", "tm_stats.c"), ("WELCH", "tm_spectral.c"), ("BANDS", "tm_spectral.c"),
+     ("LBE", "tm_spectral.c"), ("IMUSPEC", "tm_spectral.c"), ("PEAKS", "tm_peaks.c"), ("ZSCORE", "tm_normalize.c")],
+)
+def test_c_refuses_another_implementation_version(tmp_path, prefix, source):
+    import shutil
+    import subprocess
+
+    from tests.helpers.cbuild import C_FLAGS
+
+    defines = _defines({})
+    defines[f"{prefix}_IMPLEMENTATION_VERSION"] = 2
+    (tmp_path / "dsp_params.h").write_text(defines_header("DSP_PARAMS_H", defines, tool="t", config_hash="t"))
+    cmd = [shutil.which("cc"), *C_FLAGS, "-fsyntax-only", f"-I{tmp_path}", f"-I{DSP}", str(DSP / source)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert f"implements {prefix}_IMPLEMENTATION_VERSION 1 but dsp_params.h has another" in proc.stderr

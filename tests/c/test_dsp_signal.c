@@ -10,10 +10,11 @@
  *   welch FS             stdin: n, n samples  -> WELCH_N_BINS PSD values
  *   bands                stdin: n, n bins     -> BANDS_N_BANDS band powers
  *   lbe                  stdin: n, n samples  -> n_frames * LBE_N_BANDS (frames-major)
- *   imuspec AXES         stdin: n, AXES * n samples (axis-major) -> AXES * IMUSPEC_N_FEATURES
+ *   imuspec AXES         stdin: m = AXES * n, then m samples (axis-major)
+ *                        -> AXES * IMUSPEC_N_FEATURES
  *   peaks                stdin: n, n samples  -> count, then the peak indices (pushed one
  *                        sample at a time, then flushed)
- *   zscore CHANNELS      stdin: n, CHANNELS * n samples (channel-major) -> same count
+ *   zscore CHANNELS      stdin: m = CHANNELS * n, then m samples (channel-major) -> m values
  *   int8 SCALE ZP        stdin: n, n values   -> n int8 values, then n dequantised values
  *   golden FEATURE PATH [ARG]
  *                        reads a golden file (line 1, the parameters, is skipped; then
