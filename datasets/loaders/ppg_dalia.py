@@ -1,0 +1,168 @@
+"""PPG-DaLiA (Reiss et al., Sensors 2019): one pickle per subject, read with a restricted unpickler.
+
+Files as distributed: ``<root>/S<k>/S<k>.pkl`` (any depth under ``root``). Each pickle
+holds a dict::
+
+    {"signal": {"wrist": {"BVP": (N, 1) at 64 Hz, "ACC": (M, 3) at 32 Hz in 1/64 g, ...},
+                "chest": {...}},
+     "label": (n_windows,) reference HR in BPM per 8 s window, 2 s shift (from ECG),
+     "activity": (K, 1) at 4 Hz, "subject": "S1", ...}
+
+A pickle can run arbitrary code when it is loaded. :func:`safe_load_pickle` allows only
+what these files contain (numpy arrays, dtypes and scalars, and plain containers) and
+refuses any other global with a :class:`DatasetError`, before anything is executed.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import pickle
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinyml_suite.common.data import DataSplits, Dataset, require_dir
+from tinyml_suite.common.dsp import resample
+from tinyml_suite.common.errors import ConfigError, DatasetError
+from tinyml_suite.datasets.synthetic.ppg import HrRecording, recordings_to_splits
+
+__all__ = ["PpgDalia", "safe_load_pickle", "RestrictedUnpickler", "ALLOWED_GLOBALS"]
+
+log = logging.getLogger(__name__)
+
+BVP_RATE, ACC_RATE, ACC_PER_G = 64.0, 32.0, 64.0
+
+#: The only globals a data pickle may reference: numpy array reconstruction (numpy 1.x
+#: and 2.x module names), dtypes, scalars, and plain containers.
+ALLOWED_GLOBALS: frozenset[tuple[str, str]] = frozenset(
+    [(m, n) for m in ("numpy.core.multiarray", "numpy._core.multiarray") for n in ("_reconstruct", "scalar")]
+    + [(m, "_frombuffer") for m in ("numpy.core.numeric", "numpy._core.numeric")]
+    + [("numpy", "ndarray"), ("numpy", "dtype")]
+    + [("builtins", n) for n in ("dict", "list", "tuple", "set", "frozenset", "bytearray", "complex", "slice")]
+    + [("__builtin__", n) for n in ("set", "frozenset", "bytearray", "complex")]
+    + [("collections", "OrderedDict")]
+    # protocol-2 pickles made by Python 3 store bytes as _codecs.encode(str, 'latin1')
+    + [("_codecs", "encode")]
+)
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that resolves only :data:`ALLOWED_GLOBALS`."""
+
+    source = "<pickle>"
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in ALLOWED_GLOBALS:
+            if module == "_codecs":
+                import codecs
+
+                def encode(obj: Any, encoding: str = "utf-8") -> bytes:
+                    if not isinstance(obj, str) or encoding not in ("latin1", "latin-1", "utf-8", "utf8"):
+                        raise DatasetError(f"{self.source}: refusing _codecs.encode({type(obj).__name__}, {encoding!r})")
+                    return codecs.encode(obj, encoding)
+
+                return encode
+            return super().find_class(module, name)
+        raise DatasetError(
+            f"{self.source}: refusing to unpickle {module}.{name}; a PPG-DaLiA file holds only numpy "
+            "arrays and plain containers, so this file is corrupt or malicious (not loaded)"
+        )
+
+
+def safe_load_pickle(path: str | Path) -> Any:
+    """Load a data pickle with :class:`RestrictedUnpickler` (Python 2 pickles: latin1).
+
+    Examples
+    --------
+    >>> import pickle, tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "ok.pkl")
+    >>> with open(p, "wb") as fh:
+    ...     pickle.dump({"a": np.arange(3)}, fh)
+    >>> safe_load_pickle(p)["a"].tolist()
+    [0, 1, 2]
+    >>> with open(p, "wb") as fh:
+    ...     pickle.dump(os.system, fh)
+    >>> safe_load_pickle(p)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tinyml_suite.common.errors.DatasetError: ...: refusing to unpickle posix.system; ...
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DatasetError(f"cannot read {path}: {exc}") from None
+    up = RestrictedUnpickler(io.BytesIO(data), encoding="latin1")
+    up.source = str(path)
+    try:
+        return up.load()
+    except DatasetError:
+        raise
+    except Exception as exc:
+        raise DatasetError(f"{path} is not a readable pickle ({type(exc).__name__}: {exc})") from None
+
+
+def _get(d: Any, keys: tuple[str, ...], path: Path) -> Any:
+    cur = d
+    for i, k in enumerate(keys):
+        if not isinstance(cur, dict) or k not in cur:
+            raise DatasetError(f"{path} has no {'/'.join(keys[: i + 1])}; is this a PPG-DaLiA S<k>.pkl file?")
+        cur = cur[k]
+    return cur
+
+
+def read_dalia_recording(path: Path, *, sample_rate: float) -> HrRecording:
+    """One subject's wrist BVP + ACC and reference HR at ``sample_rate``."""
+    d = safe_load_pickle(path)
+    bvp = np.asarray(_get(d, ("signal", "wrist", "BVP"), path), dtype=np.float64).reshape(-1)
+    acc = np.asarray(_get(d, ("signal", "wrist", "ACC"), path), dtype=np.float64)
+    label = np.asarray(_get(d, ("label",), path), dtype=np.float64).reshape(-1)
+    if acc.ndim != 2 or acc.shape[1] != 3:
+        raise DatasetError(f"{path}: wrist ACC has shape {acc.shape}; expected (n, 3)")
+    subject = str(d.get("subject", path.stem)) if isinstance(d, dict) else path.stem
+    ppg = resample(bvp, orig_rate=BVP_RATE, target_rate=sample_rate)
+    acc_r = resample(acc.T / ACC_PER_G, orig_rate=ACC_RATE, target_rate=sample_rate)
+    n = min(ppg.shape[-1], acc_r.shape[-1])
+    signals = np.concatenate([ppg[None, :n], acc_r[:, :n]]).astype(np.float32)
+    return HrRecording(subject, signals, label.astype(np.float32))
+
+
+class PpgDalia(Dataset):
+    """PPG-DaLiA wrist BVP + ACC (15 subjects, daily-life activities).
+
+    Options (``conf/dataset/ppg_dalia.yaml``): ``root``, ``sample_rate`` (Hz, default
+    32), split ``fold``/``test_subjects``/``val_subjects``/``n_test``/``n_val``;
+    ``smoke`` keeps 3 subjects x 60 windows.
+    """
+
+    name = "ppg_dalia"
+    task = "regression"
+    apps = ("heart_rate",)
+    VERSION = 1
+
+    def _load(self) -> DataSplits:
+        o = dict(self.options)
+        root = require_dir(o.pop("root", None), dataset=self.name, hint="the PPG-DaLiA S<k>/S<k>.pkl files")
+        smoke = bool(o.pop("smoke", False))
+        fs = float(o.pop("sample_rate", 32.0))
+        split_opts = {k: o.pop(k) for k in ("test_subjects", "val_subjects", "fold", "n_test", "n_val") if k in o}
+        split_opts = {k: v for k, v in split_opts.items() if v is not None}
+        if o:
+            raise ConfigError(f"dataset.{sorted(o)[0]} is not an option of ppg_dalia; see conf/dataset/ppg_dalia.yaml")
+        files = sorted((p for p in root.rglob("*.pkl") if re.fullmatch(r"S\d+\.pkl", p.name)),
+                       key=lambda p: int(p.stem[1:]))
+        if not files:
+            raise DatasetError(f"dataset.root={root} holds no PPG-DaLiA pickles (S<k>.pkl, e.g. S1/S1.pkl)")
+        if smoke:
+            files = files[:3]
+        recs = []
+        for p in files:
+            r = read_dalia_recording(p, sample_rate=fs)
+            if smoke:
+                r.ref_bpm = r.ref_bpm[:60]
+            recs.append(r)
+        log.info("ppg_dalia: %d subjects from %s", len(recs), root)
+        return recordings_to_splits(recs, name=self.name, sample_rate=fs, seed=self.seed, **split_opts)

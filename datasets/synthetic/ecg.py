@@ -1,0 +1,275 @@
+"""Single-lead ECG simulator with R-peak annotations, and the shared ECG record format.
+
+The offline default dataset of the ECG (R-peak / HRV) recipe of the heart_rate app
+(``experiment=ecg_rpeaks``). Each beat is a sum of Gaussian waves placed in time around
+its R peak (P, Q, R, S, T; the T wave and the PR interval scale with the RR interval,
+as the QT interval does). Beat-to-beat variability (respiratory sinus arrhythmia, a
+0.1 Hz component, jitter), premature ventricular beats (no P wave, wide QRS of either
+polarity, a compensatory pause), amplitude modulation by respiration, baseline wander,
+power-line interference, muscle (EMG) noise bursts and electrode-motion steps are added.
+Annotations are the sample indices of the R-wave apexes (the QRS fiducial points a
+cardiologist marks) and a symbol per beat (``N`` normal, ``V`` ventricular), as in
+MIT-BIH's ``.atr`` files.
+
+:func:`records_to_splits` is shared with the MIT-BIH loader: a record is one example
+``x[i]`` of shape ``(1, n_samples)``; the reference beats travel in
+``DataSplits.extra`` (``<split>_beats``, ``<split>_beat_offsets``, ``<split>_symbols``)
+because their number differs per record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.signal
+
+from tinyml_suite.common.data import DataSplits, Dataset, Split
+from tinyml_suite.common.errors import ConfigError, DatasetError
+
+__all__ = ["EcgRecord", "simulate_ecg", "records_to_splits", "split_beats", "EcgSim"]
+
+
+@dataclasses.dataclass
+class EcgRecord:
+    """One ECG record with its reference beats.
+
+    Attributes
+    ----------
+    name : str (record id, the group of leave-record-out splits)
+    ecg : [shape=(n,), float32] one lead, in mV
+    beats : [shape=(n_beats,), int64] R-peak sample indices (reference annotations)
+    symbols : [shape=(n_beats,), <U1] beat type per annotation (MIT-BIH symbols)
+    sample_rate : float, Hz
+    """
+
+    name: str
+    ecg: np.ndarray
+    beats: np.ndarray
+    symbols: np.ndarray
+    sample_rate: float
+
+
+def _wave(t: np.ndarray, centre: float, amp: float, width: float) -> np.ndarray:
+    return amp * np.exp(-0.5 * ((t - centre) / width) ** 2)
+
+
+def simulate_ecg(
+    duration_s: float,
+    *,
+    sample_rate: float = 360.0,
+    rng: np.random.Generator | int = 0,
+    mean_hr_bpm: float | None = None,
+    pvc_rate: float = 0.03,
+    noise: float = 1.0,
+    name: str = "sim",
+) -> EcgRecord:
+    """Simulate one ECG lead.
+
+    Parameters
+    ----------
+    duration_s : float > 0
+    sample_rate : float >= 100 (Hz)
+    rng : Generator or int (seed)
+    mean_hr_bpm : float, optional; default a random 50-110 BPM
+    pvc_rate : fraction of beats that are premature ventricular contractions (0..0.5)
+    noise : float >= 0, scales baseline wander, EMG, power-line and electrode noise
+
+    Examples
+    --------
+    >>> r = simulate_ecg(30.0, rng=0, mean_hr_bpm=60.0, pvc_rate=0.0)
+    >>> r.ecg.shape, 27 <= len(r.beats) <= 33
+    ((10800,), True)
+    """
+    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    fs = float(sample_rate)
+    if not fs >= 100.0:
+        raise ConfigError(f"sample_rate={sample_rate} must be >= 100 Hz for a QRS complex")
+    if not duration_s > 0:
+        raise ConfigError(f"duration_s={duration_s} must be > 0 seconds")
+    if not 0.0 <= pvc_rate <= 0.5:
+        raise ConfigError(f"pvc_rate={pvc_rate} must be in [0, 0.5]")
+    n = int(round(duration_s * fs))
+    t = np.arange(n) / fs
+    hr0 = float(rng.uniform(50, 110)) if mean_hr_bpm is None else float(mean_hr_bpm)
+    resp_f = rng.uniform(0.18, 0.35)
+    resp_ph = rng.uniform(0, 2 * np.pi)
+    lf_ph = rng.uniform(0, 2 * np.pi)
+    drift_ph = rng.uniform(0, 2 * np.pi)
+    # per-record morphology
+    r_amp = rng.uniform(0.8, 1.8)
+    r_w = rng.uniform(0.008, 0.013)
+    q_amp, s_amp = rng.uniform(0.05, 0.2) * r_amp, rng.uniform(0.1, 0.4) * r_amp
+    p_amp = rng.uniform(0.08, 0.2)
+    t_amp = rng.uniform(0.15, 0.45) * np.sign(rng.uniform(-0.15, 1.0))  # occasionally inverted T
+    pvc_pol = rng.choice([-1.0, 1.0])
+
+    beats: list[float] = []
+    kinds: list[str] = []
+    tb = rng.uniform(0.3, 0.8)
+    prev_rr = 60.0 / hr0
+    while tb < duration_s - 0.3:
+        hr = hr0 * (1 + 0.08 * np.sin(2 * np.pi * tb / 180.0 + drift_ph))
+        rr = 60.0 / hr
+        rr *= 1 + 0.04 * np.sin(2 * np.pi * resp_f * tb + resp_ph) + 0.02 * np.sin(2 * np.pi * 0.1 * tb + lf_ph)
+        rr *= 1 + 0.01 * rng.standard_normal()
+        if kinds and kinds[-1] == "V":
+            rr = 2 * prev_rr - (beats[-1] - beats[-2]) if len(beats) >= 2 else rr  # compensatory pause
+            kinds.append("N")
+        elif beats and rng.random() < pvc_rate:
+            rr *= rng.uniform(0.55, 0.75)  # premature
+            kinds.append("V")
+        else:
+            kinds.append("N")
+        tb = (beats[-1] + rr) if beats else tb
+        if tb >= duration_s - 0.3:
+            kinds.pop()
+            break
+        beats.append(tb)
+        prev_rr = 60.0 / hr
+    beat_t = np.asarray(beats)
+    ecg = np.zeros(n)
+    for i, (b, k) in enumerate(zip(beat_t, kinds)):
+        rr = (beat_t[i] - beat_t[i - 1]) if i else 60.0 / hr0
+        lo, hi = max(0, int((b - 0.35) * fs)), min(n, int((b + 0.7) * fs))
+        tt = t[lo:hi]
+        amp = 1 + 0.1 * np.sin(2 * np.pi * resp_f * b + resp_ph) + 0.03 * rng.standard_normal()
+        qt = 0.25 * np.sqrt(min(max(rr, 0.3), 2.0))
+        if k == "N":
+            w = (
+                _wave(tt, b - 0.16 * np.sqrt(rr), p_amp, 0.022)
+                - _wave(tt, b - 0.022, q_amp, 0.008)
+                + _wave(tt, b, r_amp, r_w)
+                - _wave(tt, b + 0.024, s_amp, 0.009)
+                + _wave(tt, b + qt, t_amp, 0.045)
+            )
+        else:  # PVC: wide QRS, discordant T, no P
+            w = pvc_pol * (_wave(tt, b, 1.3 * r_amp, 0.03) - _wave(tt, b + 0.06, 0.4 * r_amp, 0.03))
+            w -= pvc_pol * _wave(tt, b + qt + 0.05, 0.5, 0.06)
+        ecg[lo:hi] += amp * w
+    # noise
+    wander = 0.15 * np.sin(2 * np.pi * resp_f * t + resp_ph)
+    sos = scipy.signal.butter(2, 0.3, fs=fs, output="sos")
+    wander += 0.3 * scipy.signal.sosfiltfilt(sos, rng.standard_normal(n)) * np.sqrt(fs / 0.6) / 20
+    line = 0.02 * np.sin(2 * np.pi * rng.choice([50.0, 60.0]) * t + rng.uniform(0, 2 * np.pi))
+    emg = 0.02 * rng.standard_normal(n)
+    # EMG bursts: a few seconds of stronger muscle noise
+    for _ in range(int(rng.poisson(duration_s / 60.0))):
+        c, d = rng.uniform(0, duration_s), rng.uniform(1, 4)
+        m = (t > c) & (t < c + d)
+        emg[m] += 0.06 * rng.standard_normal(int(m.sum()))
+    # electrode-motion steps (smoothed)
+    steps = np.zeros(n)
+    for _ in range(int(rng.poisson(duration_s / 120.0))):
+        steps[int(rng.uniform(0, n)):] += rng.normal(0, 0.3)
+    steps = scipy.signal.sosfiltfilt(scipy.signal.butter(1, 1.0, fs=fs, output="sos"), steps)
+    ecg = ecg + noise * (wander + line + emg + steps)
+    # R apex = argmax of |QRS| around the R centre for the annotation (as annotators do)
+    idx = np.clip(np.round(beat_t * fs).astype(np.int64), 0, n - 1)
+    return EcgRecord(name, ecg.astype(np.float32), idx, np.asarray(kinds, dtype="<U1"), fs)
+
+
+def records_to_splits(
+    records: Sequence[EcgRecord],
+    *,
+    name: str,
+    test: Sequence[str] | None = None,
+) -> DataSplits:
+    """Pack whole records into splits (one example per record).
+
+    ``test`` names the test records (default: all). A DSP-only recipe fits nothing,
+    so train and val hold the first record only (the pipeline requires a non-empty
+    training split); a learned detector would split by record here.
+
+    Per-record ``y`` is the mean reference heart rate in BPM; ``meta['n_samples']``
+    is the record's length (shorter records are zero-padded to the longest).
+    """
+    if not records:
+        raise DatasetError(f"dataset={name} found no records")
+    fs = float(records[0].sample_rate)
+    if any(float(r.sample_rate) != fs for r in records):
+        raise DatasetError(f"dataset={name}: records have different sample rates; resample them to one rate")
+    names = [r.name for r in records]
+    test_names = list(names) if not test else [str(t) for t in test]
+    missing = [t for t in test_names if t not in names]
+    if missing:
+        raise DatasetError(f"dataset={name}: test record(s) {missing} not found; available: {', '.join(names)}")
+    extra: dict[str, Any] = {}
+
+    def pack(recs: list[EcgRecord], split: str) -> Split:
+        length = max(len(r.ecg) for r in recs)
+        x = np.zeros((len(recs), 1, length), np.float32)
+        y = np.zeros(len(recs), np.float32)
+        offsets = [0]
+        beats, symbols = [], []
+        for i, r in enumerate(recs):
+            x[i, 0, : len(r.ecg)] = r.ecg
+            rr = np.diff(r.beats) / fs
+            y[i] = 60.0 / rr.mean() if rr.size else np.nan
+            beats.append(np.asarray(r.beats, np.int64))
+            symbols.append(np.asarray(r.symbols, "<U1"))
+            offsets.append(offsets[-1] + len(r.beats))
+        extra[f"{split}_beats"] = np.concatenate(beats)
+        extra[f"{split}_symbols"] = np.concatenate(symbols)
+        extra[f"{split}_beat_offsets"] = np.asarray(offsets, np.int64)
+        meta = {"n_samples": np.array([len(r.ecg) for r in recs], np.int64)}
+        return Split(x, y, np.array([r.name for r in recs]), meta)
+
+    by_name = {r.name: r for r in records}
+    test_recs = [by_name[n] for n in test_names]
+    first = [records[0]]
+    return DataSplits(pack(first, "train"), pack(first, "val"), pack(test_recs, "test"), fs, ("ecg",),
+                      "regression", (), name, extra=extra)
+
+
+def split_beats(data: DataSplits, split: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per-record ``(beat sample indices, symbols)`` of a split packed by :func:`records_to_splits`.
+
+    Examples
+    --------
+    >>> recs = [simulate_ecg(10.0, rng=i, name=f"r{i}") for i in range(2)]
+    >>> d = records_to_splits(recs, name="t")
+    >>> [len(b) for b, _ in split_beats(d, "test")] == [len(r.beats) for r in recs]
+    True
+    """
+    key = f"{split}_beats"
+    if key not in data.extra:
+        raise DatasetError(f"dataset {data.name!r} carries no reference beats; use an ECG dataset (ecg_sim, mitbih)")
+    b, s, off = data.extra[key], data.extra[f"{split}_symbols"], data.extra[f"{split}_beat_offsets"]
+    return [(np.asarray(b[off[i] : off[i + 1]]), np.asarray(s[off[i] : off[i + 1]])) for i in range(len(off) - 1)]
+
+
+class EcgSim(Dataset):
+    """Simulated single-lead ECG records with R-peak annotations (the ECG recipe's default).
+
+    Options (``conf/dataset/ecg_sim.yaml``): ``n_records``, ``minutes`` per record,
+    ``sample_rate`` (Hz), ``pvc_rate``, ``noise``, ``smoke`` (3 records x 1 minute).
+    """
+
+    name = "ecg_sim"
+    task = "regression"
+    apps = ("heart_rate",)
+    VERSION = 1
+
+    def _load(self) -> DataSplits:
+        o = dict(self.options)
+        smoke = bool(o.pop("smoke", False))
+        n_rec = int(o.pop("n_records", 8))
+        minutes = float(o.pop("minutes", 5.0))
+        fs = float(o.pop("sample_rate", 360.0))
+        pvc = float(o.pop("pvc_rate", 0.03))
+        noise = float(o.pop("noise", 1.0))
+        if o:
+            raise ConfigError(f"dataset.{sorted(o)[0]} is not an option of ecg_sim; see conf/dataset/ecg_sim.yaml")
+        if smoke:
+            n_rec, minutes = min(n_rec, 3), min(minutes, 1.0)
+        if n_rec < 1 or minutes <= 0:
+            raise ConfigError(f"ecg_sim needs n_records >= 1 and minutes > 0 (got {n_rec}, {minutes})")
+        recs = [
+            simulate_ecg(minutes * 60.0, sample_rate=fs, rng=np.random.default_rng([self.seed, 100 + i]),
+                         pvc_rate=pvc, noise=noise, name=f"ecg{i:02d}")
+            for i in range(n_rec)
+        ]
+        return records_to_splits(recs, name=self.name)

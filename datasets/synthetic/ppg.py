@@ -1,0 +1,592 @@
+"""Wrist PPG + 3-axis accelerometer simulator, and the shared heart-rate windowing.
+
+The offline default dataset of the heart_rate app (``dataset=ppg_sim``). Each simulated
+subject follows an activity protocol (rest, walking, running, aperiodic arm movement and
+the transitions between them). The simulator models, in this order:
+
+1. **Heart-rate trajectory**: a resting rate per subject, a target per activity, a
+   first-order lag towards the target (faster up than down) and a slow random drift.
+2. **Beat-to-beat variability**: RR intervals with respiratory sinus arrhythmia, a
+   0.1 Hz (LF) component and jitter, all shrinking with exercise intensity.
+3. **Pulse shape**: per beat, a systolic and a diastolic (dicrotic) Gaussian wave on
+   the beat's phase axis; the diastolic wave shrinks as the rate rises.
+4. **Respiratory modulation** of the pulse amplitude and of the baseline, and
+   **baseline wander** (low-pass random walk).
+5. **Motion**: a 3-axis accelerometer (in g) with gravity on a slowly rotating wrist,
+   arm swing at half the step cadence with harmonics (so the 2nd arm harmonic sits on
+   the step cadence, which during running sits near the heart rate) and step impacts;
+   aperiodic arm movement as band-limited noise. The PPG motion artefact is a
+   per-subject linear + quadratic coupling of those motion components.
+6. **Sensor noise** (white) and **saturation** (the PPG is clipped to an ADC range).
+
+The reference heart rate of a window is ``60 / mean(RR)`` over the beat intervals that
+lie wholly inside it (how ECG-derived references such as SPC 2015's ``BPM0`` are made).
+Everything is deterministic for a seed.
+
+This module also holds :class:`HrRecording` and :func:`recordings_to_splits`, which the
+real-format PPG loaders (SPC 2015, PPG-DaLiA, CSV) share: every PPG dataset of the app
+yields windows ``x[i] = (ppg, acc_x, acc_y, acc_z)`` at the same rate, split by subject.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.signal
+
+from tinyml_suite.common.data import DataSplits, Dataset, Split
+from tinyml_suite.common.dsp import ImuWindowParams, imu_windows
+from tinyml_suite.common.errors import ConfigError, DatasetError
+
+__all__ = [
+    "ACTIVITIES",
+    "PPG_CHANNELS",
+    "SimRecording",
+    "simulate_wrist_ppg",
+    "random_protocol",
+    "window_reference_bpm",
+    "HrRecording",
+    "recordings_to_splits",
+    "PpgSim",
+]
+
+log = logging.getLogger(__name__)
+
+#: Activity codes (``meta['activity']``); -1 means unknown (real data without labels).
+ACTIVITIES: tuple[str, ...] = ("rest", "walk", "run", "arm")
+#: Channel order of every PPG dataset of the heart_rate app.
+PPG_CHANNELS: tuple[str, ...] = ("ppg", "acc_x", "acc_y", "acc_z")
+
+# Per activity: heart-rate rise over rest (BPM range), step cadence (Hz range),
+# arm-swing acceleration (g range), impact acceleration (g range), artefact-to-pulse
+# amplitude ratio range, respiration rate (Hz range), exercise intensity (0..1).
+_ACT = {
+    "rest": dict(rise=(0, 5), cadence=(0, 0), swing=(0, 0), impact=(0, 0), artefact=(0.0, 0.1), resp=(0.2, 0.3), intensity=0.0),
+    "walk": dict(rise=(20, 40), cadence=(1.6, 2.0), swing=(0.15, 0.45), impact=(0.05, 0.25), artefact=(0.4, 1.5), resp=(0.3, 0.4), intensity=0.4),
+    "run": dict(rise=(55, 100), cadence=(2.4, 2.9), swing=(0.5, 1.4), impact=(0.3, 1.2), artefact=(1.0, 4.0), resp=(0.45, 0.65), intensity=1.0),
+    "arm": dict(rise=(5, 20), cadence=(0, 0), swing=(0.15, 0.5), impact=(0, 0), artefact=(0.5, 2.0), resp=(0.25, 0.35), intensity=0.2),
+}
+
+
+@dataclasses.dataclass
+class SimRecording:
+    """One simulated recording.
+
+    Attributes
+    ----------
+    ppg : [shape=(n,), float32] wrist PPG (arbitrary units, pulse amplitude about 1)
+    acc : [shape=(3, n), float32] accelerometer in g
+    hr_bpm : [shape=(n,), float32] instantaneous heart rate, ``60 / RR`` of the current beat
+    beats : [shape=(n_beats,), float64] beat onset times in seconds
+    activity : [shape=(n,), int8] activity code per sample (index into ``ACTIVITIES``)
+    cadence_hz : [shape=(n,), float32] step cadence per sample (0 when not stepping)
+    sample_rate : float, Hz
+    """
+
+    ppg: np.ndarray
+    acc: np.ndarray
+    hr_bpm: np.ndarray
+    beats: np.ndarray
+    activity: np.ndarray
+    cadence_hz: np.ndarray
+    sample_rate: float
+
+
+def random_protocol(duration_s: float, rng: np.random.Generator) -> list[tuple[str, float]]:
+    """A random activity protocol: rest first, then activities of 40-150 s.
+
+    Running is always entered from walking (a warm-up), and every protocol with room for
+    it contains walking and running, so each subject shows the hard case (a cadence
+    harmonic near the heart rate).
+
+    Examples
+    --------
+    >>> p = random_protocol(300.0, np.random.default_rng(0))
+    >>> p[0][0], round(sum(d for _, d in p), 6)
+    ('rest', 300.0)
+    """
+    if duration_s <= 0:
+        raise ConfigError(f"duration_s={duration_s} must be > 0 seconds")
+    out: list[tuple[str, float]] = [("rest", float(rng.uniform(30, 60)))]
+    core = ["walk", "run"]
+    while sum(d for _, d in out) < duration_s:
+        if core:
+            act = core.pop(0)
+        else:
+            prev = out[-1][0]
+            choices = [a for a in ("rest", "walk", "run", "arm") if a != prev]
+            if prev != "walk":
+                choices = [a for a in choices if a != "run"] or ["walk"]
+            act = str(rng.choice(choices))
+        out.append((act, float(rng.uniform(40, 150))))
+    # trim to the requested duration
+    total = 0.0
+    trimmed = []
+    for act, d in out:
+        d = min(d, duration_s - total)
+        if d <= 0:
+            break
+        trimmed.append((act, d))
+        total += d
+    return trimmed
+
+
+def _lowpass_noise(rng: np.random.Generator, n: int, fs: float, cutoff_hz: float, order: int = 2) -> np.ndarray:
+    """Unit-std Gaussian noise low-passed below ``cutoff_hz`` (zero-phase)."""
+    white = rng.standard_normal(n + int(4 * fs / max(cutoff_hz, 1e-3)))
+    sos = scipy.signal.butter(order, min(cutoff_hz, 0.45 * fs), fs=fs, output="sos")
+    y = scipy.signal.sosfiltfilt(sos, white)[-n:]
+    return y / (np.std(y) + 1e-12)
+
+
+def _bandpass_noise(rng: np.random.Generator, n: int, fs: float, lo: float, hi: float) -> np.ndarray:
+    white = rng.standard_normal(n + int(4 * fs))
+    sos = scipy.signal.butter(2, (lo, min(hi, 0.45 * fs)), btype="bandpass", fs=fs, output="sos")
+    y = scipy.signal.sosfiltfilt(sos, white)[-n:]
+    return y / (np.std(y) + 1e-12)
+
+
+def simulate_wrist_ppg(
+    duration_s: float,
+    *,
+    sample_rate: float = 32.0,
+    rng: np.random.Generator | int = 0,
+    protocol: Sequence[tuple[str, float]] | None = None,
+    artefact_scale: float = 1.0,
+    noise_std: float = 0.03,
+) -> SimRecording:
+    """Simulate one wrist PPG + accelerometer recording.
+
+    Parameters
+    ----------
+    duration_s : float > 0
+        Length in seconds (ignored when ``protocol`` is given: its durations add up).
+    sample_rate : float >= 16
+        Output rate in Hz (every component is computed in continuous time and sampled).
+    rng : Generator or int
+        Random generator or seed; the recording is a deterministic function of it.
+    protocol : list of (activity, seconds), optional
+        Activities from ``ACTIVITIES``; default :func:`random_protocol`.
+    artefact_scale : float >= 0
+        Multiplies the PPG motion artefact (0 gives a motion-free PPG with the same
+        accelerometer), for tests and for curriculum experiments.
+    noise_std : float >= 0
+        Sensor white noise, relative to the pulse amplitude.
+
+    Returns
+    -------
+    SimRecording
+
+    Examples
+    --------
+    >>> r = simulate_wrist_ppg(60.0, rng=1, protocol=[("rest", 60.0)])
+    >>> r.ppg.shape, r.acc.shape, 45 < float(r.hr_bpm.mean()) < 95
+    ((1920,), (3, 1920), True)
+    """
+    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    fs = float(sample_rate)
+    if not fs >= 16.0:
+        raise ConfigError(f"sample_rate={sample_rate} must be >= 16 Hz (the pulse has harmonics up to 8 Hz)")
+    if artefact_scale < 0 or noise_std < 0:
+        raise ConfigError("artefact_scale and noise_std must be >= 0")
+    if protocol is None:
+        protocol = random_protocol(float(duration_s), rng)
+    for act, d in protocol:
+        if act not in _ACT:
+            raise ConfigError(f"protocol activity {act!r} is unknown; choose from {', '.join(ACTIVITIES)}")
+        if not d > 0:
+            raise ConfigError(f"protocol duration {d} for {act!r} must be > 0 seconds")
+    total = float(sum(d for _, d in protocol))
+    n = int(round(total * fs))
+    t = np.arange(n) / fs
+
+    # -- subject constants ---------------------------------------------------------
+    hr_rest = rng.uniform(55, 80)
+    tau_up, tau_down = rng.uniform(15, 35), rng.uniform(35, 70)
+    dicrotic = rng.uniform(0.25, 0.6)
+    sys_phase, sys_width = rng.uniform(0.16, 0.24), rng.uniform(0.07, 0.10)
+    dia_gap, dia_width = rng.uniform(0.22, 0.32), rng.uniform(0.09, 0.14)
+    rsa = rng.uniform(0.03, 0.07)
+
+    # -- activity schedule (per sample) --------------------------------------------
+    act_idx = np.zeros(n, dtype=np.int8)
+    target = np.zeros(n)
+    cadence_target = np.zeros(n)
+    swing_amp = np.zeros(n)
+    impact_amp = np.zeros(n)
+    art_amp = np.zeros(n)
+    resp_target = np.zeros(n)
+    intensity = np.zeros(n)
+    start = 0
+    for act, d in protocol:
+        stop = min(n, start + int(round(d * fs)))
+        spec = _ACT[act]
+        act_idx[start:stop] = ACTIVITIES.index(act)
+        target[start:stop] = min(hr_rest + rng.uniform(*spec["rise"]), 190.0)
+        cadence_target[start:stop] = rng.uniform(*spec["cadence"]) if spec["cadence"][1] else 0.0
+        swing_amp[start:stop] = rng.uniform(*spec["swing"]) if spec["swing"][1] else 0.0
+        impact_amp[start:stop] = rng.uniform(*spec["impact"]) if spec["impact"][1] else 0.0
+        art_amp[start:stop] = rng.uniform(*spec["artefact"])
+        resp_target[start:stop] = rng.uniform(*spec["resp"])
+        intensity[start:stop] = spec["intensity"]
+        start = stop
+
+    # -- heart-rate trajectory: first-order lag to the target + slow drift ---------
+    ctrl_fs = 4.0
+    k = max(1, int(round(fs / ctrl_fs)))
+    tc = t[::k]
+    tgt = target[::k]
+    hr = np.empty_like(tgt)
+    hr[0] = hr_rest
+    dt = k / fs
+    for i in range(1, len(tgt)):
+        tau = tau_up if tgt[i] > hr[i - 1] else tau_down
+        hr[i] = hr[i - 1] + (tgt[i] - hr[i - 1]) * (1 - np.exp(-dt / tau))
+    hr += 3.0 * _lowpass_noise(rng, len(hr), ctrl_fs, 0.01)
+    hr = np.clip(hr, 40.0, 200.0)
+    # smooth per-sample profiles (activity changes ramp over a few seconds)
+    ramp = max(3, int(4.0 * ctrl_fs))
+    kern = np.ones(ramp) / ramp
+
+    def smooth(v: np.ndarray) -> np.ndarray:
+        vc = v[::k]
+        pad = np.pad(vc, (ramp, ramp), mode="edge")
+        return np.interp(t, tc, np.convolve(pad, kern, mode="same")[ramp:-ramp])
+
+    hr_cont = np.interp(t, tc, hr)
+    cadence = smooth(cadence_target) * (1 + 0.02 * _lowpass_noise(rng, n, fs, 0.05))
+    swing = smooth(swing_amp)
+    impact = smooth(impact_amp)
+    art = smooth(art_amp) * artefact_scale
+    resp_f = smooth(resp_target)
+    inten = smooth(intensity)
+    resp_phase = 2 * np.pi * np.cumsum(resp_f) / fs + rng.uniform(0, 2 * np.pi)
+
+    # -- beats: RR from the trajectory + RSA + LF + jitter -------------------------
+    lf_phase0 = rng.uniform(0, 2 * np.pi)
+    beats = [rng.uniform(0, 0.5)]
+    while beats[-1] < total + 2.0:
+        tb = beats[-1]
+        i = min(n - 1, int(tb * fs))
+        var_scale = 1.0 - 0.75 * inten[i]
+        rr = 60.0 / hr_cont[i]
+        rr *= 1 + var_scale * (rsa * np.sin(resp_phase[i]) + 0.02 * np.sin(2 * np.pi * 0.1 * tb + lf_phase0))
+        rr *= 1 + 0.01 * var_scale * rng.standard_normal()
+        beats.append(tb + max(rr, 0.28))
+    beats_arr = np.asarray(beats)
+    rr_arr = np.diff(beats_arr)
+    idx = np.searchsorted(beats_arr, t, side="right") - 1
+    valid = idx >= 0
+    idx_c = np.clip(idx, 0, len(rr_arr) - 1)
+    phase = np.where(valid, (t - beats_arr[idx_c]) / rr_arr[idx_c], 0.0)
+    hr_inst = 60.0 / rr_arr[idx_c]
+
+    # -- pulse shape: systolic + diastolic Gaussians, continuous at beat edges -----
+    beat_amp = 1.0 + 0.05 * rng.standard_normal(len(rr_arr))
+    beat_hr = 60.0 / rr_arr
+    beat_dic = dicrotic * np.clip(1.2 - (beat_hr - 60.0) / 100.0, 0.25, 1.2)
+
+    def pulse(ph: np.ndarray, dic: np.ndarray) -> np.ndarray:
+        s = np.exp(-0.5 * ((ph - sys_phase) / sys_width) ** 2)
+        d = dic * np.exp(-0.5 * ((ph - sys_phase - dia_gap) / dia_width) ** 2)
+        return s + d
+
+    dic_s = beat_dic[idx_c]
+    p0 = pulse(np.zeros(n), dic_s)
+    p1 = pulse(np.ones(n), dic_s)
+    wave = pulse(phase, dic_s) - (p0 + (p1 - p0) * phase)
+    wave = np.where(valid, wave, 0.0)
+    am = 1.0 + rng.uniform(0.08, 0.2) * np.sin(resp_phase)
+    ppg_clean = wave * beat_amp[idx_c] * am
+    ppg_clean += rng.uniform(0.05, 0.2) * np.sin(resp_phase + 0.5)  # respiratory baseline
+    ppg_clean += rng.uniform(0.2, 0.6) * _lowpass_noise(rng, n, fs, 0.08)  # baseline wander
+
+    # -- accelerometer: gravity on a rotating wrist + arm swing + impacts ----------
+    g_dir = rng.standard_normal(3)
+    g_dir /= np.linalg.norm(g_dir)
+    drift = np.stack([_lowpass_noise(rng, n, fs, 0.02) for _ in range(3)]) * 0.3
+    gravity = g_dir[:, None] + drift
+    gravity /= np.linalg.norm(gravity, axis=0, keepdims=True)
+    arm_f = cadence / 2.0
+    arm_phase = 2 * np.pi * np.cumsum(arm_f) / fs + rng.uniform(0, 2 * np.pi)
+    motion = np.zeros((3, n))
+    harm_gain = np.array([1.0, 0.45, 0.2, 0.1])
+    for axis in range(3):
+        axis_gain = rng.uniform(0.3, 1.0)
+        for h, hg in enumerate(harm_gain, start=1):
+            motion[axis] += axis_gain * hg * rng.uniform(0.5, 1.0) * np.cos(h * arm_phase + rng.uniform(0, 2 * np.pi))
+    motion *= swing
+    step_phase = np.mod(2 * arm_phase, 2 * np.pi)  # steps at twice the arm rate
+    impulse = np.exp(-0.5 * ((step_phase - np.pi) / 0.25) ** 2)
+    impulse -= impulse.mean()
+    imp_gain = rng.uniform(0.3, 1.0, 3)
+    motion += imp_gain[:, None] * impulse * impact
+    # aperiodic arm movement (activity "arm"), and a little tremor everywhere
+    arm_mask = smooth((act_idx == ACTIVITIES.index("arm")).astype(float))
+    if arm_mask.any():
+        motion += np.stack([_bandpass_noise(rng, n, fs, 0.3, 3.0) for _ in range(3)]) * 0.35 * arm_mask * swing / np.maximum(swing.max(), 1e-9)
+    motion += 0.005 * rng.standard_normal((3, n))
+    acc = gravity + motion
+
+    # -- PPG motion artefact: per-subject linear + quadratic coupling --------------
+    c_lin = rng.standard_normal(3)
+    c_quad = 0.3 * rng.standard_normal(3)
+    art_raw = (c_lin[:, None] * motion).sum(0) + (c_quad[:, None] * motion**2).sum(0)
+    sos = scipy.signal.butter(2, (0.3, min(6.0, 0.45 * fs)), btype="bandpass", fs=fs, output="sos")
+    art_raw = scipy.signal.sosfilt(sos, art_raw)
+    # Normalise the coupling so `art` is the artefact-to-pulse amplitude ratio while moving.
+    moving = swing > 0.05
+    ref = np.std(art_raw[moving]) if moving.sum() > fs else 1.0
+    ppg = ppg_clean + art * art_raw / max(ref, 1e-9) * 0.35
+    ppg += noise_std * rng.standard_normal(n)
+    # saturation: an ADC range a few pulse amplitudes wide around the clean signal's mean
+    center = float(np.mean(ppg_clean))
+    ppg = np.clip(ppg, center - 3.0, center + 3.0)
+    acc = np.clip(acc, -8.0, 8.0)
+
+    return SimRecording(
+        ppg=ppg.astype(np.float32),
+        acc=acc.astype(np.float32),
+        hr_bpm=hr_inst.astype(np.float32),
+        beats=beats_arr[beats_arr < total],
+        activity=act_idx,
+        cadence_hz=cadence.astype(np.float32),
+        sample_rate=fs,
+    )
+
+
+def window_reference_bpm(beats: np.ndarray, starts_s: np.ndarray, window_s: float) -> np.ndarray:
+    """Reference HR per window: ``60 / mean(RR)`` of the beat intervals inside it.
+
+    Parameters
+    ----------
+    beats : [shape=(n_beats,)] beat times in seconds, increasing
+    starts_s : [shape=(n_windows,)] window start times in seconds
+    window_s : window length in seconds
+
+    Returns
+    -------
+    [shape=(n_windows,), float32] BPM (NaN where a window holds fewer than 2 beats)
+
+    Examples
+    --------
+    >>> window_reference_bpm(np.arange(0, 20, 0.75), np.array([0.0, 2.0]), 8.0).round(3).tolist()
+    [80.0, 80.0]
+    """
+    b = np.asarray(beats, dtype=np.float64)
+    out = np.full(len(starts_s), np.nan, dtype=np.float64)
+    for i, s in enumerate(np.asarray(starts_s, dtype=np.float64)):
+        lo, hi = np.searchsorted(b, s, side="left"), np.searchsorted(b, s + window_s, side="right")
+        if hi - lo >= 2:
+            out[i] = 60.0 * (hi - lo - 1) / (b[hi - 1] - b[lo])
+    return out.astype(np.float32)
+
+
+# -- shared by every PPG dataset of the app -------------------------------------------
+
+
+@dataclasses.dataclass
+class HrRecording:
+    """One PPG + ACC recording at the app's rate, with a reference HR per window.
+
+    Attributes
+    ----------
+    subject : str
+        Subject id (the leave-subject-out group).
+    signals : [shape=(4, n), float32] ``PPG_CHANNELS`` (PPG in its own units, ACC in g)
+    ref_bpm : [shape=(n_windows,)] reference HR of window ``i`` = samples
+        ``[i * hop, i * hop + window)``; NaN drops the window.
+    activity : [shape=(n,), int] optional per-sample activity code (-1 unknown)
+    """
+
+    subject: str
+    signals: np.ndarray
+    ref_bpm: np.ndarray
+    activity: np.ndarray | None = None
+
+
+def _pick(subjects: list[str], spec: Any, what: str) -> list[str]:
+    """Subjects named by id (str) or by index (int) into the sorted list."""
+    if spec is None:
+        return []
+    items = [spec] if isinstance(spec, (str, int)) else list(spec)
+    out = []
+    for item in items:
+        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            if not 0 <= int(item) < len(subjects):
+                raise DatasetError(
+                    f"{what}={item} is out of range: there are {len(subjects)} subjects "
+                    f"(0..{len(subjects) - 1}: {', '.join(subjects)})"
+                )
+            out.append(subjects[int(item)])
+        else:
+            name = str(item)
+            if name not in subjects:
+                raise DatasetError(
+                    f"{what} names subject {name!r}, which is not in the data; subjects: {', '.join(subjects)}"
+                )
+            out.append(name)
+    return out
+
+
+def recordings_to_splits(
+    recordings: Sequence[HrRecording],
+    *,
+    name: str,
+    sample_rate: float,
+    window_s: float = 8.0,
+    hop_s: float = 2.0,
+    test_subjects: Any = None,
+    val_subjects: Any = None,
+    fold: int | None = None,
+    n_test: int = 1,
+    n_val: int = 1,
+    seed: int = 0,
+    all_test: bool = False,
+) -> DataSplits:
+    """Window the recordings and split them by subject.
+
+    Subject choice, first match wins: ``fold=k`` (leave-one-subject-out: test =
+    subject ``k`` of the sorted list, val = subject ``k + 1`` modulo n); explicit
+    ``test_subjects``/``val_subjects`` (ids or indices); otherwise a seeded draw of
+    ``n_test`` test and ``n_val`` validation subjects. With a single subject (or
+    ``all_test``), every window goes to the test split and the training split holds a
+    copy of it (for evaluation-only runs of a trained model or a DSP method).
+
+    Meta columns: ``t_s`` (window start, s), ``rec`` (recording index), ``activity``
+    (majority activity code, -1 unknown), ``motion_g`` (mean ACC std in the window).
+    """
+    if not recordings:
+        raise DatasetError(f"dataset={name} found no recordings")
+    fs = float(sample_rate)
+    win, hop = int(round(window_s * fs)), int(round(hop_s * fs))
+    params = ImuWindowParams(window_length=win, hop_length=hop)
+    subjects = sorted({r.subject for r in recordings})
+    if fold is not None:
+        if not 0 <= int(fold) < len(subjects):
+            raise DatasetError(
+                f"fold={fold} is out of range; this data has {len(subjects)} subjects (fold 0..{len(subjects) - 1})"
+            )
+        test = [subjects[int(fold)]]
+        val = [subjects[(int(fold) + 1) % len(subjects)]] if len(subjects) > 2 else []
+    else:
+        test = _pick(subjects, test_subjects, "test_subjects")
+        val = _pick(subjects, val_subjects, "val_subjects")
+        rest = [s for s in subjects if s not in test and s not in val]
+        rng = np.random.default_rng([seed, 7])
+        order = list(rng.permutation(rest))
+        if not test and not all_test and len(subjects) > 1:
+            test, order = order[:n_test], order[n_test:]
+        if not val and len(order) > 1 and not all_test:
+            val, order = order[:n_val], order[n_val:]
+    overlap = set(test) & set(val)
+    if overlap:
+        raise DatasetError(f"subject(s) {sorted(overlap)} are in both test_subjects and val_subjects; pick disjoint sets")
+
+    parts: dict[str, dict[str, list]] = {k: {"x": [], "y": [], "g": [], "t": [], "rec": [], "act": [], "mot": []} for k in ("train", "val", "test")}
+    for ri, rec in enumerate(recordings):
+        sig = np.asarray(rec.signals, dtype=np.float32)
+        if sig.ndim != 2 or sig.shape[0] != len(PPG_CHANNELS):
+            raise DatasetError(f"recording of subject {rec.subject} has shape {sig.shape}; expected (4, n) = (ppg, acc_x, acc_y, acc_z)")
+        if sig.shape[1] < win:
+            log.warning("recording of subject %s is shorter than one %g s window; skipped", rec.subject, window_s)
+            continue
+        if not np.all(np.isfinite(sig)):
+            raise DatasetError(f"recording of subject {rec.subject} contains NaN/inf samples; clean the file first")
+        w = imu_windows(sig, params=params)
+        m = min(len(w), len(rec.ref_bpm))
+        w, ref = w[:m], np.asarray(rec.ref_bpm[:m], dtype=np.float32)
+        starts = np.arange(m) * hop
+        act = np.full(m, -1, dtype=np.int16)
+        if rec.activity is not None:
+            a = np.asarray(rec.activity)
+            for i, s in enumerate(starts):
+                seg = a[s : s + win]
+                seg = seg[seg >= 0]
+                if seg.size:
+                    act[i] = np.bincount(seg.astype(int)).argmax()
+        keep = np.isfinite(ref) & (ref > 0)
+        split = "test" if (rec.subject in test or all_test or len(subjects) == 1) else "val" if rec.subject in val else "train"
+        d = parts[split]
+        d["x"].append(w[keep])
+        d["y"].append(ref[keep])
+        d["g"].append(np.full(int(keep.sum()), rec.subject))
+        d["t"].append((starts / fs)[keep])
+        d["rec"].append(np.full(int(keep.sum()), ri))
+        d["act"].append(act[keep])
+        d["mot"].append(w[keep, 1:].std(axis=-1).mean(axis=-1))
+
+    def build(d: dict[str, list]) -> Split:
+        if not d["x"]:
+            return Split(np.zeros((0, 4, win), np.float32), np.zeros(0, np.float32), np.zeros(0, dtype="<U8"),
+                         {"t_s": np.zeros(0), "rec": np.zeros(0, np.int32), "activity": np.zeros(0, np.int16), "motion_g": np.zeros(0, np.float32)})
+        return Split(
+            np.concatenate(d["x"]),
+            np.concatenate(d["y"]).astype(np.float32),
+            np.concatenate(d["g"]).astype(str),
+            {
+                "t_s": np.concatenate(d["t"]).astype(np.float64),
+                "rec": np.concatenate(d["rec"]).astype(np.int32),
+                "activity": np.concatenate(d["act"]).astype(np.int16),
+                "motion_g": np.concatenate(d["mot"]).astype(np.float32),
+            },
+        )
+
+    splits = {k: build(v) for k, v in parts.items()}
+    if len(splits["train"]) == 0:
+        if len(splits["test"]) == 0:
+            raise DatasetError(f"dataset={name} has no complete {window_s:g} s window with a reference heart rate")
+        splits["train"] = splits["test"]  # evaluation-only data (one subject or all_test)
+    return DataSplits(
+        splits["train"], splits["val"], splits["test"], fs, PPG_CHANNELS, "regression", (), name,
+        extra={"window_s": np.asarray(window_s, np.float64), "hop_s": np.asarray(hop_s, np.float64)},
+    )
+
+
+class PpgSim(Dataset):
+    """Simulated wrist PPG + ACC subjects (the heart_rate app's offline default).
+
+    Options (``conf/dataset/ppg_sim.yaml``): ``n_subjects``, ``minutes`` per subject,
+    ``n_val``/``n_test`` subjects (or ``test_subjects``/``val_subjects``/``fold``),
+    ``sample_rate`` (Hz), ``window_s``/``hop_s``, ``artefact_scale``, ``noise_std``,
+    ``smoke`` (4 subjects x 2 minutes).
+    """
+
+    name = "ppg_sim"
+    task = "regression"
+    apps = ("heart_rate",)
+    VERSION = 1
+
+    def _load(self) -> DataSplits:
+        o = dict(self.options)
+        smoke = bool(o.pop("smoke", False))
+        n_subjects = int(o.pop("n_subjects", 16))
+        minutes = float(o.pop("minutes", 10.0))
+        if smoke:
+            n_subjects, minutes = min(n_subjects, 4), min(minutes, 2.5)
+        if n_subjects < 1 or minutes * 60 < float(o.get("window_s", 8.0)):
+            raise ConfigError(f"ppg_sim needs n_subjects >= 1 and minutes >= one window (got {n_subjects}, {minutes})")
+        fs = float(o.pop("sample_rate", 32.0))
+        window_s, hop_s = float(o.pop("window_s", 8.0)), float(o.pop("hop_s", 2.0))
+        art, noise = float(o.pop("artefact_scale", 1.0)), float(o.pop("noise_std", 0.03))
+        split_opts = {k: o.pop(k) for k in ("test_subjects", "val_subjects", "fold", "n_test", "n_val") if k in o}
+        split_opts = {k: v for k, v in split_opts.items() if v is not None}
+        if o:
+            raise ConfigError(f"dataset.{sorted(o)[0]} is not an option of ppg_sim; see conf/dataset/ppg_sim.yaml")
+        from tqdm.auto import tqdm
+
+        recs = []
+        for s in tqdm(range(n_subjects), desc="ppg_sim subjects", leave=False):
+            r = simulate_wrist_ppg(minutes * 60.0, sample_rate=fs, rng=np.random.default_rng([self.seed, s]),
+                                   artefact_scale=art, noise_std=noise)
+            n_win = 1 + (len(r.ppg) - int(window_s * fs)) // int(hop_s * fs)
+            ref = window_reference_bpm(r.beats, np.arange(n_win) * hop_s, window_s)
+            recs.append(HrRecording(f"sim{s:02d}", np.concatenate([r.ppg[None], r.acc]), ref, r.activity))
+        if smoke:
+            split_opts.setdefault("n_test", 1)
+        return recordings_to_splits(recs, name=self.name, sample_rate=fs, window_s=window_s, hop_s=hop_s,
+                                    seed=self.seed, **split_opts)
