@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import scipy.signal
 import scipy.stats
-
 from tinyml_suite.common.dsp import (
     STAT_NAMES,
     BandPowerParams,
@@ -143,10 +142,10 @@ def test_sos_filter_streaming_equals_batch(params, fs, rng):
 @pytest.mark.parametrize(
     "kw",
     [
-        dict(nperseg=64),
-        dict(nperseg=128, noverlap=0, window="hamming", detrend="none"),
-        dict(nperseg=32, noverlap=24, window="boxcar", scaling="spectrum"),
-        dict(nperseg=256, noverlap=192, scaling="spectrum", detrend="none"),
+        {"nperseg": 64},
+        {"nperseg": 128, "noverlap": 0, "window": "hamming", "detrend": "none"},
+        {"nperseg": 32, "noverlap": 24, "window": "boxcar", "scaling": "spectrum"},
+        {"nperseg": 256, "noverlap": 192, "scaling": "spectrum", "detrend": "none"},
     ],
 )
 def test_welch_matches_scipy(kw, rng):
@@ -260,9 +259,9 @@ def test_spectral_peaks_padding_and_fmin():
 @pytest.mark.parametrize(
     "kw",
     [
-        dict(n_fft=256, n_bands=8),
-        dict(n_fft=512, hop_length=100, n_bands=12, spacing="log", fmin_hz=50.0, fmax_hz=5000.0, window="hamming"),
-        dict(n_fft=128, hop_length=128, n_bands=5, fmin_hz=100.0, window="boxcar"),
+        {"n_fft": 256, "n_bands": 8},
+        {"n_fft": 512, "hop_length": 100, "n_bands": 12, "spacing": "log", "fmin_hz": 50.0, "fmax_hz": 5000.0, "window": "hamming"},
+        {"n_fft": 128, "hop_length": 128, "n_bands": 5, "fmin_hz": 100.0, "window": "boxcar"},
     ],
 )
 def test_log_band_energies_match_scipy_spectrogram(kw, rng):

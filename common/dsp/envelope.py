@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-
 from tinyml_suite.common.dsp._checks import as_signal, check_choice, check_float, check_int
 from tinyml_suite.common.dsp.filters import ButterworthParams, butter_sos, sosfilt
 from tinyml_suite.common.dsp.spectral import window_coefficients
 from tinyml_suite.common.errors import ConfigError
 
-__all__ = ["hilbert_envelope", "EnvelopeSpectrumParams", "envelope_spectrum"]
+__all__ = ["EnvelopeSpectrumParams", "envelope_spectrum", "hilbert_envelope"]
 
 
 def hilbert_envelope(signal: np.ndarray) -> np.ndarray:

@@ -20,11 +20,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.signal
-
 from tinyml_suite.common.dsp._checks import as_signal, check_choice, check_float, check_int
 from tinyml_suite.common.errors import ConfigError
 
-__all__ = ["ButterworthParams", "butter_sos", "sosfilt", "butter_filter", "SosFilter"]
+__all__ = ["ButterworthParams", "SosFilter", "butter_filter", "butter_sos", "sosfilt"]
 
 _KINDS = ("lowpass", "highpass", "bandpass", "bandstop")
 

@@ -18,11 +18,11 @@ from :func:`imu_spectral_names`. The C twin is ``tm_imuspec_axis`` in
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-
 from tinyml_suite.common.dsp._checks import (
     as_signal,
     check_choice,
@@ -168,7 +168,7 @@ def imu_spectral_names(params: ImuSpectralParams) -> list[str]:
     ['rms', 'skewness', 'kurtosis', 'band_0.5_2Hz', 'band_2_8Hz']
     """
     e = params.band_edges_hz
-    return ["rms", "skewness", "kurtosis"] + [f"band_{a:g}_{b:g}Hz" for a, b in zip(e, e[1:])]
+    return ["rms", "skewness", "kurtosis"] + [f"band_{a:g}_{b:g}Hz" for a, b in itertools.pairwise(e)]
 
 
 def imu_spectral(signal: np.ndarray, *, sample_rate: float, params: ImuSpectralParams = ImuSpectralParams()) -> np.ndarray:

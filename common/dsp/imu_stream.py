@@ -13,11 +13,10 @@ from typing import ClassVar
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-
 from tinyml_suite.common.dsp._checks import as_signal, check_int
 from tinyml_suite.common.errors import ConfigError
 
-__all__ = ["ImuWindowParams", "imu_windows", "ImuStream"]
+__all__ = ["ImuStream", "ImuWindowParams", "imu_windows"]
 
 
 @dataclass(kw_only=True, frozen=True)

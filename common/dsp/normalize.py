@@ -23,20 +23,19 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-
 from tinyml_suite.common.dsp._checks import as_signal, check_float, check_int
 from tinyml_suite.common.errors import ConfigError
 
 __all__ = [
     "INT8_IMPLEMENTATION_VERSION",
-    "ZScoreParams",
-    "fit_zscore",
-    "zscore",
     "MinMaxParams",
-    "minmax",
-    "quantize_int8",
+    "ZScoreParams",
     "dequantize_int8",
     "fake_quantize_int8",
+    "fit_zscore",
+    "minmax",
+    "quantize_int8",
+    "zscore",
 ]
 
 

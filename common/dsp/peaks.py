@@ -33,7 +33,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.ndimage
-
 from tinyml_suite.common.dsp._checks import as_signal, check_choice, check_float
 from tinyml_suite.common.errors import ConfigError
 
@@ -80,12 +79,12 @@ class PeakParams:
     def distance_samples(self, sample_rate: float) -> int:
         """Refractory period in samples, ``max(1, round(min_distance_s * sample_rate))``."""
         fs = check_float("sample_rate", sample_rate, lo=0.0, lo_open=True)
-        return max(1, int(round(self.min_distance_s * fs)))
+        return max(1, round(self.min_distance_s * fs))
 
     def window_samples(self, sample_rate: float) -> int:
         """Adaptive window in samples, ``max(1, round(adaptive_window_s * sample_rate))``."""
         fs = check_float("sample_rate", sample_rate, lo=0.0, lo_open=True)
-        return max(1, int(round(self.adaptive_window_s * fs)))
+        return max(1, round(self.adaptive_window_s * fs))
 
     def c_defines(self, *, sample_rate: float) -> dict[str, Any]:
         """``#define`` names and values for ``dsp_params.h``.

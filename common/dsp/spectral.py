@@ -18,12 +18,12 @@ The C twins are in ``firmware_templates/dsp/tm_spectral.{h,c}``.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-
 from tinyml_suite.common.dsp._checks import (
     as_signal,
     check_choice,
@@ -34,13 +34,13 @@ from tinyml_suite.common.dsp._checks import (
 from tinyml_suite.common.errors import ConfigError
 
 __all__ = [
-    "WelchParams",
-    "welch",
     "BandPowerParams",
+    "SpectralPeaksParams",
+    "WelchParams",
     "band_bins",
     "band_powers",
-    "SpectralPeaksParams",
     "spectral_peaks",
+    "welch",
     "window_coefficients",
 ]
 
@@ -229,7 +229,7 @@ class BandPowerParams:
         )
         if len(edges) < 2:
             raise ConfigError(f"edges_hz={edges} must hold at least 2 edges (one band)")
-        if any(b <= a for a, b in zip(edges, edges[1:])):
+        if any(b <= a for a, b in itertools.pairwise(edges)):
             raise ConfigError(f"edges_hz={edges} must be strictly increasing")
         object.__setattr__(self, "edges_hz", edges)
         check_float("log_floor", self.log_floor, lo=0.0, lo_open=True)

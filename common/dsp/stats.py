@@ -34,11 +34,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-
 from tinyml_suite.common.dsp._checks import as_signal
 from tinyml_suite.common.errors import ConfigError
 
-__all__ = ["StatsParams", "STAT_NAMES", "time_stats"]
+__all__ = ["STAT_NAMES", "StatsParams", "time_stats"]
 
 STAT_NAMES: tuple[str, ...] = ("mean", "std", "rms", "skewness", "kurtosis", "crest", "p2p", "zcr")
 

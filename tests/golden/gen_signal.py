@@ -59,22 +59,22 @@ def _header(feature: str, params, *, input: str, output: str, pairs: list[str], 
 
 
 # Parameters of each golden file (the parity tests read them back from the header).
-BUTTER = dict(kind="bandpass", order=2, cutoff_hz=(0.5, 5.0))
+BUTTER = {"kind": "bandpass", "order": 2, "cutoff_hz": (0.5, 5.0)}
 BUTTER_FS = 125.0
-STATS = dict(fisher=True, zcr_center=True)
-WELCH = dict(nperseg=64, noverlap=32, window="hann", detrend="constant", scaling="density")
+STATS = {"fisher": True, "zcr_center": True}
+WELCH = {"nperseg": 64, "noverlap": 32, "window": "hann", "detrend": "constant", "scaling": "density"}
 WELCH_FS = 100.0
-BANDS = dict(edges_hz=(0.0, 2.0, 5.0, 12.5, 30.0, 50.0), integrate=True, log=True, log_floor=1e-10)
-LBE = dict(n_fft=128, hop_length=64, window="hann", n_bands=8, spacing="log", fmin_hz=200.0, fmax_hz=None)
+BANDS = {"edges_hz": (0.0, 2.0, 5.0, 12.5, 30.0, 50.0), "integrate": True, "log": True, "log_floor": 1e-10}
+LBE = {"n_fft": 128, "hop_length": 64, "window": "hann", "n_bands": 8, "spacing": "log", "fmin_hz": 200.0, "fmax_hz": None}
 LBE_FS = 12000.0
-IMUSPEC = dict(filter_kind="lowpass", filter_order=3, filter_cutoff_hz=10.0, nperseg=32,
-               band_edges_hz=(0.5, 2.0, 5.0, 10.0, 20.0))
+IMUSPEC = {"filter_kind": "lowpass", "filter_order": 3, "filter_cutoff_hz": 10.0, "nperseg": 32,
+               "band_edges_hz": (0.5, 2.0, 5.0, 10.0, 20.0)}
 IMUSPEC_FS = 50.0
-PEAKS = dict(min_distance_s=0.3, threshold_mode="adaptive", adaptive_factor=0.5, adaptive_window_s=1.5)
+PEAKS = {"min_distance_s": 0.3, "threshold_mode": "adaptive", "adaptive_factor": 0.5, "adaptive_window_s": 1.5}
 PEAKS_FS = 100.0
-ZSCORE = dict(mean=(0.5, 9.8, -1.0), std=(1.0, 2.0, 0.5))
-INT8 = dict(scale=0.0234375, zero_point=-5)
-ENVSPEC = dict(band_low_hz=2000.0, band_high_hz=4000.0, filter_order=4, zero_phase=True, fmax_hz=400.0)
+ZSCORE = {"mean": (0.5, 9.8, -1.0), "std": (1.0, 2.0, 0.5)}
+INT8 = {"scale": 0.0234375, "zero_point": -5}
+ENVSPEC = {"band_low_hz": 2000.0, "band_high_hz": 4000.0, "filter_order": 4, "zero_phase": True, "fmax_hz": 400.0}
 ENVSPEC_FS = 12000.0
 
 
