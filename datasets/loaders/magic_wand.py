@@ -1,0 +1,255 @@
+"""TensorFlow Lite Micro "magic wand" accelerometer capture logs.
+
+Format (as published with the TensorFlow magic_wand example, and as the capture
+firmware prints it over a serial terminal)::
+
+    <root>/<label>/output_<label>_<user>.txt      wing, ring, slope: one file per user
+    <root>/negative/output_negative_<n>.txt        negative: continuous, no user name
+
+Each line is ``x,y,z`` in milli-g; ``-,-,-`` separates recordings (one gesture each);
+the ``script``/``screen`` terminal lines around them (escape sequences, prompts,
+"Script started on ...") and CRLF line endings are skipped. Recordings of a gesture
+file become one window each (padded by holding the first/last sample, or cropped);
+negative files are one continuous recording each, cut into overlapping windows.
+
+Groups: the user from the file name (``output_wing_dengyl.txt`` -> ``dengyl``); a
+negative file is its own group (``negative_1``), so no recording is on both sides of
+a split. The capture rate is 25 Hz (the example's LIS2DH12 setting; the logs' own
+``Script started/done`` timestamps bound it below by about 22 Hz).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinyml_suite.common.data import DataSplits, Dataset, require_dir
+from tinyml_suite.common.errors import ConfigError, DatasetError
+from tinyml_suite.datasets.loaders.imu_common import (
+    ACCEL_CHANNELS,
+    ACCEL_UNITS,
+    LabelledStream,
+    Recording,
+    build_split,
+    fill_missing,
+    fit_window,
+    slide,
+    split_groups,
+    to_rate,
+)
+
+__all__ = ["MagicWand", "parse_capture_log", "MAGIC_WAND_RATE"]
+
+log = logging.getLogger(__name__)
+
+MAGIC_WAND_RATE = 25.0  # Hz, the example's accelerometer output data rate
+_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|NaN|"
+_SAMPLE = re.compile(rf"^({_NUM}),({_NUM}),({_NUM})$")
+_SEPARATOR = "-,-,-"
+
+
+def parse_capture_log(text: str) -> list[np.ndarray]:
+    """Recordings [each shape=(3, n), float64, NaN where a value is missing] of one log.
+
+    Lines that are neither samples nor separators (terminal noise) are skipped.
+
+    Examples
+    --------
+    >>> recs = parse_capture_log("Script started\\r\\n-,-,-\\r\\n1.0,2.0,3.0\\r\\n4,5,6\\r\\n-,-,-\\r\\n7,8,9\\r\\n")
+    >>> [r.shape for r in recs], recs[0][:, 1].tolist()
+    ([(3, 2), (3, 1)], [4.0, 5.0, 6.0])
+    """
+    recordings: list[np.ndarray] = []
+    current: list[list[float]] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line == _SEPARATOR:
+            if current:
+                recordings.append(np.asarray(current, dtype=np.float64).T)
+            current = []
+            continue
+        m = _SAMPLE.match(line)
+        if m is None:
+            continue
+        current.append([float(v) if v else np.nan for v in m.groups()])
+    if current:
+        recordings.append(np.asarray(current, dtype=np.float64).T)
+    return recordings
+
+
+class MagicWand(Dataset):
+    """The magic wand gestures (accelerometer only), split by user.
+
+    Options (``conf/dataset/magic_wand.yaml``)
+    -------------------------------------------
+    root : folder holding ``<label>/output_<label>_<user>.txt``
+    labels : classes to load (folder names); 'negative' is read as continuous logs
+    sample_rate : rate of the logs in Hz (25)
+    target_rate : rate the app runs at; the logs are resampled to it (null: sample_rate)
+    unit : unit of the logged values ('mg'; converted to g)
+    window_samples : samples per model window (at target_rate)
+    negative_hop : samples between consecutive negative windows
+    min_samples : shorter recordings (button bounces) are dropped
+    train_shifts : extra copies of each training gesture at random offsets in the window
+    val_users, test_users : groups held out (users and negative files, e.g. negative_1)
+    max_missing_gap : longest run of missing values filled by interpolation
+    """
+
+    name = "magic_wand"
+    task = "classification"
+    apps = ("gesture",)
+    VERSION = 1
+
+    _DEFAULTS: dict[str, Any] = {
+        "root": None,
+        "labels": ["wing", "ring", "slope", "negative"],
+        "negative_label": "negative",
+        "sample_rate": MAGIC_WAND_RATE,
+        "target_rate": None,
+        "unit": "mg",
+        "window_samples": 128,
+        "negative_hop": 32,
+        "min_samples": 10,
+        "train_shifts": 2,
+        "val_users": ["lsj", "negative_2"],
+        "test_users": ["liucx", "negative_1"],
+        "max_missing_gap": 3,
+        "smoke": False,
+    }
+
+    def __init__(self, **options: Any) -> None:
+        options.pop("name", None)
+        seed = options.pop("seed", 0)
+        cache = options.pop("cache", True)
+        unknown = sorted(set(options) - set(self._DEFAULTS))
+        if unknown:
+            raise ConfigError(
+                f"dataset.{unknown[0]} is not an option of magic_wand; valid: {', '.join(sorted(self._DEFAULTS))}"
+            )
+        super().__init__(seed=seed, cache=cache, **{**self._DEFAULTS, **options})
+        o = self.options
+        if o["unit"] not in ACCEL_UNITS:
+            raise ConfigError(f"dataset.unit={o['unit']!r} must be one of {sorted(ACCEL_UNITS)}")
+        if int(o["window_samples"]) < 8 or int(o["negative_hop"]) < 1:
+            raise ConfigError("dataset.window_samples must be >= 8 and dataset.negative_hop >= 1")
+
+    @property
+    def rate(self) -> float:
+        o = self.options
+        return float(o["target_rate"] or o["sample_rate"])
+
+    # -- reading -----------------------------------------------------------------------
+    def _files(self) -> dict[str, list[Path]]:
+        o = self.options
+        root = require_dir(
+            o["root"], dataset="magic_wand",
+            hint="wing/ ring/ slope/ negative/ folders of output_<gesture>_<user>.txt capture logs",
+        )
+        found: dict[str, list[Path]] = {}
+        for label in o["labels"]:
+            files = sorted((root / label).glob("output_*.txt")) if (root / label).is_dir() else []
+            if not files:
+                files = sorted(root.glob(f"output_{label}_*.txt"))
+            if not files:
+                raise DatasetError(
+                    f"dataset.root={root} has no capture logs for label '{label}' "
+                    f"(expected {root}/{label}/output_{label}_<user>.txt); fix the folder or dataset.labels"
+                )
+            found[label] = files
+        return found
+
+    def recordings(self) -> list[Recording]:
+        """Every recording of every file, resampled, in g."""
+        o = self.options
+        scale = ACCEL_UNITS[o["unit"]]
+        fs, target = float(o["sample_rate"]), self.rate
+        out: list[Recording] = []
+        dropped = 0
+        for label, files in self._files().items():
+            for path in files:
+                stem = path.stem
+                prefix = f"output_{label}_"
+                who = stem[len(prefix):] if stem.startswith(prefix) else stem.removeprefix("output_")
+                negative = label == o["negative_label"]
+                group = f"{label}_{who}" if negative else who
+                text = path.read_bytes().decode("utf-8", errors="replace")
+                recs = parse_capture_log(text)
+                if not recs:
+                    raise DatasetError(
+                        f"{path}: no 'x,y,z' sample lines found; is it a magic wand capture log?"
+                    )
+                for i, r in enumerate(recs):
+                    if r.shape[1] < int(o["min_samples"]):
+                        dropped += 1
+                        continue
+                    src = f"{path} recording {i}"
+                    x = fill_missing(r * scale, max_gap=int(o["max_missing_gap"]), source=src)
+                    x = to_rate(x, orig_rate=fs, target_rate=target, source=src)
+                    out.append(Recording(x, label, group, src, continuous=negative))
+        if dropped:
+            log.info("magic_wand: dropped %d recordings shorter than %d samples", dropped, o["min_samples"])
+        return out
+
+    # -- windows and splits ------------------------------------------------------------
+    def _load(self) -> DataSplits:
+        o = self.options
+        labels = tuple(o["labels"])
+        recs = self.recordings()
+        rng = np.random.default_rng([self.seed, 11])
+        assign = split_groups(
+            [r.group for r in recs], val=o["val_users"], test=o["test_users"], rng=rng
+        )
+        L, hop = int(o["window_samples"]), int(o["negative_hop"])
+        shifts = int(o["train_shifts"])
+        buckets: dict[str, dict[str, list]] = {
+            s: {"x": [], "y": [], "g": [], "rec": []} for s in ("train", "val", "test")
+        }
+        for k, rec in enumerate(recs):
+            split = assign[rec.group]
+            b = buckets[split]
+            if rec.continuous:
+                wins = list(slide(rec.x, L, hop))
+                if not wins:  # shorter than one window: pad it
+                    wins = [fit_window(rec.x, L)]
+            else:
+                wins = [fit_window(rec.x, L)]
+                if split == "train":
+                    wins += [fit_window(rec.x, L, rng=rng) for _ in range(shifts)]
+            for w in wins:
+                b["x"].append(w)
+                b["y"].append(labels.index(rec.label))
+                b["g"].append(rec.group)
+                b["rec"].append(k)
+        if o["smoke"]:
+            for b in buckets.values():
+                keep = sorted(rng.permutation(len(b["x"]))[: max(1, len(b["x"]) // 4)].tolist()) if b["x"] else []
+                for key in b:
+                    b[key] = [b[key][i] for i in keep]
+        splits = {
+            s: build_split(v["x"], v["y"], v["g"], {"recording": v["rec"]}, 3, L)
+            for s, v in buckets.items()
+        }
+        return DataSplits(
+            **splits, sample_rate=self.rate, channels=ACCEL_CHANNELS, task="classification",
+            labels=labels, name=self.name,
+        )
+
+    def streams(self, split: str = "test", seconds: float | None = None) -> list[LabelledStream]:
+        """The held-out negative logs as continuous streams (no gesture in them).
+
+        Running the detector over them measures false triggers per minute on real,
+        non-gesture motion.
+        """
+        o = self.options
+        recs = self.recordings()
+        assign = split_groups([r.group for r in recs], val=o["val_users"], test=o["test_users"],
+                              rng=np.random.default_rng([self.seed, 11]))
+        return [
+            LabelledStream(r.x, self.rate, [], [(0.0, r.x.shape[1] / self.rate, "negative")], r.group)
+            for r in recs
+            if r.continuous and assign[r.group] == split
+        ]

@@ -1,0 +1,321 @@
+"""The gesture app's offline default dataset: kinematically simulated IMU gestures.
+
+Each simulated user (:func:`~.gesture_kinematics.sample_user`) has their own size,
+tempo, grip, drawing plane, letter style, wrist coupling, tremor, drift and their own
+IMU (bias, gain error, noise); each example is one window in which one gesture (or an
+idle or negative movement) is performed at a random time by that user. Splits hold out
+whole users. :meth:`GestureSynth.streams` renders continuous recordings of the held-out
+users with gestures and negative movements embedded in idle motion, for the app's
+streaming evaluation. The physics is described in :mod:`.gesture_kinematics`.
+
+Output channels: ``ax, ay, az`` in g and, with ``axes='accel_gyro'``, ``gx, gy, gz`` in
+rad/s (see :mod:`tinyml_suite.datasets.loaders.imu_common`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from tinyml_suite.common.data import DataSplits, Dataset
+from tinyml_suite.common.errors import ConfigError
+from tinyml_suite.datasets.loaders.imu_common import (
+    ACCEL_CHANNELS,
+    GYRO_CHANNELS,
+    LabelledStream,
+    build_split,
+    split_groups,
+)
+from tinyml_suite.datasets.synthetic.gesture_kinematics import (
+    BACKGROUND,
+    CLASSES,
+    GESTURES,
+    NEGATIVE_KINDS,
+    Segment,
+    make_motion,
+    render,
+    return_motion,
+    sample_sensor,
+    sample_user,
+    sensor_readings,
+    time_scaled,
+)
+
+__all__ = ["GestureSynth", "synth_labels"]
+
+log = logging.getLogger(__name__)
+
+_AXES = {"accel": ACCEL_CHANNELS, "accel_gyro": ACCEL_CHANNELS + GYRO_CHANNELS}
+
+
+def synth_labels(gestures: list[str], background: list[str], merge: dict[str, str]) -> tuple[str, ...]:
+    """Class labels in order: gestures, then the (merged) background labels.
+
+    Examples
+    --------
+    >>> synth_labels(["wing", "ring"], ["idle", "negative"], {"idle": "negative"})
+    ('wing', 'ring', 'negative')
+    """
+    out: list[str] = []
+    for k in [*gestures, *background]:
+        lab = merge.get(k, k)
+        if lab not in out:
+            out.append(lab)
+    return tuple(out)
+
+
+class GestureSynth(Dataset):
+    """Simulated accelerometer (+ gyroscope) gesture windows, split by user.
+
+    Options (``conf/dataset/gesture_synth.yaml``)
+    ---------------------------------------------
+    sample_rate : IMU rate in Hz
+    window_samples : samples per example window
+    axes : 'accel_gyro' (6 channels) or 'accel' (3)
+    gestures : gestures to simulate (subset of wing, ring, slope, punch, flex, shake)
+    background : non-gesture classes (subset of idle, negative)
+    merge : relabel classes, e.g. ``{idle: negative}`` for one "not a gesture" class
+    n_users, val_users, test_users : simulated people and how many are held out
+    reps : examples per class per user (background classes: ``background_reps``)
+    tempo, size : global multipliers of gesture duration and size
+    accel_range_g, gyro_range_dps, accel_noise_g, gyro_noise_dps : sensor model
+    oversample : internal physics grid factor
+    stream_seconds : length of each held-out user's continuous stream
+    stream_gap_s : idle time between events in streams, [min, max] seconds
+    stream_negative_fraction : share of stream events that are negative movements
+    """
+
+    name = "gesture_synth"
+    task = "classification"
+    apps = ("gesture",)
+    VERSION = 1
+
+    def __init__(self, **options: Any) -> None:
+        defaults: dict[str, Any] = {
+            "sample_rate": 50.0,
+            "window_samples": 128,
+            "axes": "accel_gyro",
+            "gestures": list(GESTURES),
+            "background": list(BACKGROUND),
+            "merge": {},
+            "n_users": 30,
+            "val_users": 5,
+            "test_users": 5,
+            "reps": 20,
+            "background_reps": None,
+            "tempo": 1.0,
+            "size": 1.0,
+            "accel_range_g": 4.0,
+            "gyro_range_dps": 2000.0,
+            "accel_noise_g": 0.01,
+            "gyro_noise_dps": 0.3,
+            "oversample": 4,
+            "stream_seconds": 60.0,
+            "stream_gap_s": [2.0, 5.0],
+            "stream_negative_fraction": 0.3,
+            "smoke": False,
+        }
+        unknown = sorted(set(options) - set(defaults) - {"name", "seed", "cache"})
+        if unknown:
+            raise ConfigError(
+                f"dataset.{unknown[0]} is not an option of gesture_synth; valid: {', '.join(sorted(defaults))}"
+            )
+        options.pop("name", None)
+        seed = options.pop("seed", 0)
+        cache = options.pop("cache", True)
+        merged = {**defaults, **options}
+        super().__init__(seed=seed, cache=cache, **merged)
+        self._check()
+
+    # -- options ---------------------------------------------------------------------
+    def _check(self) -> None:
+        o = self.options
+        if o["axes"] not in _AXES:
+            raise ConfigError(f"dataset.axes={o['axes']!r} must be one of {sorted(_AXES)}")
+        bad = [g for g in o["gestures"] if g not in GESTURES]
+        if bad or not o["gestures"]:
+            raise ConfigError(f"dataset.gestures={list(o['gestures'])} must be a non-empty subset of {list(GESTURES)}")
+        bad = [g for g in o["background"] if g not in BACKGROUND]
+        if bad:
+            raise ConfigError(f"dataset.background={list(o['background'])} must be a subset of {list(BACKGROUND)}")
+        for k in o["merge"]:
+            if k not in CLASSES:
+                raise ConfigError(f"dataset.merge key {k!r} is not a class; classes: {', '.join(CLASSES)}")
+        if float(o["sample_rate"]) <= 0:
+            raise ConfigError(f"dataset.sample_rate={o['sample_rate']} must be > 0 Hz")
+        if int(o["window_samples"]) < 8:
+            raise ConfigError(f"dataset.window_samples={o['window_samples']} must be >= 8")
+        n_users = self._n_users()
+        held = int(o["val_users"]) + int(o["test_users"])
+        if n_users - held < 1:
+            raise ConfigError(
+                f"dataset.n_users={n_users} leaves no training user after val_users={o['val_users']} "
+                f"and test_users={o['test_users']}"
+            )
+        lo, hi = (float(v) for v in o["stream_gap_s"])
+        if not 0 < lo <= hi:
+            raise ConfigError(f"dataset.stream_gap_s={list(o['stream_gap_s'])} must be [min, max] with 0 < min <= max")
+
+    def _n_users(self) -> int:
+        o = self.options
+        if o["smoke"]:
+            return min(int(o["n_users"]), int(o["val_users"]) + int(o["test_users"]) + 4)
+        return int(o["n_users"])
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        o = self.options
+        return synth_labels(list(o["gestures"]), list(o["background"]), dict(o["merge"]))
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return _AXES[self.options["axes"]]
+
+    def _user(self, index: int):
+        o = self.options
+        rng = np.random.default_rng([self.seed, 1000 + index])
+        user = sample_user(rng, f"user{index:02d}", size=float(o["size"]), tempo=float(o["tempo"]))
+        sensor = sample_sensor(
+            rng,
+            accel_range_g=float(o["accel_range_g"]),
+            gyro_range_dps=float(o["gyro_range_dps"]),
+            accel_noise_g=float(o["accel_noise_g"]),
+            gyro_noise_dps=float(o["gyro_noise_dps"]),
+        )
+        return user, sensor
+
+    def _assignment(self) -> dict[str, str]:
+        o = self.options
+        names = [f"user{i:02d}" for i in range(self._n_users())]
+        return split_groups(
+            names, val=int(o["val_users"]), test=int(o["test_users"]),
+            rng=np.random.default_rng([self.seed, 7]),
+        )
+
+    def _readings(self, ideal, sensor, rng) -> np.ndarray:
+        acc, gyr = sensor_readings(ideal, sensor, rng)
+        parts = [acc] if self.options["axes"] == "accel" else [acc, gyr]
+        return np.concatenate(parts, axis=1).T.astype(np.float32)
+
+    # -- examples --------------------------------------------------------------------
+    def example(self, kind: str, user, sensor, rng: np.random.Generator, *, negative_kind: str | None = None):
+        """One window ``(x [shape=(channels, n)], meta)`` of ``kind`` by ``user``."""
+        o = self.options
+        fs = float(o["sample_rate"])
+        n = int(o["window_samples"])
+        span = n / fs
+        margin = min(0.1, 0.05 * span)
+        motion = make_motion(kind, user, rng, negative_kind=negative_kind)
+        segments = []
+        start = 0.0
+        if motion is not None:
+            room = span - 2 * margin
+            if motion.duration > room:
+                motion = time_scaled(motion, room / motion.duration)
+            start = float(rng.uniform(margin, span - margin - motion.duration))
+            segments.append(Segment(start, motion))
+        ideal = render(segments, user, rng, duration=span, sample_rate=fs, oversample=int(o["oversample"]))
+        meta = {
+            "start_s": start,
+            "duration_s": 0.0 if motion is None else motion.duration,
+            "kind": kind if kind != "negative" else f"negative:{negative_kind}",
+        }
+        return self._readings(ideal, sensor, rng), meta
+
+    def _load(self) -> DataSplits:
+        from tqdm.auto import tqdm
+
+        o = self.options
+        labels = self.labels
+        merge = dict(o["merge"])
+        reps = int(o["reps"])
+        bg_reps = int(o["background_reps"]) if o["background_reps"] is not None else reps
+        if o["smoke"]:
+            reps, bg_reps = min(reps, 4), min(bg_reps, 4)
+        assign = self._assignment()
+        kinds = [(g, reps) for g in o["gestures"]] + [(b, bg_reps) for b in o["background"]]
+        buckets: dict[str, dict[str, list]] = {
+            s: {"x": [], "y": [], "g": [], "kind": [], "start_s": [], "duration_s": []}
+            for s in ("train", "val", "test")
+        }
+        for i in tqdm(range(self._n_users()), desc="gesture_synth users", leave=False):
+            user, sensor = self._user(i)
+            rng = np.random.default_rng([self.seed, 2000 + i])
+            b = buckets[assign[user.user_id]]
+            for kind, count in kinds:
+                for r in range(count):
+                    neg = NEGATIVE_KINDS[r % len(NEGATIVE_KINDS)] if kind == "negative" else None
+                    x, meta = self.example(kind, user, sensor, rng, negative_kind=neg)
+                    b["x"].append(x)
+                    b["y"].append(labels.index(merge.get(kind, kind)))
+                    b["g"].append(user.user_id)
+                    for k in ("kind", "start_s", "duration_s"):
+                        b[k].append(meta[k])
+        splits = {
+            s: build_split(
+                v["x"], v["y"], v["g"],
+                {"kind": v["kind"], "start_s": v["start_s"], "duration_s": v["duration_s"]},
+                len(self.channels), int(o["window_samples"]),
+            )
+            for s, v in buckets.items()
+        }
+        return DataSplits(
+            **splits,
+            sample_rate=float(o["sample_rate"]),
+            channels=self.channels,
+            task="classification",
+            labels=labels,
+            name=self.name,
+        )
+
+    # -- continuous streams ----------------------------------------------------------
+    def streams(self, split: str = "test", seconds: float | None = None) -> list[LabelledStream]:
+        """One continuous recording per user of ``split`` with embedded gestures.
+
+        Events are spaced by idle gaps drawn from ``stream_gap_s``; after a gesture the
+        hand returns to its home position (a slow movement that is not an event). A
+        ``stream_negative_fraction`` of the events are negative movements
+        (``distractors``).
+        """
+        o = self.options
+        fs = float(o["sample_rate"])
+        total = float(seconds if seconds is not None else o["stream_seconds"])
+        if o["smoke"] and seconds is None:
+            total = min(total, 30.0)
+        assign = self._assignment()
+        gap_lo, gap_hi = (float(v) for v in o["stream_gap_s"])
+        out = []
+        for i in range(self._n_users()):
+            user, sensor = self._user(i)
+            if assign[user.user_id] != split:
+                continue
+            rng = np.random.default_rng([self.seed, 3000 + i])
+            t = float(rng.uniform(1.0, 2.5))
+            segments: list[Segment] = []
+            events: list[tuple[float, float, str]] = []
+            distractors: list[tuple[float, float, str]] = []
+            while True:
+                if rng.random() < float(o["stream_negative_fraction"]):
+                    kind = "negative"
+                    motion = make_motion(kind, user, rng, negative_kind=str(rng.choice(NEGATIVE_KINDS)))
+                else:
+                    kind = str(rng.choice(list(o["gestures"])))
+                    motion = make_motion(kind, user, rng)
+                assert motion is not None
+                if t + motion.duration + 1.0 > total:
+                    break
+                segments.append(Segment(t, motion))
+                (events if kind != "negative" else distractors).append((t, t + motion.duration, kind))
+                t += motion.duration
+                offset = motion.disp(np.array([motion.duration]))[0]
+                if np.linalg.norm(offset) > 0.03:
+                    back = return_motion(offset, rng, user.tempo)
+                    t += float(rng.uniform(0.2, 0.5))
+                    segments.append(Segment(t, back))
+                    t += back.duration
+                t += float(rng.uniform(gap_lo, gap_hi))
+            ideal = render(segments, user, rng, duration=total, sample_rate=fs, oversample=int(o["oversample"]))
+            out.append(LabelledStream(self._readings(ideal, sensor, rng), fs, events, distractors, user.user_id))
+        return out
