@@ -67,7 +67,9 @@ class PruningConfig:
     start_epoch: int = 0
     end_epoch: int = 10  # polynomial schedule from 0 to target between these epochs
     frequency: int = 50  # steps between mask updates
-    fine_tune_epochs: int = 10
+    fine_tune_epochs: int = 10  # epochs after end_epoch with the masks frozen
+    power: float = 3.0  # exponent of the polynomial sparsity schedule
+    learning_rate: Optional[float] = None  # Adam LR while pruning; None: trainer.learning_rate / 10
 
 
 @dataclass
