@@ -416,3 +416,23 @@ def test_c_refuses_another_implementation_version(tmp_path, prefix, source):
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert proc.returncode != 0
     assert f"implements {prefix}_IMPLEMENTATION_VERSION 1 but dsp_params.h has another" in proc.stderr
+
+
+@pytest.mark.parametrize("only", [None, "butter", "stats", "lbe", "imuspec", "peaks", "zscore"])
+def test_c_files_build_with_only_the_blocks_in_use(tmp_path, only):
+    # A firmware's dsp_params.h holds only its own blocks: every signal C file must
+    # compile (strict flags) with none of them, or with any single one.
+    import shutil
+    import subprocess
+
+    from tests.helpers.cbuild import C_FLAGS
+
+    defines = {}
+    if only is not None:
+        params, fs = DEFAULTS[only]
+        defines = params.c_defines() if fs is None else params.c_defines(sample_rate=fs)
+    (tmp_path / "dsp_params.h").write_text(defines_header("DSP_PARAMS_H", defines, tool="t", config_hash="t"))
+    for source in SOURCES:
+        cmd = [shutil.which("cc"), *C_FLAGS, "-fsyntax-only", f"-I{tmp_path}", f"-I{DSP}", str(DSP / source)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, f"{source} with {only or 'no'} block(s):\n{proc.stderr}"
