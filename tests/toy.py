@@ -7,6 +7,7 @@ the four apps. Configs are in tests/conf (added to Hydra's search path by the te
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -48,6 +49,8 @@ class ToyTones(Dataset):
 
 @dataclass(kw_only=True, frozen=True)
 class ToyRawParams:
+    IMPLEMENTATION_VERSION: ClassVar[int] = 1
+    C_PREFIX: ClassVar[str] = "TOY_RAW"
     scale: float = 1.0
 
 
@@ -59,6 +62,12 @@ class ToyRaw(FeatureExtractor):
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return (np.transpose(x, (0, 2, 1)) * self.params.scale).astype(np.float32)
+
+    def dsp_params(self) -> list:
+        return [self.params]
+
+    def c_sources(self) -> list[str]:  # the device front end (absolute: outside the package)
+        return [str(Path(__file__).resolve().parent / "firmware" / "toy_raw_features.c")]
 
 
 def build_toy_model(input_shape, n_outputs, filters: int = 8):

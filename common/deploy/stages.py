@@ -27,7 +27,7 @@ from tinyml_suite.common.errors import ConfigError, DeployError
 if TYPE_CHECKING:  # pragma: no cover
     from tinyml_suite.common.pipeline import RunContext
 
-__all__ = ["stage_optimize", "stage_verify"]
+__all__ = ["stage_optimize", "stage_verify", "stage_deploy"]
 
 log = logging.getLogger("tinyml")
 
@@ -293,3 +293,18 @@ def stage_verify(ctx: RunContext) -> dict[str, Any]:
 
 
 # -- deploy stage: owned by the firmware engineer --
+
+
+def stage_deploy(ctx: RunContext) -> dict[str, Any]:
+    """Fit check, latency estimate, C generation and the board project for ``cfg.board``.
+
+    Writes ``<run_dir>/firmware/<board>/`` (atomically; nothing when the model does not
+    fit: :class:`~tinyml_suite.common.errors.FitError`, one line with every budget item).
+    Fills ``ctx.metrics["fit"]`` (flash/RAM bytes, budgets, ``fits``, the budget lines),
+    ``["latency"]`` (``estimate_ms``, ``dsp_ms``, ``model_ms``, ``basis``) and
+    ``["firmware"]`` (``path``, ``files``, ...). See common/deploy/firmware.py::deploy.
+    """
+    from tinyml_suite.common.deploy.firmware import deploy
+
+    deploy(ctx)
+    return {}
