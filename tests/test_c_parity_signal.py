@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.cbuild import compile_c, run_numbers
+from helpers.run_if import needs_cc
 from tinyml_suite.common.deploy.cgen import defines_header
 from tinyml_suite.common.dsp import (
     BandPowerParams,
@@ -52,9 +54,6 @@ from tinyml_suite.common.dsp import (
     zscore,
 )
 from tinyml_suite.common.dsp.normalize import dequantize_int8
-
-from tests.helpers.cbuild import compile_c, run_numbers
-from tests.helpers.run_if import needs_cc
 
 pytestmark = [needs_cc(), pytest.mark.needs_cc]
 
@@ -269,10 +268,7 @@ def _parse_peaks(out: np.ndarray) -> list[np.ndarray]:
      {"min_distance_s": 0.0, "threshold_mode": "none"}],
 )
 def test_streaming_peaks_equal_batch(build, kw, rng):
-    import sys
-
-    sys.path.insert(0, str(GOLDEN))
-    from tests.golden.gen_signal import pulse_train
+    from golden.gen_signal import pulse_train
 
     fs = 100.0
     params = PeakParams(**kw)
@@ -331,7 +327,7 @@ def _golden_blocks(header: dict):
     if feature == "welch":
         return {"welch": (WelchParams(**p), fs)}, ["welch", str(fs)]
     if feature == "bands":
-        from tests.golden.gen_signal import WELCH
+        from golden.gen_signal import WELCH
 
         return {"bands": (BandPowerParams(**p), fs), "welch": (WelchParams(**WELCH), fs)}, ["bands"]
     if feature == "lbe":
@@ -352,7 +348,7 @@ GOLDEN_C = ["butter_v1", "stats_v1", "welch_v1", "bands_v1", "lbe_v1", "imuspec_
 
 @pytest.mark.parametrize("name", GOLDEN_C)
 def test_c_reproduces_golden_file(build, name):
-    from tests.golden.generate import read_golden
+    from golden.generate import read_golden
 
     path = GOLDEN / f"{name}.txt"
     header, pairs = read_golden(path)
@@ -407,7 +403,7 @@ def test_c_refuses_another_implementation_version(tmp_path, prefix, source):
     import shutil
     import subprocess
 
-    from tests.helpers.cbuild import C_FLAGS
+    from helpers.cbuild import C_FLAGS
 
     defines = _defines({})
     defines[f"{prefix}_IMPLEMENTATION_VERSION"] = 2
@@ -425,7 +421,7 @@ def test_c_files_build_with_only_the_blocks_in_use(tmp_path, only):
     import shutil
     import subprocess
 
-    from tests.helpers.cbuild import C_FLAGS
+    from helpers.cbuild import C_FLAGS
 
     defines = {}
     if only is not None:

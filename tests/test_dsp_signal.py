@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import scipy.signal
 import scipy.stats
+from helpers.run_if import needs_shared_data
 from tinyml_suite.common.dsp import (
     STAT_NAMES,
     BandPowerParams,
@@ -56,8 +57,6 @@ from tinyml_suite.common.dsp import (
 from tinyml_suite.common.dsp.peaks import local_maxima
 from tinyml_suite.common.dsp.spectral import window_coefficients
 from tinyml_suite.common.errors import ConfigError
-
-from tests.helpers.run_if import needs_shared_data
 
 F32_RTOL = 1e-6  # same float64 computation, rounded once to float32
 
@@ -650,7 +649,7 @@ def test_python_reproduces_golden_file(name):
     # largest value (room for another machine's FFT/BLAS rounding; identical here).
     from pathlib import Path
 
-    from tests.golden.generate import GENERATORS, _load_plugins, read_golden
+    from golden.generate import GENERATORS, _load_plugins, read_golden
 
     _load_plugins()
     header, pairs = read_golden(Path(__file__).parent / "golden" / f"{name}.txt")
@@ -731,8 +730,7 @@ def test_envelope_spectrum_finds_cwru_fault_frequency(name):
     # (BPFI = 5.4152 f_r, BPFO = 3.5848 f_r for the SKF 6205; measured within 0.4 %).
     # OR014@6_2 is left out: its highest peak is at 0.56 BPFO.
     import scipy.io
-
-    from tests.helpers.run_if import SHARED_DATA
+    from helpers.run_if import SHARED_DATA
 
     m = scipy.io.loadmat(SHARED_DATA / "cwru" / "12k_DE" / f"{name}.mat")
     x = m[next(k for k in m if k.endswith("_DE_time"))].ravel()[: 5 * 12000]
@@ -753,7 +751,7 @@ def test_r_peaks_on_mitbih_ds1():
     # Against the beat annotations (150 ms tolerance): sensitivity >= 0.96 and PPV >=
     # 0.97 over all beats (measured 0.977 and 0.986; record 208's bigeminy is the worst).
     wfdb = pytest.importorskip("wfdb")
-    from tests.helpers.run_if import SHARED_DATA
+    from helpers.run_if import SHARED_DATA
 
     beats = set("NLRBAaJSVrFejnE/fQ?")
     tp = n_ref = n_det = 0

@@ -24,7 +24,7 @@ _main = sys.modules.get("__main__")
 if getattr(getattr(_main, "__spec__", None), "name", None) == f"{__package__}.generate":
     _gen = _main
 else:
-    from tests.golden import generate as _gen
+    from . import generate as _gen
 
 Golden = _gen.Golden
 register = _gen.register
