@@ -356,7 +356,7 @@ def band_powers(spectrum: np.ndarray, *, freqs: np.ndarray, params: BandPowerPar
 
 @dataclass(kw_only=True, frozen=True)
 class SpectralPeaksParams:
-    """Top-k spectral peak picking.
+    """Top-k spectral peak picking (host side; no C twin yet).
 
     Attributes
     ----------
