@@ -32,16 +32,19 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+import scipy.fft
 
-from tinyml_suite.common.dsp._checks import check_choice, check_float, check_int, check_power_of_two
-from tinyml_suite.common.dsp.mel import MEL_NORMS, MEL_SCALES, check_mel_range, mel_filterbank
-from tinyml_suite.common.dsp.stft import (
-    _check_params_type,
-    _fft_frames,
-    check_stft_fields,
-    power_from_fft,
+from tinyml_suite.common.dsp._checks import (
+    as_signal,
+    check_choice,
+    check_float,
+    check_int,
+    check_power_of_two,
 )
-from tinyml_suite.common.dsp.windows import WINDOW_CODES
+from tinyml_suite.common.dsp.mel import MEL_NORMS, MEL_SCALES, check_mel_range, mel_filterbank
+from tinyml_suite.common.dsp.frames import frame
+from tinyml_suite.common.dsp.stft import _check_params_type, check_stft_fields, fft_workers
+from tinyml_suite.common.dsp.windows import WINDOW_CODES, get_window
 from tinyml_suite.common.errors import ConfigError
 
 __all__ = ["LogMelParams", "logmel", "log_compress", "LOG_KINDS"]
@@ -196,6 +199,8 @@ class _Bands:
     hi: int
     starts: tuple[int, ...]
     weights: tuple[np.ndarray, ...]
+    padded_rows: np.ndarray  # (n_mels, max_len): row of bin start + j in the [lo, hi) block
+    padded_weights: np.ndarray  # (n_mels, max_len) float32: weight j, 0 past the band's end
 
 
 @functools.lru_cache(maxsize=32)
@@ -206,12 +211,19 @@ def _bands(sample_rate: int, p: LogMelParams) -> _Bands:
         nz = np.flatnonzero(row)  # never empty: mel_filterbank refuses empty bands
         starts.append(int(nz[0]))
         weights.append(row[nz[0] : nz[-1] + 1].copy())
+    lo = min(starts)
     hi = max(s + len(w) for s, w in zip(starts, weights))
-    return _Bands(lo=min(starts), hi=hi, starts=tuple(starts), weights=tuple(weights))
+    width = max(len(w) for w in weights)
+    rows = np.zeros((len(starts), width), dtype=np.intp)
+    padded = np.zeros((len(starts), width), dtype=np.float32)
+    for m, (s, w) in enumerate(zip(starts, weights)):
+        rows[m] = np.minimum(np.arange(s, s + width), hi - 1) - lo
+        padded[m, : len(w)] = w
+    return _Bands(lo=lo, hi=hi, starts=tuple(starts), weights=tuple(weights), padded_rows=rows, padded_weights=padded)
 
 
-#: Frames processed together after the FFT (keeps the working set in cache).
-_CHUNK_FRAMES = 4096
+#: Frames processed together, from windowing to features (keeps the working set in cache).
+_CHUNK_FRAMES = 2048
 
 
 def _frontend_t(
@@ -220,40 +232,78 @@ def _frontend_t(
     """Log-mel (or, given the DCT/lifter matrix, MFCC) features, feature-major.
 
     Returns ``(features [shape=(n_features, N)], frames_shape)`` where ``N`` counts all
-    frames of all batch entries and ``frames_shape = (*batch, n_frames)``.
+    frames of all batch entries (batch-major) and ``frames_shape = (*batch, n_frames)``.
 
-    Every step after the FFT is a per-frame sum in a fixed order (band by band, bin by
-    bin, like the C code), never a BLAS product whose rounding depends on how many
-    frames it is given: so a frame's features are bit-identical whether it is computed
-    alone (streaming) or with a million others (batch).
+    Frames go through in chunks of about ``_CHUNK_FRAMES``: window into a reused
+    zero-padded buffer, FFT, then per frame and in a fixed order (band by band, bin by
+    bin, as the C code does) the band sums, the log and the DCT -- never a BLAS product,
+    whose rounding depends on how many frames it is given. So a frame's features are
+    bit-identical whether it is computed alone (streaming) or among a million (batch).
     """
-    spec = _fft_frames(signal, p)  # (..., n_frames, n_bins) complex64
-    frames_shape = spec.shape[:-1]
-    spec = spec.reshape(-1, spec.shape[-1])
-    n = spec.shape[0]
+    x = as_signal(signal)
+    frames = frame(
+        x, frame_length=p.frame_length, hop_length=p.hop_length, center=p.center, pad_mode=p.pad_mode
+    )
+    frames_shape = frames.shape[:-1]
+    n_t = frames.shape[-2]
+    frames = frames.reshape((-1, n_t, p.frame_length))  # merges batch dims; still a view
+    n_b = frames.shape[0]
+    win = get_window(p.window, p.frame_length, periodic=p.periodic_window)
     bands = _bands(sample_rate, p)
     n_out = p.n_mels if cepstral is None else cepstral.shape[0]
-    out = np.empty((n_out, n), dtype=np.float32)
-    for c0 in range(0, n, _CHUNK_FRAMES):
-        c1 = min(n, c0 + _CHUNK_FRAMES)
-        # |X|^power of the bins the bands use, bins-major so each bin is a contiguous row.
-        mag = power_from_fft(spec[c0:c1, bands.lo : bands.hi])
-        if p.power == 1:
-            np.sqrt(mag, out=mag)
-        mag_t = np.ascontiguousarray(mag.T)
-        energy = np.zeros((p.n_mels, c1 - c0), dtype=np.float32)
-        tmp = np.empty(c1 - c0, dtype=np.float32)
-        for m, (k0, w) in enumerate(zip(bands.starts, bands.weights)):
-            _dot_rows(w, mag_t[k0 - bands.lo : k0 - bands.lo + len(w)], energy[m], tmp)
-        logs = log_compress(energy, params=p, inplace=True)
-        if cepstral is None:
-            out[:, c0:c1] = logs
-        else:
-            dst = out[:, c0:c1]
-            dst[...] = 0.0
-            for k in range(cepstral.shape[0]):
-                _dot_rows(cepstral[k], logs, dst[k], tmp)
+    out = np.empty((n_out, n_b * n_t), dtype=np.float32)
+    # Whole clips per chunk when clips are short; otherwise slices of one clip.
+    clips_per_chunk = max(1, _CHUNK_FRAMES // n_t)
+    frames_per_chunk = min(n_t, _CHUNK_FRAMES)
+    buf = np.zeros((clips_per_chunk * frames_per_chunk, p.n_fft), dtype=np.float32)
+    workers = fft_workers()
+    for b0 in range(0, n_b, clips_per_chunk):
+        b1 = min(n_b, b0 + clips_per_chunk)
+        for t0 in range(0, n_t, frames_per_chunk):
+            t1 = min(n_t, t0 + frames_per_chunk)
+            n = (b1 - b0) * (t1 - t0)
+            padded = buf[:n]
+            np.multiply(
+                frames[b0:b1, t0:t1], win, out=padded.reshape(b1 - b0, t1 - t0, p.n_fft)[..., : p.frame_length]
+            )
+            spec = scipy.fft.rfft(padded, axis=-1, workers=workers)
+            feats = _features_from_fft(spec, p, bands, cepstral)
+            if t0 == 0 and t1 == n_t:
+                out[:, b0 * n_t : b1 * n_t] = feats
+            else:  # one clip, frames t0..t1
+                out[:, b0 * n_t + t0 : b0 * n_t + t1] = feats
     return out, frames_shape
+
+
+def _features_from_fft(
+    spec: np.ndarray, p: LogMelParams, bands: _Bands, cepstral: np.ndarray | None
+) -> np.ndarray:
+    """``(n_features, n)`` from the ``(n, n_bins)`` complex64 spectra of n frames."""
+    n = spec.shape[0]
+    # |X|^2 = re^2 + im^2 of the bins the bands use (two float32 squares and one add, as
+    # in C), written bins-major so that each bin is a contiguous row.
+    squares = np.square(spec[:, bands.lo : bands.hi].view(np.float32))
+    mag = np.empty((bands.hi - bands.lo, n), dtype=np.float32)
+    np.add(squares[:, 0::2].T, squares[:, 1::2].T, out=mag)
+    if p.power == 1:
+        np.sqrt(mag, out=mag)
+    # Band sums: step j adds weight j of every band to its sum (bands shorter than j + 1
+    # add an exact 0), so each sum runs over its bins in order, as in C.
+    energy = np.zeros((p.n_mels, n), dtype=np.float32)
+    term = np.empty((p.n_mels, n), dtype=np.float32)
+    for j in range(bands.padded_weights.shape[1]):
+        np.multiply(mag[bands.padded_rows[:, j]], bands.padded_weights[:, j : j + 1], out=term)
+        energy += term
+    logs = log_compress(energy, params=p, inplace=True)
+    if cepstral is None:
+        return logs
+    # DCT (lifter folded in): sum over mel bands m in order, for all coefficients at once.
+    ceps = np.zeros((cepstral.shape[0], n), dtype=np.float32)
+    term = term[: cepstral.shape[0]]
+    for m in range(p.n_mels):
+        np.multiply(logs[m], cepstral[:, m : m + 1], out=term)
+        ceps += term
+    return ceps
 
 
 def _dot_rows(w: np.ndarray, rows: np.ndarray, acc: np.ndarray, tmp: np.ndarray) -> None:
