@@ -143,14 +143,15 @@ def fault_frequency_hz(fault: str, shaft_hz: float, bearing: BearingGeometry = B
 class MachineParams:
     """Physical parameters of the simulated machine (ranges are drawn per recording).
 
-    Amplitudes are in g (acceleration at the sensor), frequencies in Hz.
+    Amplitudes are in g (acceleration at the sensor), frequencies in Hz. Severity 1 is
+    set near the detection limit (the healthy machines' own spread), 3 is obvious.
     """
 
     rpm_range: tuple[float, float] = (1500.0, 1800.0)  # nominal no-load speed per recording
     load_hp_range: tuple[float, float] = (0.0, 3.0)  # motor load per recording
     slip_per_hp: float = 0.012  # induction-motor speed drop per HP of load (fraction)
     speed_wobble: float = 0.002  # slow speed fluctuation within a recording (fraction)
-    unbalance_g: tuple[float, float] = (0.04, 0.06)  # healthy residual 1x amplitude
+    unbalance_g: tuple[float, float] = (0.03, 0.06)  # healthy residual 1x amplitude
     harmonics_rel: tuple[float, ...] = (0.25, 0.08, 0.04, 0.02)  # 2x..5x relative to 1x
     gear_teeth: int = 23  # 0: no gear
     gear_mesh_g: tuple[float, float] = (0.015, 0.03)  # gear-mesh tone amplitude
@@ -160,10 +161,10 @@ class MachineParams:
     structural_noise_g: tuple[float, float] = (0.01, 0.02)  # random excitation of the resonance
     sensor_noise_g: tuple[float, float] = (0.01, 0.02)  # broadband white noise (rms)
     slip_jitter: float = 0.015  # std of impact times, as a fraction of the impact period
-    bearing_impact_g: tuple[float, float, float] = (0.15, 0.35, 0.8)  # peak ringing, severity 1..3
-    imbalance_gain: tuple[float, float, float] = (2.5, 4.0, 6.0)  # 1x growth, severity 1..3
-    misalignment_2x: tuple[float, float, float] = (1.0, 1.8, 3.0)  # 2x relative to 1x
-    looseness_level: tuple[float, float, float] = (0.4, 0.8, 1.5)  # harmonic level relative to 1x
+    bearing_impact_g: tuple[float, float, float] = (0.08, 0.2, 0.5)  # peak ringing, severity 1..3
+    imbalance_gain: tuple[float, float, float] = (1.8, 2.8, 4.5)  # 1x growth, severity 1..3
+    misalignment_2x: tuple[float, float, float] = (0.6, 1.2, 2.5)  # 2x relative to 1x
+    looseness_level: tuple[float, float, float] = (0.25, 0.6, 1.2)  # harmonic level relative to 1x
     load_impact_gain: float = 0.15  # bearing impacts grow by this fraction per HP
     sensor_range_g: float = 16.0  # accelerometer full scale (+-)
     adc_bits: int = 16  # quantiser resolution over the full scale (0: no quantisation)

@@ -1,0 +1,287 @@
+"""Machine-vibration front end: spectrum, envelope spectrum and time statistics per window.
+
+``vibration`` (:class:`VibrationFeatures`) turns each channel of a raw accelerometer
+window (in g) into one flat vector, concatenated channel by channel, for a dense
+autoencoder or classifier. Every block is a :mod:`tinyml_suite.common.dsp` function:
+
+1. **spectrum** - :func:`~tinyml_suite.common.dsp.log_band_energies`: Hann-windowed FFT
+   frames, ``lbe_n_bands`` log-spaced (or linear) bands from ``lbe_fmin_hz`` to
+   ``lbe_fmax_hz``, natural log of the band energy, averaged over the window's frames.
+   Shaft harmonics (imbalance, misalignment, looseness) and gear mesh live here.
+2. **envelope spectrum** - :func:`~tinyml_suite.common.dsp.envelope_spectrum`: causal
+   Butterworth band-pass around the structural resonance (``env_band_*``), Hilbert
+   envelope, mean removed, Hann window, amplitude spectrum; then
+   :func:`~tinyml_suite.common.dsp.band_powers` sums the squared amplitudes into
+   ``env_n_bands`` linear bands between ``env_fmin_hz`` and ``env_fmax_hz`` (natural
+   log). Bearing defects show here, at BPFO/BPFI/2xBSF and their harmonics.
+3. **statistics** - :func:`~tinyml_suite.common.dsp.time_stats` of the window with its
+   mean removed: ``ln`` of the (AC) RMS, Pearson kurtosis, crest factor and peak-to-peak;
+   with the envelope block, also ``ln`` RMS and kurtosis of the band-passed signal
+   (impulsiveness of the resonance band, the classic bearing indicator).
+
+Every value is a logarithm, so the features share one scale (a few units) and an int8
+input tensor resolves them all. The band-pass runs causally from a zero state on each
+window, as the device does. The device front end is
+``firmware_templates/dsp/tm_fe_vibration.c`` (with ``tm_envelope.c``, the C twin of
+the envelope spectrum); its parameters come from :meth:`VibrationFeatures.c_defines`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from tinyml_suite.common.dsp import (
+    BandPowerParams,
+    ButterworthParams,
+    EnvelopeSpectrumParams,
+    LogBandEnergyParams,
+    StatsParams,
+    band_powers,
+    butter_sos,
+    envelope_spectrum,
+    log_band_energies,
+    sosfilt,
+    time_stats,
+)
+from tinyml_suite.common.dsp._checks import check_float, check_int
+from tinyml_suite.common.errors import ConfigError
+from tinyml_suite.common.features import FeatureExtractor
+
+__all__ = ["VibrationFeatureParams", "VibrationFeatures", "VIB_IMPLEMENTATION_VERSION"]
+
+#: Version of the feature layout and transforms (C: VIB_IMPLEMENTATION_VERSION).
+VIB_IMPLEMENTATION_VERSION = 1
+
+
+@dataclass(kw_only=True, frozen=True)
+class VibrationFeatureParams:
+    """Options of :class:`VibrationFeatures` (frequencies in Hz).
+
+    Attributes
+    ----------
+    lbe_n_fft, lbe_hop_length, lbe_window, lbe_n_bands, lbe_spacing, lbe_fmin_hz, lbe_fmax_hz
+        The spectrum block (:class:`~tinyml_suite.common.dsp.LogBandEnergyParams`):
+        FFT/frame length (power of two, <= the window), hop (None: n_fft / 2), window,
+        number of bands, ``log`` or ``linear`` spacing, band range (None: Nyquist).
+    envelope : bool
+        Include the envelope-spectrum block (and the band-passed statistics).
+    env_band_low_hz, env_band_high_hz, env_filter_order
+        Butterworth band-pass around the resonance excited by bearing impacts.
+    env_fmin_hz, env_fmax_hz, env_n_bands
+        Envelope-spectrum bands: ``env_n_bands`` equal bands over ``[fmin, fmax)``.
+    stats : bool
+        Include the time statistics of the raw window.
+    log_floor : float
+        Added before every logarithm (> 0).
+    """
+
+    C_PREFIX: ClassVar[str] = "VIB"
+    IMPLEMENTATION_VERSION: ClassVar[int] = VIB_IMPLEMENTATION_VERSION
+
+    lbe_n_fft: int = 1024
+    lbe_hop_length: int | None = None
+    lbe_window: str = "hann"
+    lbe_n_bands: int = 20
+    lbe_spacing: str = "log"
+    lbe_fmin_hz: float = 20.0
+    lbe_fmax_hz: float | None = None
+    envelope: bool = True
+    env_band_low_hz: float = 2000.0
+    env_band_high_hz: float = 3800.0
+    env_filter_order: int = 4
+    env_fmin_hz: float = 10.0
+    env_fmax_hz: float = 500.0
+    env_n_bands: int = 14
+    stats: bool = True
+    log_floor: float = 1e-10
+
+    def __post_init__(self) -> None:
+        self.lbe()  # validates the spectrum block (one-line ConfigError naming the field)
+        if self.envelope:
+            self.bandpass()
+            self.envelope_params()
+            lo = check_float("env_fmin_hz", self.env_fmin_hz, lo=0.0)
+            check_float("env_fmax_hz", self.env_fmax_hz, lo=lo, lo_open=True)
+            check_int("env_n_bands", self.env_n_bands, lo=1)
+        check_float("log_floor", self.log_floor, lo=0.0, lo_open=True)
+        for name in ("envelope", "stats"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ConfigError(f"features.{name}={getattr(self, name)!r} must be true or false")
+
+    def lbe(self) -> LogBandEnergyParams:
+        """The spectrum block's DSP parameters."""
+        return LogBandEnergyParams(
+            n_fft=self.lbe_n_fft, hop_length=self.lbe_hop_length, window=self.lbe_window,
+            n_bands=self.lbe_n_bands, spacing=self.lbe_spacing, fmin_hz=self.lbe_fmin_hz,
+            fmax_hz=self.lbe_fmax_hz, log_floor=self.log_floor,
+        )
+
+    def bandpass(self) -> ButterworthParams:
+        """The causal band-pass of the envelope block (the device's biquads)."""
+        return ButterworthParams(kind="bandpass", order=self.env_filter_order,
+                                 cutoff_hz=(self.env_band_low_hz, self.env_band_high_hz), zero_phase=False)
+
+    def envelope_params(self) -> EnvelopeSpectrumParams:
+        """The envelope-spectrum block's DSP parameters (causal band-pass, Hann)."""
+        return EnvelopeSpectrumParams(
+            band_low_hz=self.env_band_low_hz, band_high_hz=self.env_band_high_hz,
+            filter_order=self.env_filter_order, zero_phase=False, window="hann", fmax_hz=self.env_fmax_hz,
+        )
+
+    def env_bands(self) -> BandPowerParams:
+        """Bands over the envelope spectrum (squared amplitudes summed, natural log)."""
+        edges = tuple(float(v) for v in np.linspace(self.env_fmin_hz, self.env_fmax_hz, self.env_n_bands + 1))
+        return BandPowerParams(edges_hz=edges, integrate=False, log=True, log_floor=self.log_floor)
+
+    @property
+    def n_stats(self) -> int:
+        return (4 if self.stats else 0) + (2 if self.envelope else 0)
+
+    @property
+    def per_channel(self) -> int:
+        return self.lbe_n_bands + (self.env_n_bands if self.envelope else 0) + self.n_stats
+
+
+class VibrationFeatures(FeatureExtractor):
+    """Spectrum, envelope spectrum and statistics of each channel, flattened.
+
+    Examples
+    --------
+    >>> f = VibrationFeatures(sample_rate=8000.0)
+    >>> x = np.random.default_rng(0).normal(size=(2, 1, 1024)).astype(np.float32)
+    >>> f(x).shape, f.feature_names[:2], f.feature_names[-1]
+    ((2, 40), ['lbe00_20Hz', 'lbe01_26Hz'], 'bp_kurtosis')
+    """
+
+    kind = "vibration"
+    Params = VibrationFeatureParams
+
+    def __init__(self, *, sample_rate: float, **params: Any) -> None:
+        super().__init__(sample_rate=sample_rate, **params)
+        p: VibrationFeatureParams = self.params
+        nyq = self.sample_rate / 2
+        p.lbe().edges_hz(self.sample_rate)  # fmax above Nyquist -> one-line error
+        if p.envelope:
+            if p.env_band_high_hz >= nyq:
+                raise ConfigError(
+                    f"features.env_band_high_hz={p.env_band_high_hz} must be below the Nyquist frequency "
+                    f"{nyq:g} Hz of the {self.sample_rate:g} Hz data"
+                )
+            if p.env_fmax_hz > nyq:
+                raise ConfigError(f"features.env_fmax_hz={p.env_fmax_hz} is above Nyquist ({nyq:g} Hz)")
+        self._samples: int | None = None
+
+    @property
+    def feature_names(self) -> list[str]:
+        p: VibrationFeatureParams = self.params
+        edges = p.lbe().edges_hz(self.sample_rate)
+        names = [f"lbe{i:02d}_{edges[i]:.0f}Hz" for i in range(p.lbe_n_bands)]
+        if p.envelope:
+            env = p.env_bands().edges_hz
+            names += [f"env{i:02d}_{env[i]:.0f}Hz" for i in range(p.env_n_bands)]
+        if p.stats:
+            names += ["rms", "kurtosis", "crest", "p2p"]
+        if p.envelope:
+            names += ["bp_rms", "bp_kurtosis"]
+        return names
+
+    def _check(self, x: np.ndarray) -> np.ndarray:
+        arr = np.asarray(x, dtype=np.float32)
+        if arr.ndim != 3:
+            raise ConfigError(f"vibration features take windows of shape (n, channels, samples); got {arr.shape}")
+        if arr.shape[-1] < self.params.lbe_n_fft:
+            raise ConfigError(
+                f"windows of {arr.shape[-1]} samples are shorter than features.lbe_n_fft={self.params.lbe_n_fft}; "
+                "lower lbe_n_fft or lengthen dataset.window_samples"
+            )
+        if self.params.envelope:
+            self._env_bins(arr.shape[-1])  # a band without an envelope bin -> one-line error
+        return arr
+
+    def _env_freqs(self, n: int) -> np.ndarray:
+        f = np.fft.rfftfreq(n, 1.0 / self.sample_rate)
+        return f[f <= self.params.env_fmax_hz]
+
+    def _env_bins(self, n: int) -> np.ndarray:
+        from tinyml_suite.common.dsp import band_bins
+
+        return band_bins(self._env_freqs(n), self.params.env_bands().edges_hz, name="envelope bands")
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        arr = self._check(x)
+        p: VibrationFeatureParams = self.params
+        fs = self.sample_rate
+        self._samples = int(arr.shape[-1])
+        parts = [log_band_energies(arr, sample_rate=fs, params=p.lbe()).mean(axis=-1)]  # (n, C, bands)
+        if p.envelope:
+            freqs, amp = envelope_spectrum(arr, sample_rate=fs, params=p.envelope_params())
+            parts.append(band_powers(amp.astype(np.float64) ** 2, freqs=freqs, params=p.env_bands()))
+        floor = p.log_floor
+        centred = arr - arr.mean(axis=-1, keepdims=True)
+        sp = StatsParams(fisher=False)
+        if p.stats:
+            s, names = time_stats(centred, params=sp)
+            k = {n: i for i, n in enumerate(names)}
+            parts.append(np.log(np.stack([s[..., k["rms"]], s[..., k["kurtosis"]], s[..., k["crest"]],
+                                          s[..., k["p2p"]]], axis=-1).astype(np.float64) + floor))
+        if p.envelope:
+            y = sosfilt(arr, sos=butter_sos(sample_rate=fs, params=p.bandpass()), zero_phase=False)
+            s, names = time_stats(y, params=sp)
+            k = {n: i for i, n in enumerate(names)}
+            parts.append(np.log(np.stack([s[..., k["rms"]], s[..., k["kurtosis"]]], axis=-1).astype(np.float64)
+                                + floor))
+        out = np.concatenate([np.asarray(q, dtype=np.float32) for q in parts], axis=-1)  # (n, C, F)
+        return np.ascontiguousarray(out.reshape(out.shape[0], -1), dtype=np.float32)
+
+    # -- device --------------------------------------------------------------------
+    def dsp_params(self) -> list[Any]:
+        p: VibrationFeatureParams = self.params
+        out: list[Any] = [p.lbe(), StatsParams(fisher=False)]
+        if p.envelope:
+            out += [p.bandpass(), p.envelope_params(), p.env_bands()]
+        return out
+
+    def c_defines(self) -> dict[str, Any]:
+        """Every ``#define`` of ``dsp_params.h`` for the device front end."""
+        from tinyml_suite.common.deploy.cgen import params_defines
+
+        if self._samples is None:
+            raise ConfigError("VibrationFeatures.c_defines() needs the window length: compute features first")
+        p: VibrationFeatureParams = self.params
+        fs = self.sample_rate
+        out: dict[str, Any] = {
+            "VIB_IMPLEMENTATION_VERSION": VIB_IMPLEMENTATION_VERSION,
+            "VIB_WINDOW_SAMPLES": self._samples,
+            "VIB_N_LBE": p.lbe_n_bands,
+            "VIB_N_LBE_FRAMES": 1 + (self._samples - p.lbe_n_fft) // p.lbe().hop_length,
+            "VIB_ENVELOPE": int(p.envelope),
+            "VIB_N_ENV": p.env_n_bands if p.envelope else 0,
+            "VIB_STATS": int(p.stats),
+            "VIB_N_STATS": p.n_stats,
+            "VIB_PER_CHANNEL": p.per_channel,
+            "VIB_LOG_FLOOR": float(p.log_floor),
+        }
+        out.update(p.lbe().c_defines(sample_rate=fs))
+        out.update(StatsParams(fisher=False).c_defines())
+        if p.envelope:
+            out.update(p.bandpass().c_defines(sample_rate=fs))
+            out.update(params_defines(p.envelope_params(), sample_rate=int(round(fs))))
+            freqs = self._env_freqs(self._samples)
+            out["ENVSPEC_N_BINS"] = int(freqs.size)
+            out.update(p.env_bands().c_defines(freqs=freqs))
+        return out
+
+    def c_sources(self) -> list[str]:
+        return ["tm_fft.c", "tm_frames.c", "tm_biquad.c", "tm_stats.c", "tm_spectral.c", "tm_envelope.c",
+                "tm_fe_vibration.c"]
+
+    def c_scratch_bytes(self) -> int:
+        """Static RAM of ``tm_fe_vibration.c``: work buffers plus the band-pass state."""
+        n = self._samples or self.params.lbe_n_fft
+        p: VibrationFeatureParams = self.params
+        lbe = (p.lbe_n_fft + 2 * p.lbe_n_fft + 2 + p.lbe_n_bands)  # window + FFT work + one frame's bands
+        env = (4 * n + 4) if p.envelope else 0  # filtered, two FFT buffers, Hann window
+        return 4 * (lbe + env + n + 2 * p.env_filter_order)
