@@ -18,7 +18,10 @@ IMPLEMENTATION_VERSION), never part of a test run::
 
 Registry: a generator is a function returning a :class:`Golden`, registered with
 ``@register("<feature>", <version>)``. The audio blocks are registered below; other
-blocks register theirs in ``tests/golden/gen_signal.py``, imported when present.
+blocks register theirs in ``tests/golden/gen_signal.py``, imported when present. Under
+``python -m`` this module runs as ``__main__``: a plugin must register into that module
+(``sys.modules["__main__"]`` when its spec name is ``<package>.generate``, as
+gen_signal.py does), not into a second copy imported with ``from . import generate``.
 """
 
 from __future__ import annotations
