@@ -34,6 +34,7 @@ class BoardConfig:
     sample_rates_hz: Dict[str, float] = field(default_factory=dict)  # what the HAL samples at
     runtime: str = "tflm"  # "tflm" (TFLite Micro) or "litert" (LiteRT interpreter)
     template: str = MISSING  # project kind under firmware_templates/boards/
+    project_board: str = ""  # the board's id in that tooling: FQBN, <platform>:<pio board>, IDF target, PICO_BOARD
     toolchain: str = "host-cc"
     runtime_flash_kb: float = 0.0  # estimate of the runtime's own code size
     app_flash_kb: float = 0.0  # estimate of the app code + HAL + DSP front end

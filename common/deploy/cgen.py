@@ -392,7 +392,9 @@ def model_settings_header(s: ModelSettings, *, config_hash: str) -> str:
         L.append("")
 
     def define(name: str, value: Any, comment: str = "") -> None:
-        line = f"#define {check_identifier(name)} {c_literal(value)}"
+        lit = c_literal(value)
+        lit = f"({lit})" if lit.startswith("-") else lit
+        line = f"#define {check_identifier(name)} {lit}"
         L.append(f"{line}  // {comment}" if comment else line)
 
     L.append("// Task (tm_app_default.c switches on it).")
@@ -451,8 +453,18 @@ def model_settings_header(s: ModelSettings, *, config_hash: str) -> str:
     return "\n".join(L) + "\n"
 
 
-def dsp_params_header(params_list: list[Any], *, sample_rate: float | None, config_hash: str) -> str:
-    """``dsp_params.h``: :func:`params_defines` of every DSP parameter object, one block each."""
+def dsp_params_header(blocks: list[tuple[str, Mapping[str, Any]]], *, config_hash: str) -> str:
+    """``dsp_params.h``: one block of ``#define`` lines per DSP parameter object.
+
+    ``blocks`` are ``(name, {define: value})`` pairs, e.g. from :func:`params_defines`
+    or a parameter class's own ``c_defines()``; a name defined twice is refused.
+
+    Examples
+    --------
+    >>> text = dsp_params_header([("P", {"P_IMPLEMENTATION_VERSION": 1, "P_N": 4})], config_hash="abc")
+    >>> [ln for ln in text.splitlines() if ln.startswith("#define P_")]
+    ['#define P_IMPLEMENTATION_VERSION 1', '#define P_N 4']
+    """
     guard = _guard("dsp_params.h")
     L = [
         generated_banner(TOOL, config_hash).rstrip("\n"),
@@ -463,16 +475,12 @@ def dsp_params_header(params_list: list[Any], *, sample_rate: float | None, conf
         "",
     ]
     seen: set[str] = set()
-    for params in params_list:
-        sr = int(round(sample_rate)) if sample_rate else None
-        defines = params_defines(params, sample_rate=sr)
-        L.append(f"// {type(params).__name__}")
+    for block, defines in blocks:
+        L.append(f"// {block}")
         for name, value in defines.items():
+            check_identifier(name)
             if name in seen:
-                raise ConfigError(
-                    f"dsp_params.h: {name} defined twice (two parameter blocks share C_PREFIX "
-                    f"{getattr(params, 'C_PREFIX', '?')}); give each block its own prefix"
-                )
+                raise ConfigError(f"dsp_params.h: {name} defined twice (by {block}); give each block its own C_PREFIX")
             seen.add(name)
             L.append(f"#define {name} {c_literal(value)}")
         L.append("")

@@ -421,6 +421,8 @@ def deploy(ctx: RunContext, board: Any = None, out_dir: Path | None = None) -> d
     from tinyml_suite.common.deploy.render import render_project
 
     board = load_board(board if board is not None else ctx.cfg.board)
+    if not (templates_root() / "boards" / board.template).is_dir():
+        raise DeployError(f"firmware_templates/boards/{board.template}/ (board {board.name}) is missing from the installation")
     spec = spec_from_context(ctx)
     if spec.has_model:
         from tinyml_suite.common.deploy.tflite_ops import check_tflm_support
@@ -464,6 +466,13 @@ def deploy(ctx: RunContext, board: Any = None, out_dir: Path | None = None) -> d
             extra["testdata/expected_output_q.txt"] = "\n".join(
                 " ".join(str(int(v)) for v in row) for row in vec["output_q"]
             ) + "\n"
+    import json
+
+    from tinyml_suite.common.io import to_jsonable
+
+    extra["deploy.json"] = json.dumps(
+        to_jsonable({"board": board.name, "config_hash": spec.config_hash, "fit": fit, "latency": latency,
+                     "sensor": spec.sensor, "hop_samples": spec.hop_samples}), indent=2) + "\n"
     # 4. render
     out = Path(out_dir) if out_dir is not None else ctx.run_dir / "firmware" / board.name
     files = render_project(spec, board, out, generated=generated, fit=fit, latency=latency, extra_files=extra)

@@ -48,8 +48,8 @@ static int g_last_reported;
 void tm_quantize_input(const float* x, int8_t* q, int n) {
   int i;
   for (i = 0; i < n; ++i) {
-    /* round half to even (lrintf in the default rounding mode), as numpy.round */
-    long v = lrintf(x[i] / TM_INPUT_SCALE) + (long)TM_INPUT_ZERO_POINT;
+    /* round half away from zero, as TFLite's QUANTIZE kernel (std::round) */
+    long v = (long)roundf(x[i] / TM_INPUT_SCALE) + (long)TM_INPUT_ZERO_POINT;
     if (v < -128) v = -128;
     if (v > 127) v = 127;
     q[i] = (int8_t)v;

@@ -11,7 +11,7 @@
  *   1. copies the window out channel-major, oldest first (the training layout),
  *   2. computes the features with tm_features_compute (the DSP twins),
  *   3. quantises them with the model's input scale and zero point
- *      (q = clamp(round_half_even(x / TM_INPUT_SCALE) + TM_INPUT_ZERO_POINT, -128, 127)),
+ *      (q = clamp(roundf(x / TM_INPUT_SCALE) + TM_INPUT_ZERO_POINT, -128, 127)),
  *   4. runs tm_model_invoke,
  *   5. dequantises the outputs ((q - TM_OUTPUT_ZERO_POINT) * TM_OUTPUT_SCALE),
  *   6. calls the app's tm_app_postprocess and hal_report()s the event it returns.
