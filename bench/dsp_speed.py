@@ -32,7 +32,6 @@ import time
 import numpy as np
 import scipy
 import scipy.fft
-
 from tinyml_suite.common.dsp import MfccParams, frame, mfcc
 
 SR = 16000
@@ -69,7 +68,9 @@ def timed(fn, repeats: int) -> tuple[float, object]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--clips", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
@@ -85,31 +86,69 @@ def main() -> None:
 
     def run_librosa():
         return librosa.feature.mfcc(
-            y=padded, sr=SR, n_mfcc=lib.n_mfcc, dct_type=2, norm="ortho", lifter=0,
-            mel_norm=None, n_fft=lib.n_fft, hop_length=lib.hop_length, win_length=lib.frame_length,
-            window="hann", center=False, power=2.0, n_mels=lib.n_mels, fmin=lib.fmin,
-            fmax=lib.fmax, htk=True,
+            y=padded,
+            sr=SR,
+            n_mfcc=lib.n_mfcc,
+            dct_type=2,
+            norm="ortho",
+            lifter=0,
+            mel_norm=None,
+            n_fft=lib.n_fft,
+            hop_length=lib.hop_length,
+            win_length=lib.frame_length,
+            window="hann",
+            center=False,
+            power=2.0,
+            n_mels=lib.n_mels,
+            fmin=lib.fmin,
+            fmax=lib.fmax,
+            htk=True,
         )
 
     def run_librosa_one(y):
         return librosa.feature.mfcc(
-            y=y, sr=SR, n_mfcc=lib.n_mfcc, norm="ortho", mel_norm=None, n_fft=lib.n_fft,
-            hop_length=lib.hop_length, win_length=lib.frame_length, window="hann", center=False,
-            power=2.0, n_mels=lib.n_mels, fmin=lib.fmin, fmax=lib.fmax, htk=True,
+            y=y,
+            sr=SR,
+            n_mfcc=lib.n_mfcc,
+            norm="ortho",
+            mel_norm=None,
+            n_fft=lib.n_fft,
+            hop_length=lib.hop_length,
+            win_length=lib.frame_length,
+            window="hann",
+            center=False,
+            power=2.0,
+            n_mels=lib.n_mels,
+            fmin=lib.fmin,
+            fmax=lib.fmax,
+            htk=True,
         )
 
     load_before = os.getloadavg()
     rows = {}
-    rows["numpy.fft.rfft of the frames (floor)"] = timed(lambda: np.fft.rfft(frames, n=512, axis=-1), args.repeats)
-    rows["scipy.fft.rfft of the frames, 1 thread"] = timed(lambda: scipy.fft.rfft(frames, n=512, axis=-1), args.repeats)
-    rows["ours: mfcc, MLPerf defaults"] = timed(lambda: mfcc(clips, sample_rate=SR, params=mlperf), args.repeats)
-    rows["ours: mfcc, librosa conventions"] = timed(lambda: mfcc(clips, sample_rate=SR, params=lib), args.repeats)
+    rows["numpy.fft.rfft of the frames (floor)"] = timed(
+        lambda: np.fft.rfft(frames, n=512, axis=-1), args.repeats
+    )
+    rows["scipy.fft.rfft of the frames, 1 thread"] = timed(
+        lambda: scipy.fft.rfft(frames, n=512, axis=-1), args.repeats
+    )
+    rows["ours: mfcc, MLPerf defaults"] = timed(
+        lambda: mfcc(clips, sample_rate=SR, params=mlperf), args.repeats
+    )
+    rows["ours: mfcc, librosa conventions"] = timed(
+        lambda: mfcc(clips, sample_rate=SR, params=lib), args.repeats
+    )
     rows["librosa.feature.mfcc, same parameters"] = timed(run_librosa, args.repeats)
     # The same two, called once per clip (how feature extraction loops are often written).
     n_loop = min(args.clips, 200)
-    t_ours_loop, _ = timed(lambda: [mfcc(c, sample_rate=SR, params=lib) for c in clips[:n_loop]], args.repeats)
+    t_ours_loop, _ = timed(
+        lambda: [mfcc(c, sample_rate=SR, params=lib) for c in clips[:n_loop]], args.repeats
+    )
     t_lib_loop, _ = timed(lambda: [run_librosa_one(c) for c in padded[:n_loop]], args.repeats)
-    rows["ours: mfcc, librosa conventions, one call per clip"] = (t_ours_loop * args.clips / n_loop, None)
+    rows["ours: mfcc, librosa conventions, one call per clip"] = (
+        t_ours_loop * args.clips / n_loop,
+        None,
+    )
     rows["librosa.feature.mfcc, one call per clip"] = (t_lib_loop * args.clips / n_loop, None)
     load_after = os.getloadavg()
 
@@ -119,42 +158,66 @@ def main() -> None:
 
     ours = rows["ours: mfcc, librosa conventions"][1]
     ref = rows["librosa.feature.mfcc, same parameters"][1]
-    abs_err = float(np.abs(ours - ref).max())
-    rel_err = abs_err / float(np.abs(ref).max())
+
     # librosa.feature.mfcc clips the dB spectrogram at (clip max - 80 dB) (top_db=80, not
     # settable through feature.mfcc); we do not (a stream cannot know the clip's max). So
     # also compare with librosa's own pieces without that clip, in float32 (all clips) and
     # in float64 (the first 50 clips).
     def librosa_pieces(y, dtype):
         mel = librosa.feature.melspectrogram(
-            y=y.astype(dtype), sr=SR, n_fft=512, hop_length=320, win_length=480, center=False,
-            power=2.0, n_mels=40, fmin=20.0, fmax=4000.0, htk=True, norm=None,
+            y=y.astype(dtype),
+            sr=SR,
+            n_fft=512,
+            hop_length=320,
+            win_length=480,
+            center=False,
+            power=2.0,
+            n_mels=40,
+            fmin=20.0,
+            fmax=4000.0,
+            htk=True,
+            norm=None,
         )
-        return librosa.feature.mfcc(S=librosa.power_to_db(mel, amin=1e-10, top_db=None), n_mfcc=10, norm="ortho")
+        return librosa.feature.mfcc(
+            S=librosa.power_to_db(mel, amin=1e-10, top_db=None), n_mfcc=10, norm="ortho"
+        )
 
     errors = []
     for label, want in (
         ("librosa.feature.mfcc as timed (top_db=80 clipping)", ref),
         ("librosa pieces, float32, no top_db (all clips)", librosa_pieces(padded, np.float32)),
-        ("librosa pieces, float64, no top_db (first 50 clips)", librosa_pieces(padded[:50], np.float64)),
+        (
+            "librosa pieces, float64, no top_db (first 50 clips)",
+            librosa_pieces(padded[:50], np.float64),
+        ),
     ):
         got = ours[: len(want)]
         err = float(np.abs(got - want).max())
         errors.append((label, err, err / float(np.abs(want).max())))
 
-    print(f"## DSP speed: {args.clips} clips x 1 s at 16 kHz, MLPerf Tiny KWS MFCC (49 x 10 per clip)")
+    print(
+        f"## DSP speed: {args.clips} clips x 1 s at 16 kHz, MLPerf Tiny KWS MFCC (49 x 10 per clip)"
+    )
     print()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
-          f"librosa {librosa.__version__}; TINYML_FFT_WORKERS={os.environ.get('TINYML_FFT_WORKERS', '1 (unset)')}")
-    print(f"load average (1 min) before/after: {load_before[0]:.2f} / {load_after[0]:.2f}; "
-          f"median of {args.repeats} runs after a warm-up")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
+        f"librosa {librosa.__version__}; TINYML_FFT_WORKERS={os.environ.get('TINYML_FFT_WORKERS', '1 (unset)')}"
+    )
+    print(
+        f"load average (1 min) before/after: {load_before[0]:.2f} / {load_after[0]:.2f}; "
+        f"median of {args.repeats} runs after a warm-up"
+    )
     print()
-    print("| pipeline | median (s) | per clip (ms) | librosa / this | this / numpy rfft | this / scipy rfft |")
+    print(
+        "| pipeline | median (s) | per clip (ms) | librosa / this | this / numpy rfft | this / scipy rfft |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for name, (t, _) in rows.items():
-        print(f"| {name} | {t:.3f} | {1e3 * t / args.clips:.3f} | {t_lib / t:.1f}x | "
-              f"{t / floor:.2f} | {t / floor_scipy:.2f} |")
+        print(
+            f"| {name} | {t:.3f} | {1e3 * t / args.clips:.3f} | {t_lib / t:.1f}x | "
+            f"{t / floor:.2f} | {t / floor_scipy:.2f} |"
+        )
     print()
     print("Error of ours (librosa conventions, float32) against:")
     print()
@@ -162,6 +225,7 @@ def main() -> None:
     print("|---|---:|---:|")
     for label, err, rel in errors:
         print(f"| {label} | {err:.3g} | {rel:.2g} |")
+
 
 if __name__ == "__main__":
     main()

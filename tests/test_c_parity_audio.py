@@ -35,8 +35,7 @@ from golden.compare import assert_within, log_bound, mfcc_bound
 from golden.generate import golden_path, read_golden, test_signals
 from helpers.cbuild import compile_c, run_numbers
 from helpers.run_if import needs_cc
-
-import tinyml_suite.firmware_templates as firmware_templates
+from tinyml_suite import firmware_templates
 from tinyml_suite.common.deploy.cgen import defines_header, params_defines
 from tinyml_suite.common.dsp import (
     LogMelParams,
@@ -63,24 +62,45 @@ CONFIGS: dict[str, tuple[MfccParams, int]] = {
     # librosa's defaults: power, Slaney scale and norm, dB with amin 1e-10, lifter.
     "librosa_like": (
         MfccParams(
-            power=2.0, log="db", log_offset=0.0, log_floor=1e-10, mel_scale="slaney",
-            mel_norm="slaney", n_mfcc=13, lifter=22.0,
+            power=2.0,
+            log="db",
+            log_offset=0.0,
+            log_floor=1e-10,
+            mel_scale="slaney",
+            mel_norm="slaney",
+            n_mfcc=13,
+            lifter=22.0,
         ),
         16000,
     ),
     # 8 kHz, symmetric Hamming, n_fft == frame_length, fmax at Nyquist.
     "hamming_8k": (
         MfccParams(
-            frame_length=256, hop_length=100, n_fft=256, window="hamming", periodic_window=False,
-            n_mels=20, fmin=0.0, fmax=4000.0, n_mfcc=13,
+            frame_length=256,
+            hop_length=100,
+            n_fft=256,
+            window="hamming",
+            periodic_window=False,
+            n_mels=20,
+            fmin=0.0,
+            fmax=4000.0,
+            n_mfcc=13,
         ),
         8000,
     ),
     # Rectangular window, n_fft much longer than the frame, hop > half frame, power + ln.
     "rect_1024": (
         MfccParams(
-            frame_length=400, hop_length=300, n_fft=1024, window="rectangular", n_mels=64,
-            fmin=50.0, fmax=8000.0, power=2.0, log_offset=1e-10, n_mfcc=20,
+            frame_length=400,
+            hop_length=300,
+            n_fft=1024,
+            window="rectangular",
+            n_mels=64,
+            fmin=50.0,
+            fmax=8000.0,
+            power=2.0,
+            log_offset=1e-10,
+            n_mfcc=20,
         ),
         16000,
     ),
@@ -97,7 +117,9 @@ def _header(p: MfccParams, sample_rate: int, **override) -> str:
         **params_defines(_logmel_params(p), sample_rate=sample_rate),
         **override,
     }
-    return defines_header("DSP_PARAMS_H", defines, tool="tests/test_c_parity_audio.py", config_hash="test")
+    return defines_header(
+        "DSP_PARAMS_H", defines, tool="tests/test_c_parity_audio.py", config_hash="test"
+    )
 
 
 def _build(folder: Path, p: MfccParams, sample_rate: int, **override) -> Path:
@@ -130,7 +152,9 @@ def _signals(n: int, sample_rate: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(7)
     t = np.arange(n) / sample_rate
     # Speech-like: a 140 Hz harmonic series with a formant-ish envelope, 4 Hz AM, noise.
-    harmonics = sum(np.sin(2 * np.pi * 140 * h * t) / h for h in range(1, 25) if 140 * h < sample_rate / 2)
+    harmonics = sum(
+        np.sin(2 * np.pi * 140 * h * t) / h for h in range(1, 25) if 140 * h < sample_rate / 2
+    )
     am = 0.6 + 0.4 * np.sin(2 * np.pi * 4 * t)
     sig["speechlike"] = (0.3 * am * harmonics + 0.02 * rng.standard_normal(n)).astype(np.float32)
     return sig
@@ -139,7 +163,9 @@ def _signals(n: int, sample_rate: int) -> dict[str, np.ndarray]:
 BROADBAND = ("noise", "speechlike", "silence")
 
 
-def _assert_broadband(got: np.ndarray, want: np.ndarray, what: str, *, log_ref=None, params=None) -> None:
+def _assert_broadband(
+    got: np.ndarray, want: np.ndarray, what: str, *, log_ref=None, params=None
+) -> None:
     """The brief's target (abs <= 1e-3), and what we achieve: log-mel within
     1e-5 * max(1, |value|); MFCC within that carried through the DCT,
     1e-5 * sum_m |C[k, m]| max(1, |log-mel[m]|)."""
@@ -147,7 +173,9 @@ def _assert_broadband(got: np.ndarray, want: np.ndarray, what: str, *, log_ref=N
     if log_ref is None:
         limit = 1e-5 * np.maximum(1.0, np.abs(want))
     else:
-        c = lifter_weights(params.n_mfcc, params.lifter)[:, None] * dct_matrix(params.n_mfcc, params.n_mels)
+        c = lifter_weights(params.n_mfcc, params.lifter)[:, None] * dct_matrix(
+            params.n_mfcc, params.n_mels
+        )
         limit = 1e-5 * (np.abs(c) @ np.maximum(1.0, np.abs(log_ref)))
     ratio = np.abs(got - want) / limit
     assert ratio.max() <= 1.0, f"{what}: |diff| up to {ratio.max():.3g} x the 1e-5 relative limit"
@@ -185,7 +213,9 @@ def test_rfft_matches_numpy(driver, n, rng):
 
 @pytest.mark.parametrize("n", [0, 1, 3, 12, 8192])
 def test_rfft_init_rejects_bad_lengths(driver, n):
-    out = subprocess.run([str(driver("mlperf_kws")), "fft", str(n)], capture_output=True, text=True)
+    out = subprocess.run(
+        [str(driver("mlperf_kws")), "fft", str(n)], check=False, capture_output=True, text=True
+    )
     assert out.stdout.split()[:2] == ["init_error", "-1"], f"n={n}: {out.stdout!r}"
 
 
@@ -222,8 +252,13 @@ def test_filterbank_matches_numpy(driver, name):
     p, sr = CONFIGS[name]
     got = run_numbers(driver(name), args=["filterbank"]).reshape(p.n_mels, -1)
     want = mel_filterbank(
-        sample_rate=sr, n_fft=p.n_fft, n_mels=p.n_mels, fmin=p.fmin, fmax=p.fmax,
-        scale=p.mel_scale, norm=p.mel_norm,
+        sample_rate=sr,
+        n_fft=p.n_fft,
+        n_mels=p.n_mels,
+        fmin=p.fmin,
+        fmax=p.fmax,
+        scale=p.mel_scale,
+        norm=p.mel_norm,
     )
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-7 * float(want.max()))
     np.testing.assert_array_equal(got > 0, want > 0)  # same sparse spans
@@ -244,13 +279,21 @@ def test_logmel_and_mfcc_match_numpy(driver, name):
         c_log = _clip(exe, "logmel_clip", x, p.n_mels)
         c_mfcc = _clip(exe, "mfcc_clip", x, p.n_mfcc)
         assert c_log.shape == ref_log.shape == (p.n_mels, 13)
-        worst_log = assert_within(c_log, ref_log, log_bound(x, ref_log, sr, lp), f"{name}/{sig_name} log-mel")
-        worst_mfcc = assert_within(c_mfcc, ref_mfcc, mfcc_bound(x, ref_log, sr, p), f"{name}/{sig_name} MFCC")
-        print(f"{name}/{sig_name}: max |diff| log-mel {np.abs(c_log - ref_log).max():.3g} "
-              f"({worst_log:.2f} of bound), MFCC {np.abs(c_mfcc - ref_mfcc).max():.3g} ({worst_mfcc:.2f})")
+        worst_log = assert_within(
+            c_log, ref_log, log_bound(x, ref_log, sr, lp), f"{name}/{sig_name} log-mel"
+        )
+        worst_mfcc = assert_within(
+            c_mfcc, ref_mfcc, mfcc_bound(x, ref_log, sr, p), f"{name}/{sig_name} MFCC"
+        )
+        print(
+            f"{name}/{sig_name}: max |diff| log-mel {np.abs(c_log - ref_log).max():.3g} "
+            f"({worst_log:.2f} of bound), MFCC {np.abs(c_mfcc - ref_mfcc).max():.3g} ({worst_mfcc:.2f})"
+        )
         if sig_name in BROADBAND:
             _assert_broadband(c_log, ref_log, f"{name}/{sig_name} log-mel")
-            _assert_broadband(c_mfcc, ref_mfcc, f"{name}/{sig_name} MFCC", log_ref=ref_log, params=p)
+            _assert_broadband(
+                c_mfcc, ref_mfcc, f"{name}/{sig_name} MFCC", log_ref=ref_log, params=p
+            )
 
 
 def test_float32_noise_floor_explains_tonal_differences(driver):
@@ -259,7 +302,9 @@ def test_float32_noise_floor_explains_tonal_differences(driver):
     p, sr = CONFIGS["mlperf_kws"]
     lp = _logmel_params(p)
     x = _signals(1120, sr)["chirp"]
-    fb = mel_filterbank(sample_rate=sr, n_fft=512, n_mels=40, fmin=20.0, fmax=4000.0).astype(np.float64)
+    fb = mel_filterbank(sample_rate=sr, n_fft=512, n_mels=40, fmin=20.0, fmax=4000.0).astype(
+        np.float64
+    )
     frames64 = frame(x, frame_length=480, hop_length=320).astype(np.float64)
     win64 = get_window("hann", 480).astype(np.float64)
     truth = np.log(np.abs(np.fft.rfft(frames64 * win64, n=512)) @ fb.T + 1e-6).T
@@ -279,7 +324,9 @@ def test_streaming_c_equals_clip_c(driver, rng):
     for _ in range(3):
         cuts = np.sort(rng.integers(0, len(x), size=rng.integers(1, 80)))
         sizes = np.diff(np.concatenate([[0], cuts, [len(x)]]))
-        got = run_numbers(exe, np.concatenate([[len(x)], x, [len(sizes)], sizes]), args=["mfcc_stream"])
+        got = run_numbers(
+            exe, np.concatenate([[len(x)], x, [len(sizes)], sizes]), args=["mfcc_stream"]
+        )
         np.testing.assert_array_equal(got.reshape(-1, p.n_mfcc).T, clip)
 
 
@@ -302,8 +349,12 @@ def test_c_refuses_centred_frames(tmp_path):
 
 
 def _golden_build(tmp_path_factory, header: dict) -> Path:
-    params = MfccParams(**{**header["params"], **({} if header["feature"] == "mfcc" else {"n_mfcc": 10})})
-    return _build(tmp_path_factory.mktemp(f"golden_{header['feature']}"), params, header["sample_rate"])
+    params = MfccParams(
+        **{**header["params"], **({} if header["feature"] == "mfcc" else {"n_mfcc": 10})}
+    )
+    return _build(
+        tmp_path_factory.mktemp(f"golden_{header['feature']}"), params, header["sample_rate"]
+    )
 
 
 @pytest.mark.parametrize("feature", ["rfft", "logmel", "mfcc"])
@@ -314,7 +365,9 @@ def test_c_reproduces_golden_file(tmp_path_factory, feature):
         exe = _build(tmp_path_factory.mktemp("golden_rfft"), *CONFIGS["mlperf_kws"])
     else:
         exe = _golden_build(tmp_path_factory, header)
-    proc = subprocess.run([str(exe), "golden", feature, str(path)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(exe), "golden", feature, str(path)], check=False, capture_output=True, text=True
+    )
     assert proc.returncode == 0, f"C golden run failed ({proc.returncode}): {proc.stderr}"
     lines = proc.stdout.splitlines()
     assert len(lines) == len(pairs) == len(header["pairs"])

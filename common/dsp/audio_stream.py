@@ -11,9 +11,13 @@ feature vector.
 from __future__ import annotations
 
 import numpy as np
-
 from tinyml_suite.common.dsp._checks import as_signal
-from tinyml_suite.common.dsp.logmel import LogMelParams, _check_rate, _frontend_t, _to_librosa_layout
+from tinyml_suite.common.dsp.logmel import (
+    LogMelParams,
+    _check_rate,
+    _frontend_t,
+    _to_librosa_layout,
+)
 from tinyml_suite.common.dsp.mfcc import MfccParams, _cepstral_matrix
 from tinyml_suite.common.errors import ConfigError
 
@@ -113,7 +117,11 @@ class AudioFrontend:
             self._skip -= dropped
         buf = np.concatenate([self._pending, x], axis=-1)
         p = self.params
-        n_new = 0 if buf.shape[-1] < p.frame_length else 1 + (buf.shape[-1] - p.frame_length) // p.hop_length
+        n_new = (
+            0
+            if buf.shape[-1] < p.frame_length
+            else 1 + (buf.shape[-1] - p.frame_length) // p.hop_length
+        )
         if n_new == 0:
             self._pending = buf
             return np.zeros(buf.shape[:-1] + (self.n_features, 0), dtype=np.float32)

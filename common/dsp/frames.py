@@ -16,11 +16,10 @@ librosa pads by ``n_fft // 2``).
 from __future__ import annotations
 
 import numpy as np
-
 from tinyml_suite.common.dsp._checks import as_signal, check_choice, check_int
 from tinyml_suite.common.errors import ConfigError
 
-__all__ = ["frame", "num_frames", "PAD_MODES"]
+__all__ = ["PAD_MODES", "frame", "num_frames"]
 
 #: Padding modes for ``center=True``: zeros, or the signal mirrored about its ends.
 PAD_MODES: tuple[str, ...] = ("constant", "reflect")

@@ -33,7 +33,6 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.fft
-
 from tinyml_suite.common.dsp._checks import (
     as_signal,
     check_choice,
@@ -41,13 +40,13 @@ from tinyml_suite.common.dsp._checks import (
     check_int,
     check_power_of_two,
 )
-from tinyml_suite.common.dsp.mel import MEL_NORMS, MEL_SCALES, check_mel_range, mel_filterbank
 from tinyml_suite.common.dsp.frames import frame
+from tinyml_suite.common.dsp.mel import MEL_NORMS, MEL_SCALES, check_mel_range, mel_filterbank
 from tinyml_suite.common.dsp.stft import _check_params_type, check_stft_fields, fft_workers
 from tinyml_suite.common.dsp.windows import WINDOW_CODES, get_window
 from tinyml_suite.common.errors import ConfigError
 
-__all__ = ["LogMelParams", "logmel", "log_compress", "LOG_KINDS"]
+__all__ = ["LOG_KINDS", "LogMelParams", "log_compress", "logmel"]
 
 #: The log applied to the band energies: natural log, or decibels (10 log10).
 LOG_KINDS: tuple[str, ...] = ("ln", "db")
@@ -123,7 +122,10 @@ class LogMelParams:
         from tinyml_suite.common.dsp.frames import num_frames
 
         return num_frames(
-            n_samples, frame_length=self.frame_length, hop_length=self.hop_length, center=self.center
+            n_samples,
+            frame_length=self.frame_length,
+            hop_length=self.hop_length,
+            center=self.center,
         )
 
 
@@ -219,7 +221,14 @@ def _bands(sample_rate: int, p: LogMelParams) -> _Bands:
     for m, (s, w) in enumerate(zip(starts, weights)):
         rows[m] = np.minimum(np.arange(s, s + width), hi - 1) - lo
         padded[m, : len(w)] = w
-    return _Bands(lo=lo, hi=hi, starts=tuple(starts), weights=tuple(weights), padded_rows=rows, padded_weights=padded)
+    return _Bands(
+        lo=lo,
+        hi=hi,
+        starts=tuple(starts),
+        weights=tuple(weights),
+        padded_rows=rows,
+        padded_weights=padded,
+    )
 
 
 #: Frames processed together, from windowing to features (keeps the working set in cache).
@@ -242,7 +251,11 @@ def _frontend_t(
     """
     x = as_signal(signal)
     frames = frame(
-        x, frame_length=p.frame_length, hop_length=p.hop_length, center=p.center, pad_mode=p.pad_mode
+        x,
+        frame_length=p.frame_length,
+        hop_length=p.hop_length,
+        center=p.center,
+        pad_mode=p.pad_mode,
     )
     frames_shape = frames.shape[:-1]
     n_t = frames.shape[-2]
@@ -264,7 +277,9 @@ def _frontend_t(
             n = (b1 - b0) * (t1 - t0)
             padded = buf[:n]
             np.multiply(
-                frames[b0:b1, t0:t1], win, out=padded.reshape(b1 - b0, t1 - t0, p.n_fft)[..., : p.frame_length]
+                frames[b0:b1, t0:t1],
+                win,
+                out=padded.reshape(b1 - b0, t1 - t0, p.n_fft)[..., : p.frame_length],
             )
             spec = scipy.fft.rfft(padded, axis=-1, workers=workers)
             feats = _features_from_fft(spec, p, bands, cepstral)
@@ -323,7 +338,9 @@ def _to_librosa_layout(feats_t: np.ndarray, frames_shape: tuple[int, ...]) -> np
     return np.ascontiguousarray(np.moveaxis(feats_t.reshape((-1,) + frames_shape), 0, -2))
 
 
-def logmel(signal: np.ndarray, *, sample_rate: int, params: LogMelParams | None = None) -> np.ndarray:
+def logmel(
+    signal: np.ndarray, *, sample_rate: int, params: LogMelParams | None = None
+) -> np.ndarray:
     """Log-mel energies of ``signal`` (see the module docstring for the exact definition).
 
     Parameters

@@ -25,18 +25,17 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-
 from tinyml_suite.common.dsp._checks import check_choice, check_float, check_int
 from tinyml_suite.common.errors import ConfigError
 
 __all__ = [
-    "MEL_SCALES",
     "MEL_NORMS",
-    "hz_to_mel",
-    "mel_to_hz",
-    "mel_frequencies",
-    "mel_filterbank",
+    "MEL_SCALES",
     "check_mel_range",
+    "hz_to_mel",
+    "mel_filterbank",
+    "mel_frequencies",
+    "mel_to_hz",
 ]
 
 MEL_SCALES: tuple[str, ...] = ("htk", "slaney")

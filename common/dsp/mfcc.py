@@ -28,13 +28,17 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-
 from tinyml_suite.common.dsp._checks import check_float, check_int
-from tinyml_suite.common.dsp.logmel import LogMelParams, _check_rate, _frontend_t, _to_librosa_layout
+from tinyml_suite.common.dsp.logmel import (
+    LogMelParams,
+    _check_rate,
+    _frontend_t,
+    _to_librosa_layout,
+)
 from tinyml_suite.common.dsp.stft import _check_params_type
 from tinyml_suite.common.errors import ConfigError
 
-__all__ = ["MfccParams", "mfcc", "mfcc_from_logmel", "dct_matrix", "lifter_weights"]
+__all__ = ["MfccParams", "dct_matrix", "lifter_weights", "mfcc", "mfcc_from_logmel"]
 
 
 @dataclass(kw_only=True, frozen=True)

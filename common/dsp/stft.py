@@ -19,13 +19,12 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.fft
-
 from tinyml_suite.common.dsp._checks import as_signal, check_choice, check_int
 from tinyml_suite.common.dsp.frames import PAD_MODES, frame
 from tinyml_suite.common.dsp.windows import WINDOW_CODES, WINDOWS, get_window
 from tinyml_suite.common.errors import ConfigError
 
-__all__ = ["StftParams", "stft", "power_spectrum", "magnitude_spectrum", "fft_workers"]
+__all__ = ["StftParams", "fft_workers", "magnitude_spectrum", "power_spectrum", "stft"]
 
 
 def fft_workers() -> int:
@@ -109,7 +108,11 @@ def _fft_frames(signal: np.ndarray, p) -> np.ndarray:
     """
     x = as_signal(signal)
     frames = frame(
-        x, frame_length=p.frame_length, hop_length=p.hop_length, center=p.center, pad_mode=p.pad_mode
+        x,
+        frame_length=p.frame_length,
+        hop_length=p.hop_length,
+        center=p.center,
+        pad_mode=p.pad_mode,
     )
     win = get_window(p.window, p.frame_length, periodic=p.periodic_window)
     # Windowed frames written straight into a zero-padded buffer: one pass, and the FFT

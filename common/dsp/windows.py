@@ -8,7 +8,6 @@ one float32 rounding step.
 from __future__ import annotations
 
 import numpy as np
-
 from tinyml_suite.common.dsp._checks import check_choice, check_int
 from tinyml_suite.common.errors import ConfigError
 
@@ -60,7 +59,9 @@ def get_window(name: str, length: int, *, periodic: bool = True) -> np.ndarray:
     check_choice("window", name, WINDOWS)
     n = check_int("window length", length, lo=1)
     if not isinstance(periodic, (bool, np.bool_)):
-        raise ConfigError(f"periodic={periodic!r} must be True (spectral analysis) or False (symmetric)")
+        raise ConfigError(
+            f"periodic={periodic!r} must be True (spectral analysis) or False (symmetric)"
+        )
     if name == "rectangular":
         return np.ones(n, dtype=np.float32)
     if n == 1:

@@ -40,13 +40,20 @@ def energy_error(x: np.ndarray, sample_rate: int, params) -> np.ndarray:
     from tinyml_suite.common.dsp import frame, get_window, mel_filterbank
 
     frames = frame(x, frame_length=params.frame_length, hop_length=params.hop_length)
-    windowed = (frames * get_window(params.window, params.frame_length, periodic=params.periodic_window))
+    windowed = frames * get_window(
+        params.window, params.frame_length, periodic=params.periodic_window
+    )
     windowed = windowed.astype(np.float64)
     mag = np.abs(np.fft.rfft(windowed, n=params.n_fft, axis=-1))  # (T, K)
     delta = KAPPA * EPS32 * np.log2(params.n_fft) * np.linalg.norm(windowed, axis=-1, keepdims=True)
     fb = mel_filterbank(
-        sample_rate=sample_rate, n_fft=params.n_fft, n_mels=params.n_mels, fmin=params.fmin,
-        fmax=params.fmax, scale=params.mel_scale, norm=params.mel_norm,
+        sample_rate=sample_rate,
+        n_fft=params.n_fft,
+        n_mels=params.n_mels,
+        fmin=params.fmin,
+        fmax=params.fmax,
+        scale=params.mel_scale,
+        norm=params.mel_norm,
     ).astype(np.float64)
     per_bin = np.broadcast_to(delta, mag.shape) if params.power == 1 else 2 * mag * delta + delta**2
     return (per_bin @ fb.T).T
@@ -74,7 +81,9 @@ def mfcc_bound(x: np.ndarray, log_ref: np.ndarray, sample_rate: int, params) -> 
     """Allowed ``|mfcc_a - mfcc_ref|``, from the reference log-mel of the same frames."""
     from tinyml_suite.common.dsp.mfcc import dct_matrix, lifter_weights
 
-    c = lifter_weights(params.n_mfcc, params.lifter)[:, None] * dct_matrix(params.n_mfcc, params.n_mels)
+    c = lifter_weights(params.n_mfcc, params.lifter)[:, None] * dct_matrix(
+        params.n_mfcc, params.n_mels
+    )
     ref = np.asarray(log_ref, dtype=np.float64)
     rounding = 2 * params.n_mels * EPS32 * (np.abs(c) @ np.abs(ref))
     return np.abs(c) @ log_bound(x, ref, sample_rate, params) + rounding + 1e-6

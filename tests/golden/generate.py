@@ -39,7 +39,7 @@ import numpy as np
 GOLDEN_DIR = Path(__file__).resolve().parent
 
 #: name ("<feature>_v<version>") -> generator
-GENERATORS: dict[str, Callable[[], "Golden"]] = {}
+GENERATORS: dict[str, Callable[[], Golden]] = {}
 
 #: The seed of every golden signal.
 SEED = 20240601
@@ -89,7 +89,9 @@ def read_golden(path: Path | str) -> tuple[dict, list[tuple[np.ndarray, np.ndarr
     header = json.loads(text[0])
     rows = [np.array(line.split(), dtype=np.float64) for line in text[1:]]
     if len(rows) % 2:
-        raise ValueError(f"{path}: odd number of data lines ({len(rows)}); expected input/expected pairs")
+        raise ValueError(
+            f"{path}: odd number of data lines ({len(rows)}); expected input/expected pairs"
+        )
     return header, [(rows[i], rows[i + 1]) for i in range(0, len(rows), 2)]
 
 
