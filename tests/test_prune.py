@@ -31,10 +31,10 @@ def _small_model(seed: int = 0):
 
     keras.utils.set_random_seed(seed)
     inp = keras.Input((32, 2))
-    h = keras.layers.Conv1D(8, 5, activation="relu")(inp)
-    h = keras.layers.SeparableConv1D(8, 3, activation="relu")(h)
+    h = keras.layers.Conv1D(8, 5, activation="relu", name="conv")(inp)
+    h = keras.layers.SeparableConv1D(8, 3, activation="relu", name="sep")(h)
     h = keras.layers.GlobalAveragePooling1D()(h)
-    return keras.Model(inp, keras.layers.Dense(2, activation="softmax")(h))
+    return keras.Model(inp, keras.layers.Dense(2, activation="softmax", name="head")(h))
 
 
 def test_callback_reaches_target_and_keeps_zeros():
@@ -53,8 +53,7 @@ def test_callback_reaches_target_and_keeps_zeros():
         learning_rate=1e-2, batch_size=16,
     )
     names = [n for n, _ in prunable_kernels(model)]
-    assert names == ["conv1d/kernel", "separable_conv1d/depthwise_kernel",
-                     "separable_conv1d/pointwise_kernel", "dense/kernel"]
+    assert names == ["conv/kernel", "sep/depthwise_kernel", "sep/pointwise_kernel", "head/kernel"]
     for name, var in prunable_kernels(model):
         w = var.numpy()
         assert abs((w == 0).mean() - 0.6) <= 1.0 / w.size + 1e-9, (name, (w == 0).mean())
