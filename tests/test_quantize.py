@@ -202,6 +202,7 @@ def _ties(scale: float, zp: int) -> np.ndarray:
     return x[exact]
 
 
+@pytest.mark.filterwarnings("ignore:Statistics for quantized inputs")
 def test_quantize_input_matches_tflite_quantize_op():
     """Our float->int8 input quantisation equals the QUANTIZE op of LiteRT (reference
     kernels) and of TFLM, element for element, on half-way values and on random ones."""

@@ -213,7 +213,10 @@ def run_tflm(
     if require_int8:
         _check_int8(info_in, info_out, "TFLM int8 run")
     Xq = _prepare_inputs(X, info_in, "TFLM run")
-    it = _tflm_interpreter(model_bytes, arena_size)
+    return _tflm_invoke_all(_tflm_interpreter(model_bytes, arena_size), Xq, info_out, timing)
+
+
+def _tflm_invoke_all(it: Any, Xq: np.ndarray, info_out: TensorInfo, timing: dict[str, float] | None = None) -> np.ndarray:
     out = np.zeros((len(Xq), *info_out.shape[1:]), dtype=np.dtype(info_out.dtype))
     t0 = time.perf_counter()
     try:
@@ -234,12 +237,18 @@ def run_litert(model_bytes: bytes, X: np.ndarray, *, require_int8: bool = False,
     if require_int8:
         _check_int8(info_in, info_out, "LiteRT int8 run")
     Xq = _prepare_inputs(X, info_in, "LiteRT run")
-    it = _litert_interpreter(model_bytes)
+    return _litert_invoke_all(_litert_interpreter(model_bytes), Xq, info_in, info_out, batch)
+
+
+def _litert_invoke_all(
+    it: Any, Xq: np.ndarray, info_in: TensorInfo, info_out: TensorInfo, batch: int = 256
+) -> np.ndarray:
     d_in = it.get_input_details()[0]
     i_idx = d_in["index"]
     o_idx = it.get_output_details()[0]["index"]
     signature = d_in.get("shape_signature", d_in["shape"])
-    if len(signature) == 0 or int(signature[0]) != -1:
+    fixed = len(signature) == 0 or int(signature[0]) != -1
+    if fixed:
         batch = 1  # fixed batch of 1 (how this suite converts): one example per invoke
     parts = []
     current = None
@@ -247,7 +256,7 @@ def run_litert(model_bytes: bytes, X: np.ndarray, *, require_int8: bool = False,
         for start in range(0, len(Xq), batch):
             chunk = np.ascontiguousarray(Xq[start : start + batch])
             if current != len(chunk):
-                if batch > 1 or current is None:
+                if int(it.get_input_details()[0]["shape"][0]) != len(chunk):
                     it.resize_tensor_input(i_idx, [len(chunk), *info_in.shape[1:]])
                 it.allocate_tensors()
                 current = len(chunk)
@@ -298,10 +307,10 @@ def tflm_predictor(model_bytes: bytes, arena_size: int | None = None, *, require
         from tinyml_suite.common.deploy.arena import measure_arena
 
         arena_size = measure_arena(model_bytes).with_margin_bytes
-    arena = int(arena_size)
+    it = _tflm_interpreter(model_bytes, int(arena_size))  # one interpreter, reused
 
     def predict(X: np.ndarray) -> np.ndarray:
-        raw = run_tflm(model_bytes, X, arena_size=arena)
+        raw = _tflm_invoke_all(it, _prepare_inputs(X, info_in, "TFLM predictor"), info_out)
         if info_out.quantized:
             return dequantize(raw, info_out.scale, info_out.zero_point)
         return raw.astype(np.float32)
@@ -315,10 +324,11 @@ def litert_predictor(model_bytes: bytes) -> PredictFn:
     For float32 / float16 / dynamic-range models the outputs are float already; for an
     int8 model they are dequantised.
     """
-    _info_in, info_out = io_info(model_bytes)
+    info_in, info_out = io_info(model_bytes)
+    it = _litert_interpreter(model_bytes)  # one interpreter, reused
 
     def predict(X: np.ndarray) -> np.ndarray:
-        raw = run_litert(model_bytes, X)
+        raw = _litert_invoke_all(it, _prepare_inputs(X, info_in, "LiteRT predictor"), info_in, info_out)
         if info_out.quantized:
             return dequantize(raw, info_out.scale, info_out.zero_point)
         return raw.astype(np.float32)
