@@ -7,7 +7,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
 from tinyml_suite.common.errors import ConfigError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -22,7 +21,7 @@ def test_polynomial_schedule():
     assert polynomial_sparsity(60, **kw) == pytest.approx(0.8 * (1 - 0.5**3))
     assert polynomial_sparsity(110, **kw) == pytest.approx(0.8)
     assert polynomial_sparsity(500, **kw) == pytest.approx(0.8)
-    s = [polynomial_sparsity(t, **kw) for t in range(0, 120)]
+    s = [polynomial_sparsity(t, **kw) for t in range(120)]
     assert all(b >= a for a, b in zip(s, s[1:]))  # never decreases
 
 
@@ -41,7 +40,11 @@ def test_callback_reaches_target_and_keeps_zeros():
     """A few seconds of training on random data: every kernel ends at the target
     sparsity (to rounding of one weight) and weights pruned at the end of the schedule
     stay exactly zero through fine-tuning."""
-    from tinyml_suite.common.deploy.prune import prune_and_finetune, prunable_kernels, sparsity_report
+    from tinyml_suite.common.deploy.prune import (
+        prunable_kernels,
+        prune_and_finetune,
+        sparsity_report,
+    )
 
     model = _small_model()
     rng = np.random.default_rng(0)
@@ -93,9 +96,8 @@ def test_pruned_toy_model_keeps_its_accuracy():
     unpruned model (measured here: 1.00 before and after).
     """
     import keras
-
-    from toy import ToyRaw, ToyTones, build_toy_model
     from tinyml_suite.common.deploy.prune import prune_and_finetune
+    from toy import ToyRaw, ToyTones, build_toy_model
 
     keras.utils.set_random_seed(1)
     data = ToyTones(seed=1, cache=False, n_per_class=100).load()

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["conv_macs", "keras_macs", "tflite_macs", "count_params"]
+__all__ = ["conv_macs", "count_params", "keras_macs", "tflite_macs"]
 
 
 def conv_macs(*, out_positions: int, out_channels: int, kernel_elems: int, in_channels_per_group: int) -> int:

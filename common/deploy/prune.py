@@ -41,16 +41,15 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-
 from tinyml_suite.common.errors import ConfigError
 
 __all__ = [
+    "MagnitudePruning",
+    "check_pruning_config",
     "polynomial_sparsity",
     "prunable_kernels",
-    "MagnitudePruning",
-    "sparsity_report",
-    "check_pruning_config",
     "prune_and_finetune",
+    "sparsity_report",
 ]
 
 log = logging.getLogger("tinyml")

@@ -38,10 +38,9 @@ import re
 from typing import Any
 
 import numpy as np
-
 from tinyml_suite.common.errors import ConfigError, DeployError
 
-__all__ = ["VARIANTS", "representative_sample", "convert", "float_ops", "weight_scale_counts"]
+__all__ = ["VARIANTS", "convert", "float_ops", "representative_sample", "weight_scale_counts"]
 
 log = logging.getLogger("tinyml")
 

@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
 from tinyml_suite.common.errors import ConfigError, DeployError
 
 if TYPE_CHECKING:  # pragma: no cover
     from tinyml_suite.common.pipeline import RunContext
 
-__all__ = ["stage_optimize", "stage_verify", "stage_deploy"]
+__all__ = ["stage_deploy", "stage_optimize", "stage_verify"]
 
 log = logging.getLogger("tinyml")
 
@@ -272,7 +271,7 @@ def stage_verify(ctx: RunContext) -> dict[str, Any]:
         "first_divergent_ops": divergent,
         "litert_kernels": "BUILTIN_REF",
         "host_us_per_inference": round(timing.get("us_per_inference", float("nan")), 2),
-        "eval_samples": int(len(eval_idx)),
+        "eval_samples": len(eval_idx),
     }
     if len(eval_idx) < len(X_test) and float_same is not None:
         tflm["float_on_eval_subset"] = {app.headline: float_same.get(app.headline)}

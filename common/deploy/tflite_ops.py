@@ -39,14 +39,14 @@ from functools import lru_cache
 from tinyml_suite.common.errors import DeployError
 
 __all__ = [
-    "TFLM_RESOLVER_METHODS",
     "TFLM_CUSTOM_METHODS",
+    "TFLM_RESOLVER_METHODS",
+    "check_tflm_support",
+    "is_supported",
     "model_ops",
     "op_counts",
-    "resolver_method",
-    "is_supported",
-    "check_tflm_support",
     "parse_model",
+    "resolver_method",
 ]
 
 #: builtin operator name (tflite schema ``BuiltinOperator``) -> MicroMutableOpResolver method

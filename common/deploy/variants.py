@@ -19,10 +19,10 @@ import csv
 import io
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
 from tinyml_suite.common.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -137,7 +137,7 @@ def evaluate_variant(
     t0 = time.perf_counter()
     result = app.evaluate(predict, X, split, ctx)
     seconds = time.perf_counter() - t0
-    row = {"variant": name, "runtime": runtime, "bytes": size, "n": int(len(X)), **scalar_metrics(result)}
+    row = {"variant": name, "runtime": runtime, "bytes": size, "n": len(X), **scalar_metrics(result)}
     row["seconds"] = round(seconds, 3)
     rows: dict[str, dict[str, Any]] = ctx.state.setdefault("variant_rows", {})
     rows[name] = row

@@ -23,24 +23,24 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
-
 from tinyml_suite.common.errors import DeployError
 
 __all__ = [
     "TensorInfo",
-    "quantize_input",
+    "compare",
     "dequantize",
     "io_info",
-    "run_tflm",
-    "run_litert",
-    "compare",
-    "tflm_predictor",
     "litert_predictor",
     "locate_divergence",
+    "quantize_input",
+    "run_litert",
+    "run_tflm",
+    "tflm_predictor",
 ]
 
 log = logging.getLogger("tinyml")
@@ -290,7 +290,7 @@ def compare(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     d = np.abs(a.astype(np.int64) - b.astype(np.int64)) if integer else np.abs(a.astype(np.float64) - b.astype(np.float64))
     mx = (int(d.max()) if integer else float(d.max())) if d.size else 0
     per_example = d.reshape(len(d), -1).max(axis=1) if d.size else np.zeros(0)
-    return {"exact": bool(mx == 0), "max_abs_diff": mx, "n": int(len(a)), "n_mismatched": int((per_example > 0).sum())}
+    return {"exact": bool(mx == 0), "max_abs_diff": mx, "n": len(a), "n_mismatched": int((per_example > 0).sum())}
 
 
 def tflm_predictor(model_bytes: bytes, arena_size: int | None = None, *, require_int8: bool = True) -> PredictFn:
@@ -346,7 +346,6 @@ def locate_divergence(model_bytes: bytes, x: np.ndarray, *, arena_size: int) -> 
     """
     from ai_edge_litert import interpreter as litert
     from tflite_micro.python.tflite_micro import runtime
-
     from tinyml_suite.common.deploy.tflite_ops import _op_name, parse_model
 
     model = parse_model(model_bytes)
