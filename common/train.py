@@ -17,7 +17,7 @@ from tinyml_suite.common.errors import ConfigError
 if TYPE_CHECKING:  # pragma: no cover
     from tinyml_suite.common.pipeline import RunContext
 
-__all__ = ["build_model", "train_model", "configure_tensorflow"]
+__all__ = ["build_model", "train_model", "configure_tensorflow", "adapt_normalization"]
 
 log = logging.getLogger("tinyml")
 
@@ -68,6 +68,24 @@ def model_choice(ctx: RunContext) -> str:
     return str(ctx.cfg.model.get("name", getattr(ctx.model, "name", "model")))
 
 
+def adapt_normalization(model: Any, x: np.ndarray) -> list[str]:
+    """Adapt every ``keras.layers.Normalization`` built without statistics to ``x``.
+
+    A model builder cannot see the data; a ``Normalization()`` layer at its input is
+    given the mean and variance of the training inputs (what the app trains on, e.g.
+    normal windows only) here, before training, and carries them into the ``.tflite``.
+    Returns the names of the layers adapted.
+    """
+    import keras
+
+    names = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Normalization) and layer.input_mean is None:
+            layer.adapt(np.asarray(x, dtype=np.float32))
+            names.append(layer.name)
+    return names
+
+
 def _schedule(cfg: Any, steps_per_epoch: int) -> Any:
     import keras
 
@@ -95,6 +113,9 @@ def train_model(ctx: RunContext) -> dict[str, Any]:
     if len(x_tr) == 0:
         raise ConfigError("the training split is empty after the app's filtering; check the dataset")
     w_tr = app.sample_weights(ctx.data.train, ctx.data)
+    adapted = adapt_normalization(ctx.model, x_tr)
+    if adapted:
+        log.info("Adapted %s to the %d training inputs", ", ".join(adapted), len(x_tr))
     batch = int(cfg.batch_size)
     steps = max(1, math.ceil(len(x_tr) / batch))
     wd = float(cfg.get("weight_decay", 0.0))
