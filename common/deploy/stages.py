@@ -215,8 +215,12 @@ def stage_verify(ctx: RunContext) -> dict[str, Any]:
 
     # 3. LiteRT (reference kernels) vs TFLM, bit for bit, on real test inputs
     X_test = ctx.X["test"]
-    idx = _subset(ctx, len(X_test), int(oc.verify_samples), "verify-compare")
-    Xv = X_test[idx]
+    compare_split = next((n for n in ("test", "val", "train") if len(ctx.X.get(n, ())) > 0), None)
+    if compare_split is None:
+        raise DeployError("no inputs to verify the int8 model on: the test, val and train splits are empty")
+    X_cmp = ctx.X[compare_split]
+    idx = _subset(ctx, len(X_cmp), int(oc.verify_samples), "verify-compare")
+    Xv = X_cmp[idx]
     timing: dict[str, float] = {}
     out_tflm = run_tflm(model_bytes, Xv, arena_size=arena.with_margin_bytes, require_int8=True, timing=timing)
     out_litert = run_litert(model_bytes, Xv, require_int8=True)
@@ -267,6 +271,7 @@ def stage_verify(ctx: RunContext) -> dict[str, Any]:
         "matches_litert": bool(cmp["exact"]),
         "max_abs_diff": cmp["max_abs_diff"],
         "n_compared": cmp["n"],
+        "compare_split": compare_split,
         "n_mismatched": cmp["n_mismatched"],
         "first_divergent_ops": divergent,
         "litert_kernels": "BUILTIN_REF",
