@@ -112,6 +112,11 @@ def check_keywords(keywords: Iterable[str]) -> tuple[str, ...]:
         keywords = [keywords]
     out: list[str] = []
     for kw in keywords:
+        if isinstance(kw, bool):
+            raise ConfigError(
+                f"keyword {kw!r} is a boolean: YAML reads yes/no/on/off as true/false; quote them "
+                "(keywords: [\"yes\", \"no\"]) or pass dataset.keywords=[yes,no] on the command line"
+            )
         k = str(kw).strip().lower()
         if not k or k.startswith("_"):
             raise ConfigError(

@@ -1,0 +1,378 @@
+"""The wake_word app: keyword spotting on 1 s windows, judged on clips AND on a continuous stream.
+
+Hooks (see ``common/app.py``):
+
+* ``evaluate``: accuracy, macro F1, per-class recall, confusion matrix on the test clips;
+* ``calibrate``: builds a stream from the VALIDATION clips, runs the detector
+  (:mod:`~tinyml_suite.apps.wake_word.postprocess`) at every feature stride and picks the
+  threshold with the fewest misses + false accepts; stored as the run's calibration
+  (metrics.json ``calibration``, and ``TM_APP_CAL_THRESHOLD`` in the firmware);
+* ``extra_evaluation``: the same on a stream built from the TEST clips (false accepts per
+  hour, miss rate, the DET curve over thresholds) and, when ``app.real_clips`` names a
+  Speech Commands folder, accuracy on those real recordings: 10-way among the keywords
+  (arg-max over keyword outputs only) and 12-way (every other word is ``_unknown_``);
+* ``plots``: confusion matrices and DET curves (float and int8);
+* ``firmware_context``: the detector settings for ``postprocess.c`` and the incremental
+  main loop ``main_loop.c`` (one feature frame per 20 ms stride, inference every
+  ``infer_every_frames`` frames).
+
+Everything is recomputed from the config, the data and the model, so a reloaded run
+(``tinyml evaluate``) gets the same figures; only the threshold comes from the calibration.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from tinyml_suite.apps.wake_word.augment import SpecAugmentParams, spec_augment
+from tinyml_suite.apps.wake_word.labels import SILENCE, UNKNOWN, keyword_count
+from tinyml_suite.apps.wake_word.postprocess import (
+    PostprocessParams,
+    build_stream,
+    choose_threshold,
+    det_curve,
+    detect,
+    params_from_options,
+    score_detections,
+    smooth,
+    stream_inputs,
+)
+from tinyml_suite.common.app import App, PredictFn, classification_metrics
+from tinyml_suite.common.data import DataSplits, Split
+from tinyml_suite.common.errors import ConfigError, DatasetError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tinyml_suite.common.pipeline import RunContext
+
+__all__ = ["WakeWordApp"]
+
+log = logging.getLogger("tinyml")
+
+#: thresholds of the DET curve
+DET_THRESHOLDS = tuple(float(t) for t in np.round(np.concatenate([np.arange(0.05, 0.95, 0.05), [0.95, 0.97, 0.99]]), 3))
+
+
+class WakeWordApp(App):
+    """Keyword spotting (see the module docstring for the hooks).
+
+    Options (``conf/app/wake_word.yaml``)
+    ------------------------------------
+    smooth_windows, threshold, suppression_windows : detector settings (PostprocessParams)
+    infer_every_frames : int
+        Feature frames between two inferences on the stream (1 = every 20 ms stride).
+    stream_clips : int
+        Clips placed in each evaluation stream (validation and test).
+    stream_gap_s : [low, high]
+        Background between clips in the stream, seconds.
+    stream_background_dbfs : float
+        Level of the stream's background noise.
+    real_clips : str or null
+        A Speech Commands folder whose clips are scored after training (never used for
+        training or model selection).
+    spec_augment : mapping
+        :class:`~tinyml_suite.apps.wake_word.augment.SpecAugmentParams` for the training inputs.
+    seed : int
+        Seed of the SpecAugment masks.
+    """
+
+    name: ClassVar[str] = "wake_word"
+    task: ClassVar[str] = "classification"
+    headline: ClassVar[str] = "accuracy"
+    firmware_main: ClassVar[str] = "apps/wake_word/main_loop.c"
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        o = self.options
+        self.post: PostprocessParams = params_from_options(o)
+        self.infer_every = int(o.get("infer_every_frames", 1))
+        if self.infer_every < 1:
+            raise ConfigError(f"app.infer_every_frames={self.infer_every} must be >= 1")
+        self.stream_clips = int(o.get("stream_clips", 120))
+        gap = o.get("stream_gap_s", (1.0, 2.5))
+        self.stream_gap = (float(gap[0]), float(gap[1]))
+        if not 0.2 <= self.stream_gap[0] <= self.stream_gap[1]:
+            raise ConfigError(f"app.stream_gap_s={list(gap)} must be [low, high] with 0.2 <= low <= high seconds")
+        self.stream_dbfs = float(o.get("stream_background_dbfs", -50.0))
+        self.real_clips = o.get("real_clips") or None
+        sa = dict(o.get("spec_augment") or {})
+        try:
+            self.spec_augment = SpecAugmentParams(**sa)
+        except TypeError as exc:
+            raise ConfigError(f"app.spec_augment: {exc}; valid keys: prob, time_masks, time_width, freq_masks, freq_width") from None
+        self.seed = int(o.get("seed", 0))
+
+    # -- data ----------------------------------------------------------------------
+    def check_data(self, data: DataSplits, dataset_name: str, dataset_apps: tuple[str, ...]) -> None:
+        super().check_data(data, dataset_name, dataset_apps)
+        if len(data.channels) != 1:
+            raise DatasetError(f"dataset={dataset_name} has {len(data.channels)} channels; wake_word needs mono audio")
+        if keyword_count(data.labels) < 1:
+            raise DatasetError(f"dataset={dataset_name} has no keyword class (labels {data.labels})")
+        bad = [lab for lab in data.labels[keyword_count(data.labels):] if lab not in (SILENCE, UNKNOWN)]
+        if bad:
+            raise DatasetError(
+                f"dataset={dataset_name}: labels must be keywords followed by {SILENCE}/{UNKNOWN}; got {data.labels}"
+            )
+
+    def training_arrays(self, X: np.ndarray, split: Split, data: DataSplits) -> tuple[np.ndarray, np.ndarray]:
+        if split is data.train and self.spec_augment.prob > 0 and len(X):
+            rng = np.random.default_rng([self.seed, 4242])
+            return spec_augment(X, rng, self.spec_augment), split.y
+        return X, split.y
+
+    # -- clip metrics ------------------------------------------------------------------
+    def evaluate(self, predict: PredictFn, X: np.ndarray, split: Split, ctx: RunContext) -> dict[str, Any]:
+        assert ctx.data is not None
+        m = classification_metrics(predict(X), split.y, ctx.data.labels)
+        m["per_class_recall"] = {lab: v["recall"] for lab, v in m["per_class"].items()}
+        return m
+
+    # -- streaming -----------------------------------------------------------------------
+    def _n_keywords(self, ctx: RunContext) -> int:
+        assert ctx.data is not None
+        return keyword_count(ctx.data.labels)
+
+    def _stream(self, ctx: RunContext, split_name: str) -> dict[str, Any] | None:
+        """The evaluation stream of a split and its model inputs (cached per run)."""
+        key = f"wake_word_stream_{split_name}"
+        if key in ctx.state:
+            return ctx.state[key]
+        assert ctx.data is not None and ctx.features is not None
+        split: Split = getattr(ctx.data, split_name)
+        labels = ctx.data.labels
+        speech = np.flatnonzero(np.array([labels[int(c)] != SILENCE for c in split.y], dtype=bool))
+        n_kw = self._n_keywords(ctx)
+        if len(speech) == 0 or not np.any(split.y[speech] < n_kw):
+            log.warning("wake_word: the %s split has no keyword clips; no streaming figures", split_name)
+            ctx.state[key] = None
+            return None
+        rng = ctx.rng(f"stream-{split_name}")
+        n_clips = min(self.stream_clips if not ctx.smoke else min(self.stream_clips, 16), len(speech))
+        pick = np.sort(rng.choice(speech, size=n_clips, replace=False))
+        pick = rng.permutation(pick)
+        sr = int(round(ctx.data.sample_rate))
+        onsets = split.meta.get("onset")
+        lengths = split.meta.get("length")
+        stream, events = build_stream(
+            split.x[pick, 0], split.y[pick], keyword_mask=[i < n_kw for i in range(len(labels))], rng=rng,
+            sample_rate=sr, gap_s=self.stream_gap, background=ctx.data.extra.get("background"),
+            background_dbfs=self.stream_dbfs,
+            onsets=None if onsets is None else np.asarray(onsets)[pick],
+            lengths=None if lengths is None else np.asarray(lengths)[pick],
+        )
+        frames = ctx.features(stream[None, None, :])[0]  # (n_frames, coeffs, 1)
+        window = int(split.x.shape[-1])
+        p = ctx.features.params
+        window_frames = p.num_frames(window)
+        X = stream_inputs(frames, window_frames, self.infer_every)
+        starts = np.arange(len(X)) * self.infer_every * p.hop_length
+        end = starts + (window_frames - 1) * p.hop_length + p.frame_length
+        out = {
+            "X": np.ascontiguousarray(X, dtype=np.float32),
+            "events": events,
+            "score_kw": {"step_end_sample": end, "total_samples": len(stream), "sample_rate": sr,
+                         "window_samples": window},
+            "seconds": len(stream) / sr,
+        }
+        ctx.state[key] = out
+        return out
+
+    def _streaming_figures(self, predict: PredictFn, ctx: RunContext, split_name: str,
+                           threshold: float) -> dict[str, Any] | None:
+        s = self._stream(ctx, split_name)
+        if s is None:
+            return None
+        P = predict(s["X"])
+        n_kw = self._n_keywords(ctx)
+        det = det_curve(P, s["events"], params=self.post, n_keywords=n_kw, thresholds=DET_THRESHOLDS, **s["score_kw"])
+        dets = detect(smooth(P, self.post.smooth_windows), n_keywords=n_kw, threshold=threshold,
+                      suppression_windows=self.post.suppression_windows)
+        at = score_detections(dets, s["events"], **s["score_kw"])
+        return {
+            "threshold": float(threshold),
+            **at,
+            "inferences": int(len(P)),
+            "hop_ms": 1000.0 * self.infer_every * ctx.features.params.hop_length / ctx.data.sample_rate,
+            "smooth_windows": self.post.smooth_windows,
+            "suppression_windows": self.post.suppression_windows,
+            "det": det,
+        }
+
+    def calibrate(self, predict: PredictFn, ctx: RunContext) -> dict[str, Any]:
+        fig = self._streaming_figures(predict, ctx, "val", self.post.threshold)
+        if fig is None:
+            return {"threshold": self.post.threshold}
+        thr = choose_threshold(fig["det"], events=fig["events"], hours=fig["stream_hours"])
+        log.info("wake_word: threshold %.2f chosen on the validation stream (%d keywords, %.1f min)",
+                 thr, fig["events"], fig["stream_hours"] * 60)
+        return {"threshold": thr}
+
+    def _threshold(self, ctx: RunContext) -> float:
+        cal = ctx.state.get("calibration") or {}
+        return float(cal.get("threshold", self.post.threshold))
+
+    # -- real clips ------------------------------------------------------------------------
+    def _real_inputs(self, ctx: RunContext) -> dict[str, Any] | None:
+        if not self.real_clips:
+            return None
+        key = "wake_word_real_clips"
+        if key in ctx.state:
+            return ctx.state[key]
+        from tinyml_suite.datasets.loaders.speech_commands import scan_clips
+        from tinyml_suite.datasets.loaders.wav import fit_length, read_wav
+
+        assert ctx.data is not None and ctx.features is not None
+        root = Path(str(self.real_clips)).expanduser()
+        clips = scan_clips(root)
+        sr = int(round(ctx.data.sample_rate))
+        n = int(ctx.data.test.x.shape[-1])
+        x = np.stack([fit_length(read_wav(root / rel, sample_rate=sr), n) for rel, _, _ in clips])[:, None, :]
+        out = {
+            "X": ctx.features(x),
+            "words": np.array([w for _, w, _ in clips]),
+            "speakers": np.array([s for _, _, s in clips]),
+            "root": str(root.resolve()),
+        }
+        ctx.state[key] = out
+        log.info("wake_word: %d real clips from %s (evaluation only)", len(clips), root)
+        return out
+
+    def _real_figures(self, predict: PredictFn, ctx: RunContext) -> dict[str, Any] | None:
+        r = self._real_inputs(ctx)
+        if r is None:
+            return None
+        assert ctx.data is not None
+        labels = list(ctx.data.labels)
+        n_kw = self._n_keywords(ctx)
+        keywords = labels[:n_kw]
+        P = predict(r["X"])
+        words = r["words"]
+        is_kw = np.array([w in keywords for w in words])
+        out: dict[str, Any] = {"root": r["root"], "n_clips": int(len(words)), "n_speakers": int(len(set(r["speakers"])))}
+        if is_kw.any():
+            y = np.array([keywords.index(w) for w in words[is_kw]])
+            pred = np.argmax(P[is_kw][:, :n_kw], axis=1)
+            out["keywords_accuracy"] = float(np.mean(pred == y))
+            out["n_keyword_clips"] = int(is_kw.sum())
+            out["keywords_confusion"] = classification_metrics(P[is_kw][:, :n_kw], y, tuple(keywords))["confusion"]
+            out["keywords_per_word"] = {k: float(np.mean(pred[y == i] == i)) for i, k in enumerate(keywords) if np.any(y == i)}
+        if UNKNOWN in labels:
+            unk = labels.index(UNKNOWN)
+            y_all = np.array([keywords.index(w) if w in keywords else unk for w in words])
+            pred_all = np.argmax(P, axis=1)
+            out["all_accuracy"] = float(np.mean(pred_all == y_all))
+            out["unknown_recall"] = float(np.mean(pred_all[~is_kw] == unk)) if (~is_kw).any() else None
+            out["all_classes"] = len(labels)
+            # the most frequent wrong answers, for the report
+            errors: dict[str, int] = {}
+            for w, p_, t in zip(words, pred_all, y_all):
+                if p_ != t:
+                    k = f"{w}->{labels[p_]}"
+                    errors[k] = errors.get(k, 0) + 1
+            out["top_errors"] = dict(sorted(errors.items(), key=lambda kv: -kv[1])[:12])
+        return out
+
+    def extra_evaluation(self, predict: PredictFn, ctx: RunContext, variant: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        fig = self._streaming_figures(predict, ctx, "test", self._threshold(ctx))
+        if fig is not None:
+            out["streaming"] = fig
+            log.info("wake_word %s stream: %.1f FA/h, miss rate %.3f at threshold %.2f (%d keywords, %.1f min)",
+                     variant, fig["fa_per_hour"], fig["miss_rate"], fig["threshold"], fig["events"],
+                     fig["stream_hours"] * 60)
+        real = self._real_figures(predict, ctx)
+        if real is not None:
+            out["real_clips"] = real
+            log.info("wake_word %s on %d real clips: %s-way keywords %.3f, %s-way %.3f", variant, real["n_clips"],
+                     self._n_keywords(ctx), real.get("keywords_accuracy", float("nan")),
+                     real.get("all_classes", "-"), real.get("all_accuracy", float("nan")))
+        return out
+
+    # -- report ----------------------------------------------------------------------------------
+    def plots(self, ctx: RunContext, out_dir: Path) -> list[Path]:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        assert ctx.data is not None
+        labels = list(ctx.data.labels)
+        paths: list[Path] = []
+        variants = [v for v in ("float", "int8") if ctx.metrics.get(v, {}).get("confusion")]
+        if variants:
+            fig, axes = plt.subplots(1, len(variants), figsize=(5.2 * len(variants), 4.6), squeeze=False)
+            for ax, v in zip(axes[0], variants):
+                conf = np.asarray(ctx.metrics[v]["confusion"], dtype=float)
+                norm = conf / np.maximum(conf.sum(axis=1, keepdims=True), 1)
+                ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+                ax.set_xticks(range(len(labels)), labels, rotation=60, fontsize=7)
+                ax.set_yticks(range(len(labels)), labels, fontsize=7)
+                for i in range(len(labels)):
+                    for j in range(len(labels)):
+                        if conf[i, j]:
+                            ax.text(j, i, int(conf[i, j]), ha="center", va="center", fontsize=6,
+                                    color="white" if norm[i, j] > 0.5 else "black")
+                ax.set_title(f"{v}: accuracy {ctx.metrics[v].get('accuracy', float('nan')):.3f}")
+                ax.set_xlabel("predicted")
+                ax.set_ylabel("true")
+            fig.tight_layout()
+            p = out_dir / "confusion_matrix.png"
+            fig.savefig(p, dpi=110)
+            plt.close(fig)
+            paths.append(p)
+        streams = [v for v in ("float", "int8") if ctx.metrics.get(v, {}).get("streaming")]
+        if streams:
+            fig, ax = plt.subplots(figsize=(5.5, 4.2))
+            for v in streams:
+                s = ctx.metrics[v]["streaming"]
+                det = s["det"]
+                fa = np.maximum(np.asarray(det["fa_per_hour"], dtype=float), 0.1)
+                ax.plot(fa, det["miss_rate"], marker=".", label=f"{v}")
+                ax.scatter([max(s["fa_per_hour"], 0.1)], [s["miss_rate"]], marker="*", s=120,
+                           label=f"{v} at threshold {s['threshold']:.2f}")
+            ax.set_xscale("log")
+            ax.set_xlabel("false accepts per hour (0 drawn at 0.1)")
+            ax.set_ylabel("miss rate")
+            s0 = ctx.metrics[streams[0]]["streaming"]
+            ax.set_title(f"DET on the test stream ({s0['events']} keywords, {s0['stream_hours'] * 60:.1f} min)")
+            ax.grid(alpha=0.3, which="both")
+            ax.legend(fontsize=8)
+            fig.tight_layout()
+            p = out_dir / "det_curve.png"
+            fig.savefig(p, dpi=110)
+            plt.close(fig)
+            paths.append(p)
+        return paths
+
+    # -- firmware ------------------------------------------------------------------------------
+    def firmware_context(self, ctx: RunContext) -> dict[str, Any]:
+        assert ctx.data is not None
+        base = super().firmware_context(ctx)
+        hop = int(ctx.features.params.hop_length) if ctx.features is not None else 320
+        return {
+            **base,
+            "hop_samples": hop * self.infer_every,
+            "infer_every_frames": self.infer_every,
+            "n_keywords": self._n_keywords(ctx),
+            "smooth_windows": self.post.smooth_windows,
+            "suppression_windows": self.post.suppression_windows,
+            "threshold": float(self.post.threshold),
+            "sensor": "microphone",
+        }
+
+    def app_buffers_bytes(self, ctx: RunContext) -> int:
+        """postprocess.c's posterior ring and main_loop.c's framer, feature ring and input."""
+        assert ctx.data is not None
+        n_out = len(ctx.data.labels)
+        ring = 4 * self.post.smooth_windows * n_out + 4 * n_out + 16
+        if ctx.features is None:
+            return ring
+        p = ctx.features.params
+        frames = p.num_frames(int(ctx.data.train.x.shape[-1]))
+        n_coeff = getattr(p, "n_mfcc", None) or p.n_mels
+        loop = 4 * p.frame_length + 4 * frames * n_coeff * 2 + frames * n_coeff + n_out * 5 + 4 * 64
+        return int(ring + loop)
