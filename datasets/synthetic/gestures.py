@@ -82,6 +82,7 @@ class GestureSynth(Dataset):
     tempo, size : global multipliers of gesture duration and size
     accel_range_g, gyro_range_dps, accel_noise_g, gyro_noise_dps : sensor model
     oversample : internal physics grid factor
+    return_prob : chance that the hand moves back home after a gesture in a window
     stream_seconds : length of each held-out user's continuous stream
     stream_gap_s : idle time between events in streams, [min, max] seconds
     stream_negative_fraction : share of stream events that are negative movements
@@ -112,6 +113,7 @@ class GestureSynth(Dataset):
             "accel_noise_g": 0.01,
             "gyro_noise_dps": 0.3,
             "oversample": 4,
+            "return_prob": 0.5,
             "stream_seconds": 60.0,
             "stream_gap_s": [2.0, 5.0],
             "stream_negative_fraction": 0.3,
@@ -148,7 +150,7 @@ class GestureSynth(Dataset):
         if int(o["window_samples"]) < 8:
             raise ConfigError(f"dataset.window_samples={o['window_samples']} must be >= 8")
         n_users = self._n_users()
-        held = int(o["val_users"]) + int(o["test_users"])
+        held = sum(self._held_out())
         if n_users - held < 1:
             raise ConfigError(
                 f"dataset.n_users={n_users} leaves no training user after val_users={o['val_users']} "
@@ -158,10 +160,16 @@ class GestureSynth(Dataset):
         if not 0 < lo <= hi:
             raise ConfigError(f"dataset.stream_gap_s={list(o['stream_gap_s'])} must be [min, max] with 0 < min <= max")
 
+    def _held_out(self) -> tuple[int, int]:
+        """(val, test) users; a smoke run holds out at most one of each."""
+        o = self.options
+        val, test = int(o["val_users"]), int(o["test_users"])
+        return (min(val, 1), min(test, 1)) if o["smoke"] else (val, test)
+
     def _n_users(self) -> int:
         o = self.options
         if o["smoke"]:
-            return min(int(o["n_users"]), int(o["val_users"]) + int(o["test_users"]) + 4)
+            return min(int(o["n_users"]), sum(self._held_out()) + 4)
         return int(o["n_users"])
 
     @property
@@ -187,10 +195,10 @@ class GestureSynth(Dataset):
         return user, sensor
 
     def _assignment(self) -> dict[str, str]:
-        o = self.options
         names = [f"user{i:02d}" for i in range(self._n_users())]
+        val, test = self._held_out()
         return split_groups(
-            names, val=int(o["val_users"]), test=int(o["test_users"]),
+            names, val=val, test=test,
             rng=np.random.default_rng([self.seed, 7]),
         )
 
@@ -216,6 +224,11 @@ class GestureSynth(Dataset):
                 motion = time_scaled(motion, room / motion.duration)
             start = float(rng.uniform(margin, span - margin - motion.duration))
             segments.append(Segment(start, motion))
+            # As in a stream: the hand often moves back home after a gesture.
+            offset = motion.disp(np.array([motion.duration]))[0]
+            if np.linalg.norm(offset) > 0.03 and rng.random() < float(o["return_prob"]):
+                segments.append(Segment(start + motion.duration + float(rng.uniform(0.2, 0.5)),
+                                        return_motion(offset, rng, user.tempo)))
         ideal = render(segments, user, rng, duration=span, sample_rate=fs, oversample=int(o["oversample"]))
         meta = {
             "start_s": start,
