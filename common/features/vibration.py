@@ -267,11 +267,18 @@ class VibrationFeatures(FeatureExtractor):
         out.update(p.lbe().c_defines(sample_rate=fs))
         out.update(StatsParams(fisher=False).c_defines())
         if p.envelope:
+            n = self._samples
+            if n & (n - 1):
+                raise ConfigError(
+                    f"the device's envelope FFT needs a power-of-two window; dataset.window_samples={n} "
+                    "(use e.g. 1024) or set features.envelope=false"
+                )
             out.update(p.bandpass().c_defines(sample_rate=fs))
             out.update(params_defines(p.envelope_params(), sample_rate=int(round(fs))))
-            freqs = self._env_freqs(self._samples)
+            freqs = self._env_freqs(n)
+            out["ENVSPEC_N_FFT"] = int(n)
             out["ENVSPEC_N_BINS"] = int(freqs.size)
-            out.update(p.env_bands().c_defines(freqs=freqs))
+            out.update(p.env_bands().c_defines(sample_rate=fs, n_fft=self._samples))
         return out
 
     def c_sources(self) -> list[str]:
