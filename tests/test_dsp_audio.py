@@ -410,6 +410,19 @@ def test_streaming_equals_batch_bitwise(rng, params):
         assert fe.samples_pending < params.frame_length
 
 
+def test_batch_chunking_does_not_change_results(rng):
+    """Long signals are cut into frame chunks and many clips are grouped per chunk
+    (logmel._CHUNK_FRAMES = 2048 frames): both must equal clip-by-clip computation."""
+    long = (0.2 * rng.standard_normal(320 * 2200 + 160)).astype(np.float32)  # 2199 frames
+    fe = AudioFrontend(SR)
+    streamed = np.concatenate([fe.push(c) for c in np.array_split(long, 40)], axis=-1)
+    np.testing.assert_array_equal(mfcc(long, sample_rate=SR), streamed)
+    clips = (0.2 * rng.standard_normal((45, 16000))).astype(np.float32)  # 45 x 49 > 2048 frames
+    batch = mfcc(clips, sample_rate=SR)
+    for i in (0, 40, 41, 44):  # first, last of chunk 1, first and last of chunk 2
+        np.testing.assert_array_equal(batch[i], mfcc(clips[i], sample_rate=SR))
+
+
 def test_streaming_sample_by_sample_and_empty_chunks(rng):
     x = rng.standard_normal(2000).astype(np.float32)
     fe = AudioFrontend(SR)
