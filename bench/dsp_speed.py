@@ -57,14 +57,20 @@ def make_clips(n_clips: int, seed: int = 0) -> np.ndarray:
     return clips
 
 
-def timed(fn, repeats: int) -> tuple[float, object]:
+def timed(fn, repeats: int, scale: float = 1.0) -> tuple[float, object, float]:
+    """(median wall seconds, last result, median process CPU seconds), times ``scale``.
+
+    CPU time (all threads of this process) is less disturbed than wall time when other
+    processes share the cores; both are reported.
+    """
     result = fn()  # warm-up (caches, plans, page faults)
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return statistics.median(wall) * scale, result, statistics.median(cpu) * scale
 
 
 def main() -> None:
@@ -141,20 +147,19 @@ def main() -> None:
     rows["librosa.feature.mfcc, same parameters"] = timed(run_librosa, args.repeats)
     # The same two, called once per clip (how feature extraction loops are often written).
     n_loop = min(args.clips, 200)
-    t_ours_loop, _ = timed(
-        lambda: [mfcc(c, sample_rate=SR, params=lib) for c in clips[:n_loop]], args.repeats
+    scale = args.clips / n_loop
+    rows["ours: mfcc, librosa conventions, one call per clip"] = timed(
+        lambda: [mfcc(c, sample_rate=SR, params=lib) for c in clips[:n_loop]], args.repeats, scale
     )
-    t_lib_loop, _ = timed(lambda: [run_librosa_one(c) for c in padded[:n_loop]], args.repeats)
-    rows["ours: mfcc, librosa conventions, one call per clip"] = (
-        t_ours_loop * args.clips / n_loop,
-        None,
+    rows["librosa.feature.mfcc, one call per clip"] = timed(
+        lambda: [run_librosa_one(c) for c in padded[:n_loop]], args.repeats, scale
     )
-    rows["librosa.feature.mfcc, one call per clip"] = (t_lib_loop * args.clips / n_loop, None)
     load_after = os.getloadavg()
 
     floor = rows["numpy.fft.rfft of the frames (floor)"][0]
     floor_scipy = rows["scipy.fft.rfft of the frames, 1 thread"][0]
     t_lib = rows["librosa.feature.mfcc, same parameters"][0]
+    cpu_lib = rows["librosa.feature.mfcc, same parameters"][2]
 
     ours = rows["ours: mfcc, librosa conventions"][1]
     ref = rows["librosa.feature.mfcc, same parameters"][1]
@@ -210,13 +215,14 @@ def main() -> None:
     )
     print()
     print(
-        "| pipeline | median (s) | per clip (ms) | librosa / this | this / numpy rfft | this / scipy rfft |"
+        "| pipeline | median wall (s) | per clip (ms) | librosa / this | this / numpy rfft "
+        "| this / scipy rfft | median CPU (s) | librosa / this, CPU |"
     )
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, (t, _) in rows.items():
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, (t, _, cpu) in rows.items():
         print(
             f"| {name} | {t:.3f} | {1e3 * t / args.clips:.3f} | {t_lib / t:.1f}x | "
-            f"{t / floor:.2f} | {t / floor_scipy:.2f} |"
+            f"{t / floor:.2f} | {t / floor_scipy:.2f} | {cpu:.3f} | {cpu_lib / cpu:.1f}x |"
         )
     print()
     print("Error of ours (librosa conventions, float32) against:")
