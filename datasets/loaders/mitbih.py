@@ -11,6 +11,9 @@ fusion and unclassifiable beats); rhythm, noise and flutter-wave annotations
 (``+ ~ | x [ ] ! "`` ...) are not beats. One lead is used (``lead``, default MLII, the
 lead the MIT-BIH annotators and most published detectors use); a record without it
 falls back to its first lead, logged and reported in ``extra['test_leads']``.
+Ventricular flutter/fibrillation episodes (between ``[`` and ``]`` annotations, where no
+beats are annotated) are carried as exclusion intervals (``extra['test_exclude']``):
+ANSI/AAMI EC57 leaves them out of beat-by-beat QRS detection scoring.
 """
 
 from __future__ import annotations
@@ -64,8 +67,21 @@ def read_mitbih_record(path_stem: Path, *, lead: str = "MLII", sample_rate: floa
         sig = resample(sig, orig_rate=fs, target_rate=float(sample_rate)).astype(np.float64)
         beats = np.round(beats * float(sample_rate) / fs).astype(np.int64)
         fs = float(sample_rate)
+    # ventricular flutter/fibrillation episodes: '[' ... ']' (EC57 leaves them out of QRS scoring)
+    excl, start = [], None
+    for sy, sa in zip(symbols.tolist(), samples.tolist()):
+        if sy == "[" and start is None:
+            start = sa
+        elif sy == "]" and start is not None:
+            excl.append((start, sa + 1))
+            start = None
+    if start is not None:
+        excl.append((start, int(rec.sig_len)))
+    ex = np.asarray(excl, np.int64).reshape(-1, 2)
+    if sample_rate is not None and float(sample_rate) != float(rec.fs):
+        ex = np.round(ex * float(sample_rate) / float(rec.fs)).astype(np.int64)
     keep = (beats >= 0) & (beats < len(sig))
-    return EcgRecord(path_stem.name, sig.astype(np.float32), beats[keep], syms[keep], fs), used
+    return EcgRecord(path_stem.name, sig.astype(np.float32), beats[keep], syms[keep], fs, ex), used
 
 
 class MitBih(Dataset):
@@ -79,10 +95,11 @@ class MitBih(Dataset):
     name = "mitbih"
     task = "regression"
     apps = ("heart_rate",)
-    VERSION = 1
+    VERSION = 2
 
     def _load(self) -> DataSplits:
         o = dict(self.options)
+        o.pop("name", None)
         root = require_dir(o.pop("root", None), dataset=self.name, hint="the MIT-BIH <rec>.hea/.dat/.atr files")
         smoke = bool(o.pop("smoke", False))
         records = o.pop("records", None)

@@ -137,6 +137,7 @@ class PpgCsv(Dataset):
 
     def _load(self) -> DataSplits:
         o = dict(self.options)
+        o.pop("name", None)
         root = require_dir(o.pop("root", None), dataset=self.name, hint="CSV files with time,ppg,acc_x,acc_y,acc_z,hr columns")
         smoke = bool(o.pop("smoke", False))
         fs = float(o.pop("sample_rate", 32.0))

@@ -145,6 +145,7 @@ class PpgDalia(Dataset):
 
     def _load(self) -> DataSplits:
         o = dict(self.options)
+        o.pop("name", None)
         root = require_dir(o.pop("root", None), dataset=self.name, hint="the PPG-DaLiA S<k>/S<k>.pkl files")
         smoke = bool(o.pop("smoke", False))
         fs = float(o.pop("sample_rate", 32.0))

@@ -108,6 +108,7 @@ class Spc2015(Dataset):
 
     def _load(self) -> DataSplits:
         o = dict(self.options)
+        o.pop("name", None)
         root = require_dir(o.pop("root", None), dataset=self.name,
                            hint="the SPC 2015 DATA_*_TYPE*.mat and *_BPMtrace.mat files")
         smoke = bool(o.pop("smoke", False))

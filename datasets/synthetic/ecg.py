@@ -29,7 +29,7 @@ import scipy.signal
 from tinyml_suite.common.data import DataSplits, Dataset, Split
 from tinyml_suite.common.errors import ConfigError, DatasetError
 
-__all__ = ["EcgRecord", "simulate_ecg", "records_to_splits", "split_beats", "EcgSim"]
+__all__ = ["EcgRecord", "simulate_ecg", "records_to_splits", "split_beats", "split_exclusions", "EcgSim"]
 
 
 @dataclasses.dataclass
@@ -43,6 +43,8 @@ class EcgRecord:
     beats : [shape=(n_beats,), int64] R-peak sample indices (reference annotations)
     symbols : [shape=(n_beats,), <U1] beat type per annotation (MIT-BIH symbols)
     sample_rate : float, Hz
+    exclude : [shape=(k, 2), int64] sample intervals [start, stop) left out of beat-by-beat
+        scoring (ventricular flutter/fibrillation episodes, as ANSI/AAMI EC57 prescribes)
     """
 
     name: str
@@ -50,6 +52,7 @@ class EcgRecord:
     beats: np.ndarray
     symbols: np.ndarray
     sample_rate: float
+    exclude: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 2), np.int64))
 
 
 def _wave(t: np.ndarray, centre: float, amp: float, width: float) -> np.ndarray:
@@ -203,7 +206,8 @@ def records_to_splits(
         x = np.zeros((len(recs), 1, length), np.float32)
         y = np.zeros(len(recs), np.float32)
         offsets = [0]
-        beats, symbols = [], []
+        ex_offsets = [0]
+        beats, symbols, excl = [], [], []
         for i, r in enumerate(recs):
             x[i, 0, : len(r.ecg)] = r.ecg
             rr = np.diff(r.beats) / fs
@@ -211,9 +215,14 @@ def records_to_splits(
             beats.append(np.asarray(r.beats, np.int64))
             symbols.append(np.asarray(r.symbols, "<U1"))
             offsets.append(offsets[-1] + len(r.beats))
+            ex = np.asarray(r.exclude, np.int64).reshape(-1, 2)
+            excl.append(ex)
+            ex_offsets.append(ex_offsets[-1] + len(ex))
         extra[f"{split}_beats"] = np.concatenate(beats)
         extra[f"{split}_symbols"] = np.concatenate(symbols)
         extra[f"{split}_beat_offsets"] = np.asarray(offsets, np.int64)
+        extra[f"{split}_exclude"] = np.concatenate(excl).reshape(-1, 2)
+        extra[f"{split}_exclude_offsets"] = np.asarray(ex_offsets, np.int64)
         meta = {"n_samples": np.array([len(r.ecg) for r in recs], np.int64)}
         return Split(x, y, np.array([r.name for r in recs]), meta)
 
@@ -241,6 +250,16 @@ def split_beats(data: DataSplits, split: str) -> list[tuple[np.ndarray, np.ndarr
     return [(np.asarray(b[off[i] : off[i + 1]]), np.asarray(s[off[i] : off[i + 1]])) for i in range(len(off) - 1)]
 
 
+def split_exclusions(data: DataSplits, split: str) -> list[np.ndarray]:
+    """Per-record ``(k, 2)`` excluded sample intervals (none for simulated records)."""
+    n = len(getattr(data, split))
+    key = f"{split}_exclude"
+    if key not in data.extra:
+        return [np.zeros((0, 2), np.int64) for _ in range(n)]
+    ex, off = np.asarray(data.extra[key]).reshape(-1, 2), data.extra[f"{split}_exclude_offsets"]
+    return [ex[off[i] : off[i + 1]] for i in range(len(off) - 1)]
+
+
 class EcgSim(Dataset):
     """Simulated single-lead ECG records with R-peak annotations (the ECG recipe's default).
 
@@ -251,10 +270,11 @@ class EcgSim(Dataset):
     name = "ecg_sim"
     task = "regression"
     apps = ("heart_rate",)
-    VERSION = 1
+    VERSION = 2
 
     def _load(self) -> DataSplits:
         o = dict(self.options)
+        o.pop("name", None)
         smoke = bool(o.pop("smoke", False))
         n_rec = int(o.pop("n_records", 8))
         minutes = float(o.pop("minutes", 5.0))

@@ -66,9 +66,9 @@ PPG_CHANNELS: tuple[str, ...] = ("ppg", "acc_x", "acc_y", "acc_z")
 # amplitude ratio range, respiration rate (Hz range), exercise intensity (0..1).
 _ACT = {
     "rest": dict(rise=(0, 5), cadence=(0, 0), swing=(0, 0), impact=(0, 0), artefact=(0.0, 0.1), resp=(0.2, 0.3), intensity=0.0),
-    "walk": dict(rise=(20, 40), cadence=(1.6, 2.0), swing=(0.15, 0.45), impact=(0.05, 0.25), artefact=(0.4, 1.5), resp=(0.3, 0.4), intensity=0.4),
-    "run": dict(rise=(55, 100), cadence=(2.4, 2.9), swing=(0.5, 1.4), impact=(0.3, 1.2), artefact=(1.0, 4.0), resp=(0.45, 0.65), intensity=1.0),
-    "arm": dict(rise=(5, 20), cadence=(0, 0), swing=(0.15, 0.5), impact=(0, 0), artefact=(0.5, 2.0), resp=(0.25, 0.35), intensity=0.2),
+    "walk": dict(rise=(20, 40), cadence=(1.6, 2.0), swing=(0.15, 0.45), impact=(0.05, 0.25), artefact=(0.2, 0.8), resp=(0.3, 0.4), intensity=0.4),
+    "run": dict(rise=(55, 100), cadence=(2.4, 2.9), swing=(0.5, 1.4), impact=(0.3, 1.2), artefact=(0.25, 1.1), resp=(0.45, 0.65), intensity=1.0),
+    "arm": dict(rise=(5, 20), cadence=(0, 0), swing=(0.15, 0.5), impact=(0, 0), artefact=(0.3, 1.0), resp=(0.25, 0.35), intensity=0.2),
 }
 
 
@@ -559,10 +559,11 @@ class PpgSim(Dataset):
     name = "ppg_sim"
     task = "regression"
     apps = ("heart_rate",)
-    VERSION = 1
+    VERSION = 2
 
     def _load(self) -> DataSplits:
         o = dict(self.options)
+        o.pop("name", None)
         smoke = bool(o.pop("smoke", False))
         n_subjects = int(o.pop("n_subjects", 16))
         minutes = float(o.pop("minutes", 10.0))

@@ -1,0 +1,333 @@
+"""The heart_rate app: heart rate from wrist PPG + ACC (CNN + tracking prior), and R-peaks / HRV from ECG.
+
+Two recipes, two App classes (``app._target_``):
+
+* :class:`HeartRateApp` (``tinyml app=heart_rate``): 8 s windows of (ppg, acc_x, acc_y,
+  acc_z) every 2 s -> a tiny CNN's softmax over heart-rate bins -> a causal tracking
+  prior (HMM forward filter, ``postprocess.py``) -> BPM. Scored per window (MAE, RMSE,
+  Bland-Altman, per subject) next to the no-learning DSP baseline (``dsp_baseline.py``)
+  on the same test windows.
+* :class:`EcgApp` (``experiment=ecg_rpeaks``): a DSP-only recipe (nothing is trained):
+  Pan-Tompkins R-peak detection (``ecg.py``) on whole ECG records, scored beat by beat
+  (sensitivity, PPV at 150 ms), plus HR per 8 s window and HRV.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from tinyml_suite.apps.heart_rate.metrics import hr_metrics
+from tinyml_suite.apps.heart_rate.postprocess import TrackParams, hr_grid, params_from, recording_segments, track
+from tinyml_suite.common.app import App, PredictFn
+from tinyml_suite.common.data import DataSplits, Split
+from tinyml_suite.common.errors import ConfigError, DatasetError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tinyml_suite.common.pipeline import RunContext
+
+__all__ = ["HeartRateApp", "EcgApp", "decode_bins", "soft_labels"]
+
+log = logging.getLogger("tinyml")
+
+PPG_CHANNELS = ("ppg", "acc_x", "acc_y", "acc_z")
+
+
+def soft_labels(bpm: np.ndarray, grid: np.ndarray, sigma_bpm: float) -> np.ndarray:
+    """Gaussian soft targets over the HR grid, one row per window (rows sum to 1).
+
+    Examples
+    --------
+    >>> g = hr_grid(60.0, 2.0, 11)
+    >>> t = soft_labels(np.array([70.0]), g, 2.0)
+    >>> int(np.argmax(t[0])), round(float(t.sum()), 6)
+    (5, 1.0)
+    """
+    y = np.asarray(bpm, np.float64)[:, None]
+    g = np.asarray(grid, np.float64)[None, :]
+    t = np.exp(-0.5 * ((g - y) / float(sigma_bpm)) ** 2)
+    t /= np.maximum(t.sum(axis=1, keepdims=True), 1e-30)
+    return t.astype(np.float32)
+
+
+def decode_bins(probs: np.ndarray, grid: np.ndarray, half_width: int = 3) -> np.ndarray:
+    """Per-window BPM without tracking: mean of the distribution within +- ``half_width`` bins of its maximum.
+
+    Examples
+    --------
+    >>> g = hr_grid(60.0, 2.0, 11)
+    >>> decode_bins(np.array([[0, 0, 0, 0, 0.5, 0.5, 0, 0, 0, 0, 0.0]]), g).tolist()
+    [69.0]
+    """
+    p = np.asarray(probs, np.float64)
+    g = np.asarray(grid, np.float64)
+    j = np.argmax(p, axis=1)
+    out = np.empty(len(p))
+    for i, k in enumerate(j):
+        a, b = max(0, k - half_width), min(len(g), k + half_width + 1)
+        w = p[i, a:b]
+        out[i] = (w * g[a:b]).sum() / w.sum() if w.sum() > 0 else g[k]
+    return out
+
+
+def _hop_s(data: DataSplits) -> float:
+    hop = data.extra.get("hop_s")
+    return float(np.asarray(hop)) if hop is not None else 2.0
+
+
+class HeartRateApp(App):
+    """Heart rate from wrist PPG + ACC windows.
+
+    Options (``conf/app/heart_rate.yaml``):
+    ``hr_min_bpm``, ``hr_step_bpm``, ``n_bins`` (the output grid; with the spectrum
+    front end it must equal the features' frequency bins), ``label_sigma_bpm`` (soft
+    target width), ``decode_half_width`` (bins), ``tracking`` (:class:`TrackParams`
+    fields), ``dsp_baseline`` (:class:`~tinyml_suite.apps.heart_rate.dsp_baseline.DspParams`
+    fields; ``null`` skips the baseline), ``trace_subject`` (which test subject the
+    HR-trace plot shows; null: the first).
+    """
+
+    name: ClassVar[str] = "heart_rate"
+    task: ClassVar[str] = "regression"
+    headline: ClassVar[str] = "mae_bpm"
+    higher_is_better: ClassVar[bool] = False
+    firmware_main: ClassVar[str] = ""
+
+    _OPTIONS = ("hr_min_bpm", "hr_step_bpm", "n_bins", "label_sigma_bpm", "decode_half_width", "tracking",
+                "dsp_baseline", "trace_subject")
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        o = self.options
+        unknown = sorted(set(o) - set(self._OPTIONS))
+        if unknown:
+            raise ConfigError(f"app.{unknown[0]} is not an option of app=heart_rate; valid: {', '.join(self._OPTIONS)}")
+        self.grid = hr_grid(float(o.get("hr_min_bpm", 30.0)), float(o.get("hr_step_bpm", 1.875)), int(o.get("n_bins", 113)))
+        self.label_sigma = float(o.get("label_sigma_bpm", 3.0))
+        if not self.label_sigma > 0:
+            raise ConfigError(f"app.label_sigma_bpm={self.label_sigma} must be > 0 BPM")
+        self.half_width = int(o.get("decode_half_width", 3))
+        self.tracking: TrackParams = params_from(o.get("tracking"), refine="mean")
+        self._dsp_opts = o.get("dsp_baseline", {})
+        if self._dsp_opts is not None:
+            from tinyml_suite.apps.heart_rate.dsp_baseline import dsp_params_from
+
+            self.dsp = dsp_params_from(self._dsp_opts)
+        else:
+            self.dsp = None
+        self.trace_subject = o.get("trace_subject")
+
+    # -- data ------------------------------------------------------------------------
+    def check_data(self, data: DataSplits, dataset_name: str, dataset_apps: tuple[str, ...]) -> None:
+        super().check_data(data, dataset_name, dataset_apps)
+        if tuple(data.channels) != PPG_CHANNELS:
+            raise DatasetError(
+                f"dataset={dataset_name} has channels {data.channels}; app=heart_rate needs windows of "
+                f"{PPG_CHANNELS} (the ECG recipe is experiment=ecg_rpeaks)"
+            )
+        for name in ("t_s", "rec"):
+            if name not in data.test.meta:
+                raise DatasetError(f"dataset={dataset_name} lacks meta column {name!r} (window time order per recording)")
+
+    def output_size(self, data: DataSplits) -> int:
+        return int(self.grid.size)
+
+    def training_arrays(self, X: np.ndarray, split: Split, data: DataSplits) -> tuple[np.ndarray, np.ndarray]:
+        return X, soft_labels(split.y, self.grid, self.label_sigma)
+
+    def loss(self) -> Any:
+        return "categorical_crossentropy"
+
+    def keras_metrics(self) -> list[Any]:
+        return []
+
+    # -- evaluation ------------------------------------------------------------------
+    def _check_grid(self, ctx: RunContext) -> None:
+        grid_fn = getattr(ctx.features, "hr_grid_bpm", None)
+        if callable(grid_fn):
+            fg = np.asarray(grid_fn())
+            if fg.size == self.grid.size and not np.allclose(fg, self.grid, atol=1e-3):
+                raise ConfigError(
+                    f"the features' frequency bins ({fg[0]:.3f}..{fg[-1]:.3f} BPM) and the app's HR grid "
+                    f"({self.grid[0]:.3f}..{self.grid[-1]:.3f} BPM) have the same size but differ; set "
+                    f"app.hr_min_bpm={fg[0]:.4g} app.hr_step_bpm={fg[1] - fg[0]:.6g}"
+                )
+
+    def estimates(self, probs: np.ndarray, split: Split, hop_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(tracked, per-window)`` BPM for the model outputs of a split."""
+        raw = decode_bins(probs, self.grid, self.half_width)
+        segs = recording_segments(split.meta["rec"], split.meta["t_s"], hop_s)
+        return track(probs, self.grid, segs, self.tracking), raw
+
+    def evaluate(self, predict: PredictFn, X: np.ndarray, split: Split, ctx: RunContext) -> dict[str, Any]:
+        self._check_grid(ctx)
+        probs = np.asarray(predict(X), np.float32)
+        if probs.ndim != 2 or probs.shape[1] != self.grid.size:
+            raise ConfigError(f"the model outputs shape {probs.shape[1:]}; app=heart_rate expects {self.grid.size} HR bins")
+        tracked, raw = self.estimates(probs, split, _hop_s(ctx.data))
+        out = hr_metrics(tracked, split.y, split.groups)
+        out["mae_bpm_untracked"] = hr_metrics(raw, split.y)["mae_bpm"]
+        out["rmse_bpm_untracked"] = hr_metrics(raw, split.y)["rmse_bpm"]
+        act = split.meta.get("activity")
+        if act is not None and np.any(np.asarray(act) >= 0):
+            from tinyml_suite.datasets.synthetic.ppg import ACTIVITIES
+
+            out["per_activity"] = {
+                ACTIVITIES[a]: {"mae_bpm": float(np.mean(np.abs(tracked[act == a] - split.y[act == a]))), "n": int((act == a).sum())}
+                for a in range(len(ACTIVITIES)) if np.any(act == a)
+            }
+        ctx.state.setdefault("hr_predictions", {})["last"] = {"tracked": tracked, "raw": raw, "split": split}
+        return out
+
+    def extra_evaluation(self, predict: PredictFn, ctx: RunContext, variant: str) -> dict[str, Any]:
+        store = ctx.state.setdefault("hr_predictions", {})
+        if "last" in store:
+            store[variant] = store.pop("last")
+        if variant != "float" or self.dsp is None or ctx.data is None:
+            return {}
+        from tinyml_suite.apps.heart_rate.dsp_baseline import dsp_estimates
+
+        test = ctx.data.test
+        est = dsp_estimates(test.x, sample_rate=ctx.data.sample_rate, rec=test.meta["rec"], t_s=test.meta["t_s"],
+                            hop_s=_hop_s(ctx.data), params=self.dsp)
+        store["dsp"] = {"tracked": est, "split": test}
+        m = hr_metrics(est, test.y, test.groups)
+        keep = ("mae_bpm", "rmse_bpm", "bias_bpm", "loa_low_bpm", "loa_high_bpm", "within_5bpm", "mae_subject_mean_bpm", "per_subject")
+        log.info("DSP baseline MAE = %.3f BPM on the same test windows", m["mae_bpm"])
+        return {"dsp_baseline": {k: m[k] for k in keep if k in m}}
+
+    def plots(self, ctx: RunContext, out_dir: Path) -> list[Path]:
+        from tinyml_suite.apps.heart_rate.plots import bland_altman_plot, trace_plot
+
+        store = ctx.state.get("hr_predictions") or {}
+        paths = []
+        series = {k: v for k, v in store.items() if k in ("float", "int8", "dsp") and "split" in v}
+        if not series:
+            return []
+        p = bland_altman_plot(series, out_dir / "bland_altman.png")
+        if p:
+            paths.append(p)
+        p = trace_plot(series, out_dir / "hr_trace.png", subject=self.trace_subject)
+        if p:
+            paths.append(p)
+        return paths
+
+    # -- firmware --------------------------------------------------------------------
+    def firmware_context(self, ctx: RunContext) -> dict[str, Any]:
+        t = self.tracking
+        return {
+            "task": self.task,
+            "labels": [],
+            "hop_s": _hop_s(ctx.data) if ctx.data is not None else 2.0,
+            "sensor": "ppg+imu",
+            "hr_min_bpm": float(self.grid[0]),
+            "hr_step_bpm": float(self.grid[1] - self.grid[0]),
+            "hr_bins": int(self.grid.size),
+            "track_kernel": [float(v) for v in t.kernel(float(self.grid[1] - self.grid[0]))],
+            "track_uniform": float(t.uniform),
+            "track_gamma": float(t.gamma),
+            "track_floor": float(t.floor),
+            "track_refine": {"peak": 0, "mean": 1, "none": 2}[t.refine],
+            "track_refine_bins": int(t.refine_bins),
+        }
+
+    def app_buffers_bytes(self, ctx: RunContext) -> int:
+        n = int(self.grid.size)
+        return 4 * (3 * n + len(self.tracking.kernel(float(self.grid[1] - self.grid[0]))))
+
+
+class EcgApp(App):
+    """R-peak detection, HR and HRV from one ECG lead (DSP only: nothing is trained).
+
+    Options: ``detector`` (:class:`~tinyml_suite.apps.heart_rate.ecg.QrsDetectorParams`
+    fields), ``tolerance_s`` (beat matching, default 0.150), ``exclude_edges_s`` (seconds
+    at the start and end of each record left out of the beat comparison, default 0),
+    ``window_s``/``hop_s`` (the HR-per-window grid, 8 s / 2 s).
+    """
+
+    name: ClassVar[str] = "heart_rate"
+    task: ClassVar[str] = "regression"
+    headline: ClassVar[str] = "mae_bpm"
+    higher_is_better: ClassVar[bool] = False
+    trains_model: ClassVar[bool] = False
+    firmware_main: ClassVar[str] = "apps/heart_rate/ecg_main.c"
+
+    _OPTIONS = ("detector", "tolerance_s", "exclude_edges_s", "window_s", "hop_s")
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        from tinyml_suite.apps.heart_rate.ecg import detector_params_from
+
+        o = self.options
+        unknown = sorted(set(o) - set(self._OPTIONS))
+        if unknown:
+            raise ConfigError(f"app.{unknown[0]} is not an option of the ECG recipe; valid: {', '.join(self._OPTIONS)}")
+        self.detector = detector_params_from(o.get("detector"))
+        self.tol_s = float(o.get("tolerance_s", 0.150))
+        self.edge_s = float(o.get("exclude_edges_s", 0.0))
+        self.window_s = float(o.get("window_s", 8.0))
+        self.hop_s = float(o.get("hop_s", 2.0))
+        if not (self.tol_s > 0 and self.edge_s >= 0 and self.window_s > 0 and self.hop_s > 0):
+            raise ConfigError("app.tolerance_s, window_s and hop_s must be > 0 and app.exclude_edges_s >= 0")
+
+    def check_data(self, data: DataSplits, dataset_name: str, dataset_apps: tuple[str, ...]) -> None:
+        super().check_data(data, dataset_name, dataset_apps)
+        if tuple(data.channels) != ("ecg",) or "test_beats" not in data.extra:
+            raise DatasetError(
+                f"dataset={dataset_name} is not an ECG dataset with beat annotations; the ECG recipe needs "
+                "dataset=ecg_sim or dataset=mitbih"
+            )
+
+    def dsp_predictor(self, ctx: RunContext) -> PredictFn:
+        from tinyml_suite.apps.heart_rate.ecg import detect_qrs
+
+        fs = float(ctx.data.sample_rate)
+
+        def predict(X: np.ndarray) -> np.ndarray:
+            out = np.zeros((len(X), X.shape[-1]), np.float32)
+            for i, f in enumerate(X):
+                out[i, detect_qrs(f, sample_rate=fs, params=self.detector)] = 1.0
+            return out
+
+        return predict
+
+    def evaluate(self, predict: PredictFn, X: np.ndarray, split: Split, ctx: RunContext) -> dict[str, Any]:
+        from tinyml_suite.apps.heart_rate.ecg import score_records
+        from tinyml_suite.datasets.synthetic.ecg import split_beats
+
+        fs = float(ctx.data.sample_rate)
+        det = predict(X)
+        dets = [np.flatnonzero(d > 0.5)[np.flatnonzero(d > 0.5) < n] for d, n in zip(det, split.meta["n_samples"])]
+        refs = split_beats(ctx.data, "test") if split is ctx.data.test else None
+        if refs is None or len(refs) != len(dets):
+            raise DatasetError("the ECG recipe scores whole test records; the test split does not match its beat annotations")
+        out = score_records(refs, dets, split.groups, split.meta["n_samples"], sample_rate=fs, tol_s=self.tol_s,
+                            edge_s=self.edge_s, window_s=self.window_s, hop_s=self.hop_s)
+        out["lead"] = [str(v) for v in ctx.data.extra.get("test_leads", np.array([])).tolist()] or None
+        ctx.state["ecg"] = {"refs": refs, "dets": dets, "X": X, "names": list(split.groups), "fs": fs}
+        return out
+
+    def plots(self, ctx: RunContext, out_dir: Path) -> list[Path]:
+        from tinyml_suite.apps.heart_rate.plots import ecg_plot
+
+        st = ctx.state.get("ecg")
+        if not st:
+            return []
+        p = ecg_plot(st, out_dir / "ecg_beats.png")
+        return [p] if p else []
+
+    def firmware_context(self, ctx: RunContext) -> dict[str, Any]:
+        from tinyml_suite.apps.heart_rate.ecg import detector_c_context
+
+        fs = float(ctx.data.sample_rate) if ctx.data is not None else 360.0
+        return {"task": self.task, "labels": [], "sensor": "ecg", "hop_s": 1.0,
+                **detector_c_context(self.detector, fs)}
+
+    def app_buffers_bytes(self, ctx: RunContext) -> int:
+        from tinyml_suite.apps.heart_rate.ecg import detector_ram_bytes
+
+        fs = float(ctx.data.sample_rate) if ctx.data is not None else 360.0
+        return detector_ram_bytes(self.detector, fs)

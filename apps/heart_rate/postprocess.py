@@ -1,0 +1,219 @@
+"""Heart-rate tracking: a causal HMM forward filter over a BPM grid (the "tracking prior").
+
+Both estimators of the app produce, per 8 s window, a non-negative score over a grid of
+heart rates: the DSP baseline its motion-suppressed PPG spectrum, the CNN its softmax
+over HR bins. :class:`HrTracker` turns that sequence into one estimate per window:
+
+1. **predict**: the previous posterior is blurred by a Gaussian transition kernel of
+   ``sigma_bpm`` (how far the heart rate moves in one 2 s hop) and mixed with a uniform
+   distribution (weight ``uniform``: the track can always be re-acquired),
+2. **update**: multiplied by the emission ``(score / max(score))^gamma + floor`` and
+   renormalised (``gamma < 1`` flattens over-confident scores),
+3. **estimate**: the posterior's maximum, refined either to the parabolic peak of the
+   emission nearest to it (``refine='peak'``, for spectra) or to the posterior's mean
+   over +- ``refine_bins`` (``refine='mean'``, for softmax outputs).
+
+Causal (one window of latency, like the device), no look-ahead. The firmware twin is
+``firmware_templates/apps/heart_rate/postprocess.c``, held to this code by a parity test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from tinyml_suite.common.dsp._checks import check_choice, check_float, check_int
+from tinyml_suite.common.errors import ConfigError
+
+__all__ = ["TrackParams", "HrTracker", "track", "recording_segments", "hr_grid"]
+
+
+def hr_grid(min_bpm: float, step_bpm: float, n_bins: int) -> np.ndarray:
+    """``min_bpm + step_bpm * k``, k = 0..n_bins-1 (float32, as the device stores it).
+
+    Examples
+    --------
+    >>> hr_grid(30.0, 1.875, 4).tolist()
+    [30.0, 31.875, 33.75, 35.625]
+    """
+    check_float("min_bpm", min_bpm, lo=0.0)
+    check_float("step_bpm", step_bpm, lo=0.0, lo_open=True)
+    check_int("n_bins", n_bins, lo=3)
+    return (np.float32(min_bpm) + np.float32(step_bpm) * np.arange(n_bins, dtype=np.float32)).astype(np.float32)
+
+
+@dataclass(kw_only=True, frozen=True)
+class TrackParams:
+    """Parameters of :class:`HrTracker` (see the module docstring).
+
+    Attributes
+    ----------
+    sigma_bpm : float
+        Std of the heart-rate change per window hop (BPM), > 0.
+    uniform : float
+        Weight of the uniform component of the prediction, in [0, 1).
+    gamma : float
+        Exponent applied to the normalised emission (> 0).
+    floor : float
+        Added to the emission so no heart rate is ever ruled out (>= 0).
+    refine : {'peak', 'mean', 'none'}
+        How the estimate is refined around the posterior maximum.
+    refine_bins : int
+        Half-width of the refinement neighbourhood, in bins.
+    """
+
+    IMPLEMENTATION_VERSION: ClassVar[int] = 1
+    C_PREFIX: ClassVar[str] = "HRTRACK"
+    C_ENUMS: ClassVar[dict[str, dict[str, int]]] = {"refine": {"peak": 0, "mean": 1, "none": 2}}
+
+    sigma_bpm: float = 3.75
+    uniform: float = 0.01
+    gamma: float = 0.5
+    floor: float = 0.001
+    refine: str = "peak"
+    refine_bins: int = 2
+
+    def __post_init__(self) -> None:
+        check_float("sigma_bpm", self.sigma_bpm, lo=0.0, lo_open=True)
+        check_float("uniform", self.uniform, lo=0.0, hi=1.0, hi_open=True)
+        check_float("gamma", self.gamma, lo=0.0, lo_open=True)
+        check_float("floor", self.floor, lo=0.0)
+        check_choice("refine", self.refine, ("peak", "mean", "none"))
+        check_int("refine_bins", self.refine_bins, lo=0)
+
+    def kernel(self, step_bpm: float) -> np.ndarray:
+        """The normalised float32 Gaussian transition kernel on a grid of ``step_bpm``.
+
+        Half-width ``ceil(3 sigma / step)`` bins.
+
+        Examples
+        --------
+        >>> k = TrackParams(sigma_bpm=3.75).kernel(1.875)
+        >>> len(k), round(float(k.sum()), 6)
+        (13, 1.0)
+        """
+        s = self.sigma_bpm / float(step_bpm)
+        half = int(np.ceil(3.0 * s))
+        k = np.exp(-0.5 * (np.arange(-half, half + 1) / s) ** 2)
+        return (k / k.sum()).astype(np.float32)
+
+
+class HrTracker:
+    """Causal HMM forward filter over a BPM grid; float32 throughout, like the device.
+
+    Examples
+    --------
+    >>> grid = hr_grid(30.0, 1.875, 113)
+    >>> t = HrTracker(grid)
+    >>> bump = lambda bpm: np.exp(-0.5 * ((grid - bpm) / 3.0) ** 2)
+    >>> [round(t.step(bump(72) + 0.5 * bump(150)), 1) for _ in range(3)]
+    [72.0, 72.0, 72.0]
+    >>> round(t.step(0.8 * bump(75) + bump(150)), 1)   # a stronger artefact far away loses
+    75.0
+    """
+
+    def __init__(self, grid_bpm: np.ndarray, params: TrackParams = TrackParams()) -> None:
+        grid = np.asarray(grid_bpm, np.float32)
+        if grid.ndim != 1 or grid.size < 3 or not np.all(np.diff(grid) > 0):
+            raise ConfigError("grid_bpm must be an increasing 1-D grid of at least 3 heart rates")
+        step = np.diff(grid.astype(np.float64))
+        if not np.allclose(step, step[0], rtol=1e-4):
+            raise ConfigError("grid_bpm must be evenly spaced")
+        self.grid = grid
+        self.step_bpm = float(step[0])
+        self.params = params
+        self.kernel = params.kernel(self.step_bpm)
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new recording: a flat posterior."""
+        self.post = np.full(self.grid.size, np.float32(1.0 / self.grid.size), np.float32)
+
+    def step(self, score: np.ndarray) -> float:
+        """Update with one window's score over the grid; return the estimate (BPM)."""
+        p = self.params
+        e = np.asarray(score, np.float32)
+        if e.shape != self.grid.shape:
+            raise ConfigError(f"score has shape {e.shape}; expected one value per grid bin ({self.grid.size})")
+        e = np.maximum(e, np.float32(0.0))
+        n = self.grid.size
+        prior = np.convolve(self.post, self.kernel, mode="same").astype(np.float32)
+        prior = prior / np.float32(prior.sum())
+        prior = prior * np.float32(1.0 - p.uniform) + np.float32(p.uniform / n)
+        mx = np.float32(e.max())
+        em = (e / mx) if mx > 0 else np.ones_like(e)
+        em = np.power(em, np.float32(p.gamma)).astype(np.float32) + np.float32(p.floor)
+        post = prior * em
+        self.post = (post / np.float32(post.sum())).astype(np.float32)
+        return self.estimate(e)
+
+    def estimate(self, score: np.ndarray) -> float:
+        """The refined estimate from the current posterior (see ``refine``)."""
+        p = self.params
+        post, grid, n = self.post, self.grid, self.grid.size
+        j = int(np.argmax(post))
+        if p.refine == "none" or p.refine_bins == 0:
+            return float(grid[j])
+        if p.refine == "mean":
+            a, b = max(0, j - p.refine_bins), min(n, j + p.refine_bins + 1)
+            w = post[a:b]
+            return float(np.float32((w * grid[a:b]).sum()) / np.float32(w.sum()))
+        e = np.asarray(score, np.float32)
+        best, best_v = -1, np.float32(-1.0)
+        for k in range(max(1, j - p.refine_bins), min(n - 1, j + p.refine_bins + 1)):
+            if e[k] > e[k - 1] and e[k] >= e[k + 1]:
+                v = e[k] * post[k]
+                if v > best_v:
+                    best, best_v = k, v
+        if best < 0:
+            return float(grid[j])
+        y0, y1, y2 = e[best - 1], e[best], e[best + 1]
+        den = np.float32(y0 - 2 * y1 + y2)
+        off = np.float32(0.5) * (y0 - y2) / den if den < 0 else np.float32(0.0)
+        return float(grid[best] + off * np.float32(self.step_bpm))
+
+
+def recording_segments(rec: np.ndarray, t_s: np.ndarray, hop_s: float) -> list[np.ndarray]:
+    """Index arrays of consecutive windows (same recording, ``hop_s`` apart), in time order.
+
+    Examples
+    --------
+    >>> [s.tolist() for s in recording_segments(np.array([0, 0, 0, 1, 1]), np.array([0, 2, 6, 0, 2.0]), 2.0)]
+    [[0, 1], [2], [3, 4]]
+    """
+    rec = np.asarray(rec)
+    t = np.asarray(t_s, np.float64)
+    order = np.lexsort((t, rec))
+    segs: list[list[int]] = []
+    for i in order:
+        if segs and rec[segs[-1][-1]] == rec[i] and abs(t[i] - t[segs[-1][-1]] - hop_s) < 1e-6:
+            segs[-1].append(int(i))
+        else:
+            segs.append([int(i)])
+    return [np.asarray(s, np.int64) for s in segs]
+
+
+def track(scores: np.ndarray, grid_bpm: np.ndarray, segments: list[np.ndarray],
+          params: TrackParams = TrackParams()) -> np.ndarray:
+    """Run :class:`HrTracker` over each segment of windows; one estimate per window (BPM)."""
+    scores = np.asarray(scores)
+    out = np.zeros(len(scores), np.float64)
+    tracker = HrTracker(grid_bpm, params)
+    for seg in segments:
+        tracker.reset()
+        for i in seg:
+            out[i] = tracker.step(scores[i])
+    return out
+
+
+def params_from(options: dict[str, Any] | None, **defaults: Any) -> TrackParams:
+    """A :class:`TrackParams` from a config mapping (unknown keys are a one-line error)."""
+    opts = {**defaults, **dict(options or {})}
+    valid = {f.name for f in dataclasses.fields(TrackParams)}
+    unknown = sorted(set(opts) - valid)
+    if unknown:
+        raise ConfigError(f"tracking.{unknown[0]} is not a tracking parameter; valid: {', '.join(sorted(valid))}")
+    return TrackParams(**opts)
