@@ -163,8 +163,9 @@ def main(argv: Sequence[str]) -> int:
     from tinyml_suite.common.deploy.firmware import deploy
 
     board_cfg = load_board(board)  # unknown board: one line before any work
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     ctx = load_run(args["target"], board=board, model=args.get("model"))
+    # progress (arena measurement, the summary) on stderr once the run is loaded
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     out = Path(args["out"]) if args.get("out") else None
     result = deploy(ctx, board_cfg, out)
     fit, lat, fw = result["fit"], result["latency"], result["firmware"]
