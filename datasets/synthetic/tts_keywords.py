@@ -113,6 +113,13 @@ def _draw_voice(rng: np.random.Generator, spec: dict[str, Any]) -> tuple[str, st
     return voice, variant, rate, pitch, prange
 
 
+def _text(word: str, rng: np.random.Generator, punctuation: list[str]) -> str:
+    """The word with a random trailing mark: espeak-ng intones '.', '!', '?' and ',' differently."""
+    if not punctuation:
+        return word
+    return word + punctuation[int(rng.integers(len(punctuation)))]
+
+
 def _generate_chunk(spec: dict[str, Any], jobs: list[tuple[int, str]]) -> list[tuple[np.ndarray, str, int, int]]:
     """Make the clips of ``jobs`` = [(index, word or SILENCE)]; returns (clip, voice, onset, length)."""
     from tinyml_suite.apps.wake_word.augment import Augmenter, AugmentParams
@@ -141,7 +148,7 @@ def _generate_chunk(spec: dict[str, Any], jobs: list[tuple[int, str]]) -> list[t
             continue
         for _attempt in range(5):
             voice, _, rate, pitch, prange = _draw_voice(rng, spec)
-            u = synth_utterance(word, voice=voice, rate=rate, pitch=pitch, pitch_range=prange,
+            u = synth_utterance(_text(word, rng, spec["punctuation"]), voice=voice, rate=rate, pitch=pitch, pitch_range=prange,
                                 sample_rate=sr, seed=int(rng.integers(1 << 31)))
             if len(u):
                 break
@@ -191,6 +198,14 @@ def _int_pair(name: str, value: Any, lo: int, hi: int) -> tuple[int, int]:
     return a, b
 
 
+def _punctuation(value: Any) -> list[str]:
+    marks = [str(v) for v in (value or [])]
+    bad = [m for m in marks if m not in ("", ".", "!", "?", ",", ";", ":")]
+    if bad:
+        raise ConfigError(f"dataset.punctuation: {bad[0]!r} is not one of '', '.', '!', '?', ',', ';', ':'")
+    return marks
+
+
 class TtsKeywords(Dataset):
     """Synthetic keyword spotting data from espeak-ng (see the module docstring).
 
@@ -212,6 +227,9 @@ class TtsKeywords(Dataset):
         Share of variants held out for validation and test.
     rate, pitch, pitch_range : [low, high]
         espeak-ng words per minute, base pitch and pitch range (0-99).
+    punctuation : list of str
+        Marks appended at random ('', '.', '!', '?'): espeak-ng intones a statement, an
+        exclamation and a question differently (prosody variety).
     augment : mapping
         :class:`~tinyml_suite.apps.wake_word.augment.AugmentParams` fields.
     noise_dir : str or None
@@ -225,7 +243,7 @@ class TtsKeywords(Dataset):
     name = "tts_keywords"
     task = "classification"
     apps = ("wake_word",)
-    VERSION = 1
+    VERSION = 2
 
     def _spec(self) -> dict[str, Any]:
         from tinyml_suite.apps.wake_word.labels import (
@@ -297,6 +315,7 @@ class TtsKeywords(Dataset):
             "rate": _int_pair("rate", o.get("rate", (110, 250)), 80, 450),
             "pitch": _int_pair("pitch", o.get("pitch", (15, 85)), 0, 99),
             "pitch_range": _int_pair("pitch_range", o.get("pitch_range", (10, 90)), 0, 99),
+            "punctuation": _punctuation(o.get("punctuation", ("", ".", "!", "?"))),
             "augment": dict(o.get("augment") or {}),
             "sample_rate": sr,
             "n_samples": int(round(clip_s * sr)),
@@ -352,7 +371,7 @@ class TtsKeywords(Dataset):
         for split in SPLITS:
             words = self._plan(spec, split, plan_rng)
             job_spec = {
-                **{k: spec[k] for k in ("languages", "rate", "pitch", "pitch_range", "augment",
+                **{k: spec[k] for k in ("languages", "rate", "pitch", "pitch_range", "augment", "punctuation",
                                          "sample_rate", "n_samples", "seed")},
                 "variants": spec["variants_by_split"][split],
                 "split": split,
