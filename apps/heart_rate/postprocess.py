@@ -155,10 +155,12 @@ class HrTracker:
         p = self.params
         post, grid, n = self.post, self.grid, self.grid.size
         j = int(np.argmax(post))
+        a, b = max(0, j - p.refine_bins), min(n, j + p.refine_bins + 1)
+        #: posterior mass within +- refine_bins of the maximum (the device's "confidence")
+        self.last_confidence = float(post[a:b].sum())
         if p.refine == "none" or p.refine_bins == 0:
             return float(grid[j])
         if p.refine == "mean":
-            a, b = max(0, j - p.refine_bins), min(n, j + p.refine_bins + 1)
             w = post[a:b]
             return float(np.float32((w * grid[a:b]).sum()) / np.float32(w.sum()))
         e = np.asarray(score, np.float32)

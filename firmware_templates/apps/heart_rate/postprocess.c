@@ -1,0 +1,138 @@
+/* postprocess.c - heart_rate's firmware hooks (tm_app.h), C99: the HR tracking prior.
+ *
+ * The C twin of apps/heart_rate/postprocess.py::HrTracker (tests/test_heart_rate_firmware.py
+ * compiles this file on the host and compares it with the Python code window by window).
+ *
+ * Every 2 s the runner hands in the CNN's softmax over TM_APP_HR_BINS heart-rate bins
+ * (grid[k] = TM_APP_HR_MIN_BPM + k * TM_APP_HR_STEP_BPM). A causal HMM forward filter:
+ *   prior = normalise(post (*) kernel) * (1 - uniform) + uniform / n   (predict)
+ *   post  = normalise(prior * ((p / max p)^gamma + floor))           (update)
+ * then the estimate = the posterior's maximum, refined to the posterior mean within
+ * +- TM_APP_TRACK_REFINE_BINS bins (refine 1 "mean") or to the parabolic peak of the
+ * scores nearest to it (refine 0 "peak"). Reported every window: kind TM_EVENT_VALUE,
+ * value = heart rate (BPM), label "bpm", confidence = posterior mass within
+ * +- TM_APP_TRACK_REFINE_BINS bins of the maximum.
+ * Static RAM: 3 * TM_APP_HR_BINS floats + the kernel (HeartRateApp.app_buffers_bytes).
+ */
+#include <math.h>
+
+#include "app_settings.h"
+#include "model_settings.h"
+#include "tm_app.h"
+
+#if TM_APP_API_VERSION != 1
+#error "postprocess.c implements tm_app.h version 1"
+#endif
+#if !defined(TM_APP_HR_BINS) || !defined(TM_APP_TRACK_KERNEL_COUNT) || !defined(TM_APP_HR_MIN_BPM)
+#error "heart_rate needs TM_APP_HR_BINS, TM_APP_HR_MIN_BPM, TM_APP_HR_STEP_BPM and TM_APP_TRACK_* in app_settings.h"
+#endif
+#if TM_MODEL_OUTPUT_COUNT != TM_APP_HR_BINS
+#error "the model must output one score per heart-rate bin (TM_MODEL_OUTPUT_COUNT == TM_APP_HR_BINS)"
+#endif
+
+#define HR_REFINE_PEAK 0
+#define HR_REFINE_MEAN 1
+
+static const float kKernel[TM_APP_TRACK_KERNEL_COUNT] = TM_APP_TRACK_KERNEL_INIT;
+static float g_post[TM_APP_HR_BINS];
+static float g_prior[TM_APP_HR_BINS];
+static float g_grid[TM_APP_HR_BINS];
+
+int tm_app_init(void) {
+  int k;
+  for (k = 0; k < TM_APP_HR_BINS; ++k) {
+    g_post[k] = 1.0f / (float)TM_APP_HR_BINS;
+    g_grid[k] = (float)TM_APP_HR_MIN_BPM + (float)TM_APP_HR_STEP_BPM * (float)k;
+  }
+  return 0;
+}
+
+/* One tracking step on scores[TM_APP_HR_BINS]; returns the estimate, *mass = confidence. */
+static float track_step(const float* scores, float* mass) {
+  const int n = TM_APP_HR_BINS;
+  const int half = TM_APP_TRACK_KERNEL_COUNT / 2;
+  const float u = (float)TM_APP_TRACK_UNIFORM;
+  float sum = 0.0f, mx = 0.0f;
+  int i, k, j = 0, a, b;
+  /* predict */
+  for (i = 0; i < n; ++i) {
+    float acc = 0.0f;
+    for (k = 0; k < TM_APP_TRACK_KERNEL_COUNT; ++k) {
+      const int src = i + k - half;
+      if (src >= 0 && src < n) acc += g_post[src] * kKernel[k];
+    }
+    g_prior[i] = acc;
+    sum += acc;
+  }
+  for (i = 0; i < n; ++i) g_prior[i] = (g_prior[i] / sum) * (1.0f - u) + u / (float)n;
+  /* update */
+  for (i = 0; i < n; ++i) {
+    const float e = scores[i] > 0.0f ? scores[i] : 0.0f;
+    if (e > mx) mx = e;
+  }
+  sum = 0.0f;
+  for (i = 0; i < n; ++i) {
+    const float e = scores[i] > 0.0f ? scores[i] : 0.0f;
+    const float r = mx > 0.0f ? e / mx : 1.0f;
+    const float em = powf(r, (float)TM_APP_TRACK_GAMMA) + (float)TM_APP_TRACK_FLOOR;
+    g_post[i] = g_prior[i] * em;
+    sum += g_post[i];
+  }
+  for (i = 0; i < n; ++i) {
+    g_post[i] = g_post[i] / sum;
+    if (g_post[i] > g_post[j]) j = i;
+  }
+  /* estimate */
+  a = j - TM_APP_TRACK_REFINE_BINS;
+  b = j + TM_APP_TRACK_REFINE_BINS + 1;
+  if (a < 0) a = 0;
+  if (b > n) b = n;
+  *mass = 0.0f;
+  for (i = a; i < b; ++i) *mass += g_post[i];
+#if TM_APP_TRACK_REFINE == HR_REFINE_MEAN
+  if (TM_APP_TRACK_REFINE_BINS > 0) {
+    float num = 0.0f, den = 0.0f;
+    for (i = a; i < b; ++i) {
+      num += g_post[i] * g_grid[i];
+      den += g_post[i];
+    }
+    return num / den;
+  }
+  return g_grid[j];
+#elif TM_APP_TRACK_REFINE == HR_REFINE_PEAK
+  {
+    const int lo = j - TM_APP_TRACK_REFINE_BINS > 1 ? j - TM_APP_TRACK_REFINE_BINS : 1;
+    const int hi = j + TM_APP_TRACK_REFINE_BINS + 1 < n - 1 ? j + TM_APP_TRACK_REFINE_BINS + 1 : n - 1;
+    float best_v = -1.0f;
+    int best = -1;
+    for (i = lo; i < hi; ++i) {
+      if (scores[i] > scores[i - 1] && scores[i] >= scores[i + 1]) {
+        const float v = scores[i] * g_post[i];
+        if (v > best_v) {
+          best = i;
+          best_v = v;
+        }
+      }
+    }
+    if (best < 0 || TM_APP_TRACK_REFINE_BINS == 0) return g_grid[j];
+    {
+      const float y0 = scores[best - 1], y1 = scores[best], y2 = scores[best + 1];
+      const float den = y0 - 2.0f * y1 + y2;
+      const float off = den < 0.0f ? 0.5f * (y0 - y2) / den : 0.0f;
+      return g_grid[best] + off * (float)TM_APP_HR_STEP_BPM;
+    }
+  }
+#else
+  return g_grid[j];
+#endif
+}
+
+int tm_app_postprocess(const tm_app_io_t* io, tm_event_t* ev) {
+  float mass = 0.0f;
+  if (io == 0 || ev == 0 || io->n_outputs != TM_APP_HR_BINS) return -1;
+  ev->kind = TM_EVENT_VALUE;
+  ev->value = track_step(io->outputs, &mass);
+  ev->label = "bpm";
+  ev->confidence = mass;
+  return 1;
+}
