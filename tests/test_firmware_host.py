@@ -240,3 +240,40 @@ def test_c_runner_with_tflm_in_the_loop_matches_the_python_pipeline(case, tmp_pa
         assert line["event"] == "class" and line["index"] == ev.index and line["window"] == j
     assert lib.tm_runner_inferences() == len(starts)
 
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make not found")
+def test_dsp_only_recipe_builds_and_runs_the_whole_firmware_here(toy_ctx, tmp_path):
+    """A recipe without a model (App.trains_model = False) needs no TFLite Micro: `make`
+    builds the complete firmware on the host and it runs on samples from stdin; `make check`
+    compares the C features (float) with Python's."""
+    import copy
+
+    from tinyml_suite.common.deploy.firmware import deploy
+    from toy import ToyApp
+
+    class DspOnlyToy(ToyApp):
+        trains_model = False
+
+    ctx0, stream = toy_ctx
+    ctx = copy.copy(ctx0)
+    ctx.app = DspOnlyToy()
+    ctx.state = {"standin_data": False}
+    ctx.artifacts = {}
+    out = tmp_path / "host"
+    result = deploy(ctx, "host", out)
+    assert "model_data.cc" not in " ".join(result["firmware"]["files"])
+    assert result["fit"]["flash_lines"][0][1] == 0 and result["fit"]["arena_bytes"] == 0
+    assert "#define TM_HAS_MODEL 0" in (out / "src" / "model_settings.h").read_text()
+    proc = subprocess.run(["make", "-C", str(out), "check"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "tm_check: OK" in proc.stdout, proc.stdout + proc.stderr
+    assert "features max |C - Python| = 0 " in proc.stdout  # raw features: exact
+    proc = subprocess.run(["make", "-C", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    text = "\n".join(f"{v:.6f}" for v in stream[0])
+    run = subprocess.run([str(out / "build" / "tinyml_app")], input=text, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "tinyml: toy ready: 1 channel(s) at 1000 Hz, window 128, hop 64 samples" in run.stderr
+    # no app hooks for a model-less toy: the default hooks say so on every window
+    n_windows = (stream.shape[-1] - 128) // 64 + 1
+    assert run.stderr.count("tm_app_postprocess returned -1") == n_windows

@@ -372,7 +372,7 @@ def model_settings_header(s: ModelSettings, *, config_hash: str) -> str:
         )
     labels = [str(x) for x in s.labels]
     feature_count = _prod(s.input_shape)
-    output_count = _prod(s.output_shape)
+    output_count = _prod(s.output_shape) if s.output_shape else 0
     guard = _guard("model_settings.h")
     L: list[str] = [
         generated_banner(TOOL, config_hash).rstrip("\n"),

@@ -371,12 +371,17 @@ def check_vectors_text(vec: dict[str, np.ndarray], spec: FirmwareSpec) -> str:
     stream = vec["stream"]
     k, f = vec["input_q"].shape
     o = vec["output_q"].shape[1]
+    values = "int8" if spec.has_model else "float"
     lines = [
         "tinyml-check 1",
-        f"frames {stream.shape[-1]} channels {stream.shape[0]} windows {k} features {f} outputs {o}",
+        f"frames {stream.shape[-1]} channels {stream.shape[0]} windows {k} features {f} outputs {o} values {values}",
     ]
+    feats = vec["features"].reshape(k, -1)
     for j in range(k):
-        lines.append(" ".join(str(int(v)) for v in vec["input_q"][j]))
+        if spec.has_model:
+            lines.append(" ".join(str(int(v)) for v in vec["input_q"][j]))
+        else:  # a DSP-only recipe: the float features themselves
+            lines.append(" ".join(f"{float(v):.9g}" for v in feats[j]))
         lines.append(" ".join(str(int(v)) for v in vec["output_q"][j]))
     for t in range(stream.shape[-1]):
         lines.append(" ".join(f"{float(v):.9g}" for v in stream[:, t]))
@@ -447,6 +452,11 @@ def deploy(ctx: RunContext, board: Any = None, out_dir: Path | None = None) -> d
     # 3. sources
     arena_bytes = arena_with_margin(spec.arena_used, board.arena_margin) if spec.arena_used else 0
     extra: dict[str, str | bytes] = {}
+    if board.template == "linux_python" and not spec.has_model:
+        raise DeployError(
+            f"app={spec.app} has no model (a DSP-only recipe); the Linux Python runner runs a model - "
+            "deploy it to a C board (board=host, pico, ...) instead"
+        )
     if board.template == "linux_python":
         generated: dict[str, str] = {}
         if spec.model_bytes is not None:
