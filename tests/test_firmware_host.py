@@ -277,3 +277,21 @@ def test_dsp_only_recipe_builds_and_runs_the_whole_firmware_here(toy_ctx, tmp_pa
     # no app hooks for a model-less toy: the default hooks say so on every window
     n_windows = (stream.shape[-1] - 128) // 64 + 1
     assert run.stderr.count("tm_app_postprocess returned -1") == n_windows
+
+
+def test_runner_buffers_are_counted_only_when_the_main_loop_uses_the_runner(tmp_path, monkeypatch):
+    from tinyml_suite.common.deploy import firmware
+
+    (tmp_path / "apps" / "a").mkdir(parents=True)
+    (tmp_path / "apps" / "a" / "own_loop.c").write_text("int tm_main_loop_once(void) { tm_quantize_input(0, 0, 0); }\n")
+    (tmp_path / "apps" / "a" / "runner_loop.c").write_text("int f(void) { return tm_runner_push(0, 0, 0u); }\n")
+    monkeypatch.setattr(firmware, "templates_root", lambda: tmp_path)
+
+    def spec(main):
+        return firmware.FirmwareSpec(app="a", task="classification", labels=(), sample_rate=1.0, channels=1,
+                                     window_samples=2, hop_samples=1, feature_kind="k", input_shape=(2,),
+                                     output_shape=(1,), config_hash="0" * 12, firmware_main=main)
+
+    assert firmware._uses_runner(spec(""))
+    assert firmware._uses_runner(spec("apps/a/runner_loop.c"))
+    assert not firmware._uses_runner(spec("apps/a/own_loop.c"))

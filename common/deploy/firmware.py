@@ -439,7 +439,7 @@ def deploy(ctx: RunContext, board: Any = None, out_dir: Path | None = None) -> d
         "runner": runner_buffer_bytes(
             channels=spec.channels, window_samples=spec.window_samples,
             feature_count=spec.feature_count, output_count=spec.output_count,
-        ),
+        ) if _uses_runner(spec) else 0,
         "app": spec.app_buffers,
         "front end": spec.scratch_bytes,
     }
@@ -504,6 +504,21 @@ def deploy(ctx: RunContext, board: Any = None, out_dir: Path | None = None) -> d
         latency["estimate_ms"],
     )
     return {"fit": fit, "latency": latency, "firmware": fw}
+
+
+def _uses_runner(spec: FirmwareSpec) -> bool:
+    """Whether the firmware's main loop uses tm_runner's ring buffer and window copy.
+
+    An app that replaces the main loop (``App.firmware_main``) and never calls
+    ``tm_runner_push``/``tm_runner_init``/``tm_runner_reset`` leaves those buffers unused:
+    the boards' toolchains link with ``--gc-sections`` and drop them, and the app counts
+    its own loop's buffers in ``App.app_buffers_bytes``.
+    """
+    if not spec.firmware_main:
+        return True
+    main = templates_root() / spec.firmware_main
+    text = main.read_text(errors="replace") if main.exists() else ""
+    return bool(re.search(r"\btm_runner_(push|init|reset)\s*\(", text))
 
 
 def _runner_settings_json(spec: FirmwareSpec, ctx: RunContext) -> str:
