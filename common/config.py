@@ -39,7 +39,7 @@ class BoardConfig:
     runtime_flash_kb: float = 0.0  # estimate of the runtime's own code size
     app_flash_kb: float = 0.0  # estimate of the app code + HAL + DSP front end
     stack_reserve_kb: float = 0.0  # RAM kept for stack, heap and the SDK
-    arena_margin: float = 0.1  # fraction added to the measured arena
+    arena_margin: float = 0.1  # fraction added to the measured arena (fit check + firmware)
     notes: str = ""
 
 
@@ -82,7 +82,6 @@ class OptimizeConfig:
     per_channel: bool = True
     verify_samples: int = 200  # inputs compared between LiteRT and TFLM
     max_eval_samples: Optional[int] = None  # cap on test examples run on TFLM (None: all)
-    arena_margin: float = 0.1  # fraction added to the measured arena
     pruning: PruningConfig = field(default_factory=PruningConfig)
 
 

@@ -67,7 +67,7 @@ def _budget_lines(fit: dict[str, Any], kind: str) -> list[tuple[str, float]]:
         for item in parts:
             if isinstance(item, dict) and "bytes" in item:
                 out.append((str(item.get("name", item.get("label", "?"))), float(item["bytes"])))
-            elif isinstance(item, (list, tuple)) and len(item) == 2:
+            elif isinstance(item, (list, tuple)) and len(item) >= 2:
                 out.append((str(item[0]), float(item[1])))
     if not out and isinstance(fit.get(f"{kind}_bytes"), (int, float)):
         out = [(f"{kind} total", float(fit[f"{kind}_bytes"]))]

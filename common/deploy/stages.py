@@ -211,7 +211,8 @@ def stage_verify(ctx: RunContext) -> dict[str, Any]:
         )
 
     # 2. the tensor arena
-    arena = measure_arena(model_bytes, margin=float(oc.get("arena_margin", 0.1)))
+    # one margin, the board's: what the fit check and the generated firmware use
+    arena = measure_arena(model_bytes, margin=float(ctx.cfg.board.get("arena_margin", 0.1)))
 
     # 3. LiteRT (reference kernels) vs TFLM, bit for bit, on real test inputs
     X_test = ctx.X["test"]
