@@ -135,12 +135,23 @@ def test_ecg_sim_beats_match_the_waveform():
     assert np.mean(np.abs(off) <= 2) > 0.95
 
 
-def test_ecg_sim_dataset_packs_records():
-    d = EcgSim(seed=0, cache=False, n_records=3, minutes=0.5).load()
-    assert d.test.x.shape == (3, 1, int(30 * 360))
+def test_ecg_sim_dataset_cuts_records_into_segments_that_stitch_back():
+    from tinyml_suite.common.dsp.qrs import pan_tompkins
+    from tinyml_suite.datasets.synthetic.ecg import stitch
+
+    d = EcgSim(seed=0, cache=False, n_records=3, minutes=0.5, segment_s=6.0, warmup_s=2.0).load()
+    assert d.test.x.shape == (3 * 5, 1, 8 * 360)  # 30 s = 5 segments of 6 s, each with a 2 s warm-up
     beats = split_beats(d, "test")
     assert len(beats) == 3 and all(len(b) > 15 for b, _ in beats)
-    assert np.allclose(d.test.y, [60 * 360 / np.diff(b).mean() for b, _ in beats])
+    whole = stitch(d.test.x, d.test, d)
+    assert [w.shape for w in whole] == [(1, 30 * 360)] * 3
+    # features per segment, stitched core after core == features of the streamed record
+    # (band-pass and integral exactly; the 0.5 Hz high-pass row to its 2 s settling)
+    f_seg = stitch(pan_tompkins(d.test.x[:, 0], sample_rate=360.0), d.test, d)
+    for f, w in zip(f_seg, whole):
+        g = pan_tompkins(w[0], sample_rate=360.0)
+        np.testing.assert_allclose(f[1:], g[1:], rtol=1e-5, atol=1e-6 * np.abs(g[1:]).max())
+        assert np.abs(f[0] - g[0]).max() < 0.01 * np.abs(g[0]).max()
 
 
 # -- SPC 2015 (.mat) -------------------------------------------------------------------
@@ -342,16 +353,18 @@ def test_mitbih_loader_reads_wfdb(tmp_path):
 
     recs = {n: _write_wfdb(tmp_path, n) for n in ("100", "101")}
     _write_wfdb(tmp_path, "102", leads=("V5", "V2"))
+    from tinyml_suite.datasets.synthetic.ecg import stitch
+
     d = MitBih(root=str(tmp_path), cache=False).load()
-    assert list(d.test.groups) == ["100", "101", "102"] and d.sample_rate == 360.0
+    assert sorted(set(d.test.groups)) == ["100", "101", "102"] and d.sample_rate == 360.0
     beats = split_beats(d, "test")
     for (b, s), name in zip(beats, ("100", "101")):
         assert np.array_equal(b, recs[name].beats) and np.array_equal(s, recs[name].symbols)
     # 212 format keeps 1/200 mV resolution
-    assert np.allclose(d.test.x[0, 0, : len(recs["100"].ecg)], recs["100"].ecg, atol=0.006)
+    assert np.allclose(stitch(d.test.x, d.test, d)[0][0], recs["100"].ecg, atol=0.006)
     assert d.extra["test_leads"].tolist() == ["MLII", "MLII", "V5"]
     one = MitBih(root=str(tmp_path), records=["101"], cache=False).load()
-    assert list(one.test.groups) == ["101"]
+    assert set(one.test.groups) == {"101"}
     with pytest.raises(DatasetError, match=r"dataset.records names \['999'\]"):
         MitBih(root=str(tmp_path), records=["999"], cache=False).load()
     (tmp_path / "101.dat").write_bytes(b"\x00\x01")
@@ -378,6 +391,10 @@ def test_spc2015_real_folder():
 def test_mitbih_real_folder():
     from tinyml_suite.datasets.loaders.mitbih import MitBih
 
-    d = MitBih(root=str(SHARED_DATA / "mitbih"), records=["101"], cache=False).load()
+    d = MitBih(root=str(SHARED_DATA / "mitbih"), records=["101", "207"], cache=False).load()
     b, s = split_beats(d, "test")[0]
     assert len(b) == 1865 and set(s) <= set("NAQ|")  # 101: 1860 N, 3 A, 2 Q
+    from tinyml_suite.datasets.synthetic.ecg import split_exclusions
+
+    ex = split_exclusions(d, "test")
+    assert len(ex[0]) == 0 and len(ex[1]) >= 1  # 207 has ventricular flutter episodes

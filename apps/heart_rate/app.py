@@ -261,7 +261,8 @@ class EcgApp(App):
         super().__init__(**options)
         from tinyml_suite.apps.heart_rate.ecg import detector_params_from
 
-        o = self.options
+        # conf/app/heart_rate.yaml's PPG options arrive too (the experiment extends that config)
+        o = {k: v for k, v in self.options.items() if k not in HeartRateApp._OPTIONS}
         unknown = sorted(set(o) - set(self._OPTIONS))
         if unknown:
             raise ConfigError(f"app.{unknown[0]} is not an option of the ECG recipe; valid: {', '.join(self._OPTIONS)}")
@@ -282,32 +283,55 @@ class EcgApp(App):
             )
 
     def dsp_predictor(self, ctx: RunContext) -> PredictFn:
+        """Detect R peaks on whole records: the segments' features are stitched core after
+        core (equal to streaming the record), the detector runs once per record, and the
+        beats are mapped back to per-segment indicator rows (1.0 at an R peak)."""
         from tinyml_suite.apps.heart_rate.ecg import detect_qrs
+        from tinyml_suite.datasets.synthetic.ecg import stitch
 
-        fs = float(ctx.data.sample_rate)
+        data = ctx.data
+        fs = float(data.sample_rate)
+        warm = int(np.asarray(data.extra["warmup_samples"]))
+        seg = int(np.asarray(data.extra["segment_samples"]))
 
         def predict(X: np.ndarray) -> np.ndarray:
+            split = data.test
+            if len(X) != len(split):
+                raise DatasetError("the ECG detector runs on whole test records; pass all test segments in order")
             out = np.zeros((len(X), X.shape[-1]), np.float32)
-            for i, f in enumerate(X):
-                out[i, detect_qrs(f, sample_rate=fs, params=self.detector)] = 1.0
+            rec, t0 = np.asarray(split.meta["rec"]), np.asarray(split.meta["t_s"])
+            start = np.round(t0 * fs).astype(np.int64)
+            for r, feats in zip(np.unique(rec), stitch(X, split, data)):
+                beats = detect_qrs(feats, sample_rate=fs, params=self.detector)
+                for i in np.flatnonzero(rec == r):
+                    local = beats[(beats >= start[i]) & (beats < start[i] + seg)] - start[i] + warm
+                    out[i, local] = 1.0
             return out
 
         return predict
 
     def evaluate(self, predict: PredictFn, X: np.ndarray, split: Split, ctx: RunContext) -> dict[str, Any]:
         from tinyml_suite.apps.heart_rate.ecg import score_records
-        from tinyml_suite.datasets.synthetic.ecg import split_beats
+        from tinyml_suite.datasets.synthetic.ecg import split_beats, split_exclusions, stitch
 
-        fs = float(ctx.data.sample_rate)
+        data = ctx.data
+        fs = float(data.sample_rate)
+        if split is not data.test:
+            raise DatasetError("the ECG recipe scores whole test records; evaluate() needs the full test split")
         det = predict(X)
-        dets = [np.flatnonzero(d > 0.5)[np.flatnonzero(d > 0.5) < n] for d, n in zip(det, split.meta["n_samples"])]
-        refs = split_beats(ctx.data, "test") if split is ctx.data.test else None
-        if refs is None or len(refs) != len(dets):
-            raise DatasetError("the ECG recipe scores whole test records; the test split does not match its beat annotations")
-        out = score_records(refs, dets, split.groups, split.meta["n_samples"], sample_rate=fs, tol_s=self.tol_s,
-                            edge_s=self.edge_s, window_s=self.window_s, hop_s=self.hop_s)
-        out["lead"] = [str(v) for v in ctx.data.extra.get("test_leads", np.array([])).tolist()] or None
-        ctx.state["ecg"] = {"refs": refs, "dets": dets, "X": X, "names": list(split.groups), "fs": fs}
+        dets = [np.flatnonzero(d > 0.5).astype(np.int64) for d in stitch(det, split, data)]
+        refs = split_beats(data, "test")
+        if len(refs) != len(dets):
+            raise DatasetError(f"{len(dets)} test records but {len(refs)} reference annotation sets")
+        names = [str(split.groups[np.flatnonzero(split.meta["rec"] == r)[0]]) for r in np.unique(split.meta["rec"])]
+        lengths = np.asarray(data.extra["test_record_length"])
+        out = score_records(refs, dets, names, lengths, sample_rate=fs, tol_s=self.tol_s, edge_s=self.edge_s,
+                            window_s=self.window_s, hop_s=self.hop_s, exclude=split_exclusions(data, "test"))
+        leads = data.extra.get("test_leads")
+        out["lead"] = sorted({str(v) for v in np.asarray(leads).tolist()}) if leads is not None else None
+        first = stitch(X[np.asarray(split.meta["rec"]) == np.unique(split.meta["rec"])[0]],
+                       split.subset(np.asarray(split.meta["rec"]) == np.unique(split.meta["rec"])[0]), data)[0]
+        ctx.state["ecg"] = {"refs": refs[:1], "dets": dets[:1], "hp": first[0], "names": names[:1], "fs": fs}
         return out
 
     def plots(self, ctx: RunContext, out_dir: Path) -> list[Path]:

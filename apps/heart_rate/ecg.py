@@ -152,11 +152,15 @@ def detect_qrs(features: np.ndarray, *, sample_rate: float, params: QrsDetectorP
     best_idx, best_val = -1, np.float32(0.0)  # search-back candidate since the last QRS
     qrs: list[int] = []
 
+    # the device holds these as float32 constants: compare with the same values
+    irr_lo, irr_hi = float(np.float32(p.irregular_low)), float(np.float32(p.irregular_high))
+    searchback = float(np.float32(p.searchback))
+
     def thr1() -> np.float32:
         t = np.float32(npki + np.float32(0.25) * (spki - npki))
         if len(rr_hist) >= 2:
             avg = sum(rr_hist) / len(rr_hist)
-            if not p.irregular_low * avg <= rr_hist[-1] <= p.irregular_high * avg:
+            if not irr_lo * avg <= rr_hist[-1] <= irr_hi * avg:
                 t = np.float32(t * np.float32(p.irregular_factor))
         return t
 
@@ -175,7 +179,7 @@ def detect_qrs(features: np.ndarray, *, sample_rate: float, params: QrsDetectorP
         v = np.float32(mwi[c])
         # search-back before handling the new candidate
         rr_avg = (sum(rr_hist) / len(rr_hist)) if rr_hist else float(rr_init)
-        if last_qrs >= 0 and c - last_qrs > p.searchback * rr_avg and best_idx >= 0 and best_val >= np.float32(0.5) * thr1():
+        if last_qrs >= 0 and c - last_qrs > searchback * rr_avg and best_idx >= 0 and best_val >= np.float32(0.5) * thr1():
             accept(best_idx, best_val, 0.25)
         t1 = thr1()
         if v >= t1:
@@ -297,11 +301,22 @@ def detector_c_context(params: QrsDetectorParams, sample_rate: float) -> dict[st
         "qrs_r_search": _n(params.r_search_s, fs),
         "qrs_r_lag": int(round(params.r_lag_s * fs)),
         "qrs_n_int": _n(0.15, fs),
+        "qrs_irregular_low": params.irregular_low,
+        "qrs_irregular_high": params.irregular_high,
+        "qrs_irregular_factor": params.irregular_factor,
+        "qrs_ring": qrs_ring_samples(params, fs),
+        "qrs_sample_rate": fs,
     }
 
 
-def detector_ram_bytes(params: QrsDetectorParams, sample_rate: float) -> int:
-    """Static RAM of the device detector: the look-back ring of hp/slope samples plus state."""
+def qrs_ring_samples(params: QrsDetectorParams, sample_rate: float) -> int:
+    """Look-back the device keeps (hp, slope, mwi): the R search window and the slope window
+    behind a candidate, plus up to 1 s between a candidate and its confirmation."""
     fs = float(sample_rate)
-    ring = _n(max(params.r_search_s + params.r_lag_s, 0.15) + 2.0 * 1.66 * 2.0, fs)
-    return 8 * ring + 256
+    return max(_n(0.15, fs), _n(params.r_search_s, fs) + int(round(params.r_lag_s * fs))) + _n(1.0, fs)
+
+
+def detector_ram_bytes(params: QrsDetectorParams, sample_rate: float) -> int:
+    """Static RAM of the device detector: three look-back rings (hp, slope, mwi), the
+    candidate queue, the tm_peaks and Pan-Tompkins state (a generous 512 bytes)."""
+    return 12 * qrs_ring_samples(params, sample_rate) + 512

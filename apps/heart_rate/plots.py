@@ -90,7 +90,7 @@ def ecg_plot(state: dict[str, Any], path: Path, seconds: float = 10.0) -> Path |
         return None
     fs = float(state["fs"])
     n = int(seconds * fs)
-    x = np.asarray(state["X"][0][0][:n])
+    x = np.asarray(state["hp"][:n])
     ref = np.asarray(state["refs"][0][0])
     det = np.asarray(state["dets"][0])
     ref, det = ref[ref < n], det[det < n]

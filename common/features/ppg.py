@@ -337,4 +337,9 @@ class EcgQrs(FeatureExtractor):
         return [self.params]
 
     def c_sources(self) -> list[str]:
-        return ["tm_biquad.c", "tm_pan_tompkins.c"]
+        # tm_peaks.c: the streaming candidate-peak detector the ECG firmware's R-peak decision uses
+        return ["tm_biquad.c", "tm_pan_tompkins.c", "tm_peaks.c", "tm_fe_ecg_qrs.c"]
+
+    def c_scratch_bytes(self) -> int:
+        n_int = self.params.integration_samples(self.sample_rate)
+        return 4 * (2 * (2 * self.params.order + self.params.order) + 4 + n_int) + 64

@@ -89,13 +89,14 @@ class MitBih(Dataset):
 
     Options (``conf/dataset/mitbih.yaml``): ``root``, ``records`` (list of names, or
     null for all found), ``lead`` (default MLII), ``sample_rate`` (null keeps 360 Hz),
-    ``smoke`` (2 records x 60 s).
+    ``segment_s``/``warmup_s`` (how records are cut, see
+    :func:`~tinyml_suite.datasets.synthetic.ecg.records_to_splits`), ``smoke`` (2 records x 60 s).
     """
 
     name = "mitbih"
     task = "regression"
     apps = ("heart_rate",)
-    VERSION = 2
+    VERSION = 3
 
     def _load(self) -> DataSplits:
         o = dict(self.options)
@@ -105,6 +106,7 @@ class MitBih(Dataset):
         records = o.pop("records", None)
         lead = str(o.pop("lead", "MLII"))
         fs = o.pop("sample_rate", None)
+        segment_s, warmup_s = float(o.pop("segment_s", 6.0)), float(o.pop("warmup_s", 2.0))
         if o:
             raise ConfigError(f"dataset.{sorted(o)[0]} is not an option of mitbih; see conf/dataset/mitbih.yaml")
         found = sorted(p.with_suffix("") for p in root.glob("*.hea")
@@ -127,6 +129,6 @@ class MitBih(Dataset):
                                          max_seconds=60.0 if smoke else None)
             recs.append(r)
             leads.append(used)
-        data = records_to_splits(recs, name=self.name)
+        data = records_to_splits(recs, name=self.name, segment_s=segment_s, warmup_s=warmup_s)
         data.extra["test_leads"] = np.asarray(leads, dtype="<U8")
         return data

@@ -12,9 +12,10 @@ cardiologist marks) and a symbol per beat (``N`` normal, ``V`` ventricular), as 
 MIT-BIH's ``.atr`` files.
 
 :func:`records_to_splits` is shared with the MIT-BIH loader: a record is one example
-``x[i]`` of shape ``(1, n_samples)``; the reference beats travel in
-``DataSplits.extra`` (``<split>_beats``, ``<split>_beat_offsets``, ``<split>_symbols``)
-because their number differs per record.
+``x[i]`` is a short segment with a warm-up prefix (so the firmware's window stays small)
+and :func:`stitch` puts a split's segments back into whole records; the reference beats
+travel per record in ``DataSplits.extra`` (``<split>_beats``, ``<split>_beat_offsets``,
+``<split>_symbols``) because their number differs per record.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import scipy.signal
 from tinyml_suite.common.data import DataSplits, Dataset, Split
 from tinyml_suite.common.errors import ConfigError, DatasetError
 
-__all__ = ["EcgRecord", "simulate_ecg", "records_to_splits", "split_beats", "split_exclusions", "EcgSim"]
+__all__ = ["EcgRecord", "simulate_ecg", "records_to_splits", "stitch", "split_beats", "split_exclusions", "EcgSim"]
 
 
 @dataclasses.dataclass
@@ -179,39 +180,62 @@ def records_to_splits(
     *,
     name: str,
     test: Sequence[str] | None = None,
+    segment_s: float = 6.0,
+    warmup_s: float = 2.0,
 ) -> DataSplits:
-    """Pack whole records into splits (one example per record).
+    """Cut records into consecutive segments with a warm-up prefix; references per record.
 
-    ``test`` names the test records (default: all). A DSP-only recipe fits nothing,
-    so train and val hold the first record only (the pipeline requires a non-empty
-    training split); a learned detector would split by record here.
+    Example ``j`` of a record holds samples ``[j*S - W, (j+1)*S)`` (``S = segment_s``,
+    ``W = warmup_s``; zeros before the record's start and after its end): its *core*, the
+    last ``S`` seconds, tiles the record exactly, and the prefix lets causal filters
+    settle, so per-example features stitched core after core equal the features of the
+    whole record streamed from its start (the first prefix is zeros: the zero initial
+    state). ``meta``: ``rec`` (record index), ``t_s`` (core start, s), ``n_valid`` (core
+    samples inside the record). ``y`` is the record's mean reference heart rate (BPM).
 
-    Per-record ``y`` is the mean reference heart rate in BPM; ``meta['n_samples']``
-    is the record's length (shorter records are zero-padded to the longest).
+    Reference beats are per record, in ``extra``: ``<split>_beats`` / ``_symbols`` /
+    ``_beat_offsets`` (record ``i``'s beats are ``beats[off[i]:off[i+1]]``, sample indices
+    in the record), ``<split>_exclude`` / ``_exclude_offsets`` (intervals left out of
+    scoring), ``<split>_record_length``, ``warmup_samples`` and ``segment_samples``.
+
+    ``test`` names the test records (default: all). A DSP-only recipe fits nothing, so
+    train and val hold the first two segments of the first record (the pipeline requires a
+    non-empty training split).
     """
     if not records:
         raise DatasetError(f"dataset={name} found no records")
     fs = float(records[0].sample_rate)
     if any(float(r.sample_rate) != fs for r in records):
         raise DatasetError(f"dataset={name}: records have different sample rates; resample them to one rate")
+    if not segment_s > 0 or not warmup_s >= 0:
+        raise ConfigError(f"segment_s={segment_s} must be > 0 and warmup_s={warmup_s} >= 0")
+    seg, warm = int(round(segment_s * fs)), int(round(warmup_s * fs))
     names = [r.name for r in records]
     test_names = list(names) if not test else [str(t) for t in test]
     missing = [t for t in test_names if t not in names]
     if missing:
         raise DatasetError(f"dataset={name}: test record(s) {missing} not found; available: {', '.join(names)}")
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"warmup_samples": np.asarray(warm, np.int64), "segment_samples": np.asarray(seg, np.int64)}
 
-    def pack(recs: list[EcgRecord], split: str) -> Split:
-        length = max(len(r.ecg) for r in recs)
-        x = np.zeros((len(recs), 1, length), np.float32)
-        y = np.zeros(len(recs), np.float32)
-        offsets = [0]
-        ex_offsets = [0]
+    def pack(recs: list[EcgRecord], split: str, max_segments: int | None = None) -> Split:
+        xs, ys, gs, rec_i, t0, valid = [], [], [], [], [], []
+        offsets, ex_offsets = [0], [0]
         beats, symbols, excl = [], [], []
         for i, r in enumerate(recs):
-            x[i, 0, : len(r.ecg)] = r.ecg
+            n = len(r.ecg)
+            padded = np.concatenate([np.zeros(warm, np.float32), np.asarray(r.ecg, np.float32), np.zeros(seg, np.float32)])
             rr = np.diff(r.beats) / fs
-            y[i] = 60.0 / rr.mean() if rr.size else np.nan
+            hr = 60.0 / rr.mean() if rr.size else np.nan
+            n_seg = -(-n // seg)
+            if max_segments is not None:
+                n_seg = min(n_seg, max_segments)
+            for j in range(n_seg):
+                xs.append(padded[j * seg : j * seg + warm + seg])
+                ys.append(hr)
+                gs.append(r.name)
+                rec_i.append(i)
+                t0.append(j * seg / fs)
+                valid.append(min(seg, n - j * seg))
             beats.append(np.asarray(r.beats, np.int64))
             symbols.append(np.asarray(r.symbols, "<U1"))
             offsets.append(offsets[-1] + len(r.beats))
@@ -223,14 +247,46 @@ def records_to_splits(
         extra[f"{split}_beat_offsets"] = np.asarray(offsets, np.int64)
         extra[f"{split}_exclude"] = np.concatenate(excl).reshape(-1, 2)
         extra[f"{split}_exclude_offsets"] = np.asarray(ex_offsets, np.int64)
-        meta = {"n_samples": np.array([len(r.ecg) for r in recs], np.int64)}
-        return Split(x, y, np.array([r.name for r in recs]), meta)
+        extra[f"{split}_record_length"] = np.asarray([len(r.ecg) for r in recs], np.int64)
+        meta = {"rec": np.asarray(rec_i, np.int32), "t_s": np.asarray(t0, np.float64), "n_valid": np.asarray(valid, np.int64)}
+        return Split(np.stack(xs)[:, None, :], np.asarray(ys, np.float32), np.asarray(gs), meta)
 
     by_name = {r.name: r for r in records}
     test_recs = [by_name[n] for n in test_names]
     first = [records[0]]
-    return DataSplits(pack(first, "train"), pack(first, "val"), pack(test_recs, "test"), fs, ("ecg",),
+    return DataSplits(pack(first, "train", 2), pack(first, "val", 2), pack(test_recs, "test"), fs, ("ecg",),
                       "regression", (), name, extra=extra)
+
+
+def stitch(values: np.ndarray, split: Split, data: DataSplits) -> list[np.ndarray]:
+    """Per-record arrays from per-segment ones: the cores, in order, cut to the record length.
+
+    ``values`` [shape=(n_segments, ..., warmup + segment)] (e.g. the raw ``x`` or the
+    features of a split cut by :func:`records_to_splits`) -> one ``(..., record_length)``
+    array per record of the split.
+
+    Examples
+    --------
+    >>> recs = [simulate_ecg(10.0, rng=i, name=f"r{i}") for i in range(2)]
+    >>> d = records_to_splits(recs, name="t", segment_s=3.0, warmup_s=1.0)
+    >>> whole = stitch(d.test.x, d.test, d)
+    >>> [bool(np.array_equal(w[0], r.ecg)) for w, r in zip(whole, recs)]
+    [True, True]
+    """
+    warm = int(np.asarray(data.extra["warmup_samples"]))
+    seg = int(np.asarray(data.extra["segment_samples"]))
+    rec = np.asarray(split.meta["rec"])
+    t0 = np.asarray(split.meta["t_s"])
+    valid = np.asarray(split.meta["n_valid"])
+    out = []
+    for r in np.unique(rec):
+        idx = np.flatnonzero(rec == r)
+        idx = idx[np.argsort(t0[idx], kind="stable")]
+        parts = [np.asarray(values[i])[..., warm : warm + int(valid[i])] for i in idx]
+        out.append(np.concatenate(parts, axis=-1))
+        if any(int(valid[i]) > seg for i in idx):  # pragma: no cover - guarded by records_to_splits
+            raise DatasetError("segment meta is inconsistent: n_valid exceeds the segment length")
+    return out
 
 
 def split_beats(data: DataSplits, split: str) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -252,9 +308,9 @@ def split_beats(data: DataSplits, split: str) -> list[tuple[np.ndarray, np.ndarr
 
 def split_exclusions(data: DataSplits, split: str) -> list[np.ndarray]:
     """Per-record ``(k, 2)`` excluded sample intervals (none for simulated records)."""
-    n = len(getattr(data, split))
     key = f"{split}_exclude"
     if key not in data.extra:
+        n = len(data.extra.get(f"{split}_beat_offsets", [0, 0])) - 1
         return [np.zeros((0, 2), np.int64) for _ in range(n)]
     ex, off = np.asarray(data.extra[key]).reshape(-1, 2), data.extra[f"{split}_exclude_offsets"]
     return [ex[off[i] : off[i + 1]] for i in range(len(off) - 1)]
@@ -270,7 +326,7 @@ class EcgSim(Dataset):
     name = "ecg_sim"
     task = "regression"
     apps = ("heart_rate",)
-    VERSION = 2
+    VERSION = 3
 
     def _load(self) -> DataSplits:
         o = dict(self.options)
@@ -281,6 +337,7 @@ class EcgSim(Dataset):
         fs = float(o.pop("sample_rate", 360.0))
         pvc = float(o.pop("pvc_rate", 0.03))
         noise = float(o.pop("noise", 1.0))
+        segment_s, warmup_s = float(o.pop("segment_s", 6.0)), float(o.pop("warmup_s", 2.0))
         if o:
             raise ConfigError(f"dataset.{sorted(o)[0]} is not an option of ecg_sim; see conf/dataset/ecg_sim.yaml")
         if smoke:
@@ -292,4 +349,4 @@ class EcgSim(Dataset):
                          pvc_rate=pvc, noise=noise, name=f"ecg{i:02d}")
             for i in range(n_rec)
         ]
-        return records_to_splits(recs, name=self.name)
+        return records_to_splits(recs, name=self.name, segment_s=segment_s, warmup_s=warmup_s)

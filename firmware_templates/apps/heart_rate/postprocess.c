@@ -1,5 +1,9 @@
 /* postprocess.c - heart_rate's firmware hooks (tm_app.h), C99: the HR tracking prior.
  *
+ * (ECG recipe, app_settings.h defines TM_APP_QRS_*: this file instead compiles the
+ * streaming R-peak decision of ecg_beats_impl.h; the ECG main loop, ecg_main.c, calls it
+ * and the runner's hooks report nothing.)
+ *
  * The C twin of apps/heart_rate/postprocess.py::HrTracker (tests/test_heart_rate_firmware.py
  * compiles this file on the host and compares it with the Python code window by window).
  *
@@ -23,6 +27,11 @@
 #if TM_APP_API_VERSION != 1
 #error "postprocess.c implements tm_app.h version 1"
 #endif
+
+#ifdef TM_APP_QRS_REFRACTORY
+#include "ecg_beats_impl.h"
+#else /* the PPG recipe: the HR tracking prior */
+
 #if !defined(TM_APP_HR_BINS) || !defined(TM_APP_TRACK_KERNEL_COUNT) || !defined(TM_APP_HR_MIN_BPM)
 #error "heart_rate needs TM_APP_HR_BINS, TM_APP_HR_MIN_BPM, TM_APP_HR_STEP_BPM and TM_APP_TRACK_* in app_settings.h"
 #endif
@@ -136,3 +145,5 @@ int tm_app_postprocess(const tm_app_io_t* io, tm_event_t* ev) {
   ev->confidence = mass;
   return 1;
 }
+
+#endif /* TM_APP_QRS_REFRACTORY */
