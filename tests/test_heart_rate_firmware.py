@@ -146,3 +146,143 @@ def test_tracker_c_matches_python(tmp_path, rng, refine):
     # and the tracker does its job on this sequence: it ignores the intermittent distractor
     truth = 80 + 50 * np.sin(np.linspace(0, 3, len(scores)))
     assert np.max(np.abs(py[5:, 0] - truth[5:])) < 4.0
+
+
+# -- ECG: Pan-Tompkins twin, streaming R-peak decision, the ECG main loop ---------------------
+
+FS_ECG = 360.0
+
+
+def _ecg_record(seconds: float = 90.0, seed: int = 3):
+    from tinyml_suite.datasets.synthetic.ecg import simulate_ecg
+
+    return simulate_ecg(seconds, rng=seed, pvc_rate=0.08, noise=1.5)
+
+
+def _ecg_headers(tmp_path, window: int = 720):
+    from tinyml_suite.apps.heart_rate.app import EcgApp
+    from tinyml_suite.common.features.ppg import EcgQrs
+
+    fe = EcgQrs(sample_rate=FS_ECG)
+    app = EcgApp()
+
+    class _Data:
+        sample_rate = FS_ECG
+
+    class _Ctx:
+        data = _Data()
+
+    settings = cgen.ModelSettings(
+        app="heart_rate", task="regression", labels=(), sample_rate_hz=FS_ECG, channels=1, window_samples=window,
+        hop_samples=window, feature_kind="ecg_qrs", input_shape=(3, window), output_shape=(), has_model=False,
+        dsp_prefixes=("PANTOMP",),
+    )
+    (tmp_path / "model_settings.h").write_text(cgen.model_settings_header(settings, config_hash="test"))
+    (tmp_path / "app_settings.h").write_text(cgen.app_settings_header(app.firmware_context(_Ctx()), {}, config_hash="test"))
+    (tmp_path / "dsp_params.h").write_text(cgen.dsp_params_header(dsp_defines(fe, FS_ECG), config_hash="test"))
+    return fe, app
+
+
+PT_DRIVER = r"""
+#include <stdio.h>
+#include "tm_pan_tompkins.h"
+int main(void) {
+  tm_pantomp_t s;
+  float x, y[3];
+  if (tm_pantomp_init(&s) != 0) return 2;
+  while (scanf("%f", &x) == 1) {
+    tm_pantomp_push(&s, x, y);
+    printf("%.9g %.9g %.9g\n", (double)y[0], (double)y[1], (double)y[2]);
+  }
+  return 0;
+}
+"""
+
+
+def test_pan_tompkins_c_twin_matches_numpy(tmp_path):
+    from tinyml_suite.common.dsp.qrs import pan_tompkins
+
+    _ecg_headers(tmp_path)
+    (tmp_path / "driver.c").write_text(PT_DRIVER)
+    exe = compile_c([FW / "dsp" / "tm_pan_tompkins.c", FW / "dsp" / "tm_biquad.c", tmp_path / "driver.c"],
+                    tmp_path / "pt", include_dirs=[tmp_path, FW / "dsp"])
+    x = _ecg_record(20.0).ecg
+    c = run_numbers(exe, x).reshape(-1, 3).T
+    ref = pan_tompkins(x, sample_rate=FS_ECG)
+    for row, name in enumerate(("hp", "bp", "mwi")):
+        scale = np.abs(ref[row]).max()
+        err = np.abs(c[row] - ref[row]).max() / scale
+        assert err < 1e-4, f"{name}: worst |C - numpy| / max = {err:.2e}"
+
+
+QRS_DRIVER = r"""
+#include <stdio.h>
+#include "ecg_beats.h"
+int main(void) {
+  tm_beat_t beats[TM_QRS_MAX_BEATS];
+  float hp, bp, mwi;
+  int k, i;
+  if (tm_qrs_init() != 0) return 2;
+  while (scanf("%f %f %f", &hp, &bp, &mwi) == 3) {
+    k = tm_qrs_push(hp, bp, mwi, beats);
+    for (i = 0; i < k; ++i) printf("%ld\n", (long)beats[i].index);
+  }
+  k = tm_qrs_flush(beats);
+  for (i = 0; i < k; ++i) printf("%ld\n", (long)beats[i].index);
+  return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_streaming_r_peak_decision_equals_python(tmp_path, seed):
+    """The C decision stage, fed the Python Pan-Tompkins rows, finds exactly detect_qrs's beats."""
+    from tinyml_suite.apps.heart_rate.ecg import detect_qrs
+    from tinyml_suite.common.dsp.qrs import pan_tompkins
+
+    _, app = _ecg_headers(tmp_path)
+    (tmp_path / "driver.c").write_text(QRS_DRIVER)
+    exe = compile_c([FW / "apps" / "heart_rate" / "postprocess.c", FW / "dsp" / "tm_peaks.c", tmp_path / "driver.c"],
+                    tmp_path / "qrs", include_dirs=[tmp_path, FW / "dsp", FW / "common", FW / "apps" / "heart_rate"])
+    r = _ecg_record(120.0, seed)
+    feats = pan_tompkins(r.ecg, sample_rate=FS_ECG)
+    py = detect_qrs(feats, sample_rate=FS_ECG, params=app.detector)
+    c = run_numbers(exe, feats.T.ravel()).astype(np.int64)
+    assert len(py) > 100
+    np.testing.assert_array_equal(c, py)
+
+
+def test_ecg_recipe_firmware_reports_the_python_beats(compose_cfg, tmp_path):
+    """ecg_sim -> deploy -> `make` the host project -> stream a record through the binary:
+    the beats it prints are the Python detector's (C float32 front end: within 1 sample)."""
+    import json
+    import shutil
+    import subprocess
+
+    from tinyml_suite.apps.heart_rate.ecg import detect_qrs
+    from tinyml_suite.common.dsp.qrs import pan_tompkins
+    from tinyml_suite.common.pipeline import run_recipe
+
+    if shutil.which("make") is None:
+        pytest.skip("make not found")
+    cfg = compose_cfg(["app=heart_rate", "experiment=ecg_rpeaks", "debug=smoke", "stages=[data,features,evaluate,deploy]"])
+    metrics, ctx = run_recipe(cfg, tmp_path / "run")
+    assert metrics["float"]["se"] > 0.99 and metrics["float"]["ppv"] > 0.99
+    project = tmp_path / "run" / "firmware" / "host"
+    proc = subprocess.run(["make", "-s", "build/tinyml_app"], cwd=project, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    r = _ecg_record(60.0, 5)
+    text = "\n".join(f"{v:.9g}" for v in r.ecg) + "\n"
+    run = subprocess.run([str(project / "build" / "tinyml_app")], input=text, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    events = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    c_beats = np.array([e["index"] for e in events if e["label"] == "beat"])
+    py = detect_qrs(pan_tompkins(r.ecg, sample_rate=FS_ECG), sample_rate=FS_ECG, params=ctx.app.detector)
+    assert len(c_beats) == len(py) and np.max(np.abs(c_beats - py)) <= 1
+    # and they are the annotated beats (150 ms)
+    from tinyml_suite.apps.heart_rate.metrics import beat_metrics
+
+    m = beat_metrics(r.beats, c_beats, sample_rate=FS_ECG)
+    assert m["se"] >= 0.99 and m["ppv"] >= 0.99, m
+    hr = [e["value"] for e in events[1:]]
+    assert 40 < np.median(hr) < 140
