@@ -345,6 +345,15 @@ def test_c_refuses_centred_frames(tmp_path):
         _build(tmp_path, dataclasses.replace(p, center=True), sr)
 
 
+def test_c_refuses_an_fft_longer_than_its_table(tmp_path):
+    p = MfccParams(n_fft=2048, frame_length=2048, hop_length=1024)
+    folder = tmp_path / "big"
+    folder.mkdir()
+    (folder / "dsp_params.h").write_text(_header(p, 16000))
+    with pytest.raises(AssertionError, match="MFCC_N_FFT exceeds TM_FFT_MAX_N"):
+        compile_c([DRIVER, *SOURCES], folder / "x", include_dirs=[folder, DSP_DIR])  # default 1024
+
+
 # ---------------------------------------------------------------------- golden vectors
 
 

@@ -6,6 +6,9 @@
 #if LOGMEL_IMPLEMENTATION_VERSION != 1
 #error "tm_logmel.c implements LogMelParams IMPLEMENTATION_VERSION 1; dsp_params.h says otherwise (regenerate it or update the C code)"
 #endif
+#if LOGMEL_N_FFT > TM_FFT_MAX_N
+#error "LOGMEL_N_FFT exceeds TM_FFT_MAX_N (tm_fft.h, default 1024): compile every file with -DTM_FFT_MAX_N=<a power of two >= n_fft>"
+#endif
 #if LOGMEL_CENTER != 0
 #error "LogMelParams.center=True cannot run on a device (frames are cut from a stream); train with center=False"
 #endif

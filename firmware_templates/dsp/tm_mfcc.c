@@ -7,6 +7,9 @@
 #if MFCC_IMPLEMENTATION_VERSION != 1
 #error "tm_mfcc.c implements MfccParams IMPLEMENTATION_VERSION 1; dsp_params.h says otherwise (regenerate it or update the C code)"
 #endif
+#if MFCC_N_FFT > TM_FFT_MAX_N
+#error "MFCC_N_FFT exceeds TM_FFT_MAX_N (tm_fft.h, default 1024): compile every file with -DTM_FFT_MAX_N=<a power of two >= n_fft>"
+#endif
 #if MFCC_CENTER != 0
 #error "MfccParams.center=True cannot run on a device (frames are cut from a stream); train with center=False"
 #endif
