@@ -312,10 +312,19 @@ def _features_from_fft(
     logs = log_compress(energy, params=p, inplace=True)
     if cepstral is None:
         return logs
-    # DCT (lifter folded in): sum over mel bands m in order, for all coefficients at once.
+    return apply_cepstral(cepstral, logs, scratch=term)
+
+
+def apply_cepstral(
+    cepstral: np.ndarray, logs: np.ndarray, scratch: np.ndarray | None = None
+) -> np.ndarray:
+    """``cepstral @ logs`` (``(k, m) @ (m, n)``, float32) summed over m in order, like the C
+    loop ``acc += C[k][m] * L[m]``: elementwise steps only, so each column's result does
+    not depend on how many columns there are."""
+    n = logs.shape[1]
     ceps = np.zeros((cepstral.shape[0], n), dtype=np.float32)
-    term = term[: cepstral.shape[0]]
-    for m in range(p.n_mels):
+    term = np.empty_like(ceps) if scratch is None else scratch[: cepstral.shape[0]]
+    for m in range(cepstral.shape[1]):
         np.multiply(logs[m], cepstral[:, m : m + 1], out=term)
         ceps += term
     return ceps

@@ -7,8 +7,9 @@ Per frame, from the log-mel vector ``L[0 .. n_mels-1]`` of :func:`.logmel`::
                                                                scipy.fft.dct(norm='ortho'))
     out[k] = c[k] (1 + (lifter / 2) sin(pi (k + 1) / lifter))  if lifter > 0 (librosa's lifter)
 
-The DCT and the lifter are folded into one ``(n_mfcc, n_mels)`` matrix, applied as a
-matrix product (computed in float64, stored as float32; the C twin does the same).
+The DCT and the lifter are folded into one ``(n_mfcc, n_mels)`` matrix (computed in
+float64, stored as float32), applied per frame by summing over the mel bands in order,
+as the C twin does (not a BLAS product, whose rounding depends on the batch size).
 
 Defaults (:class:`MfccParams`) are the MLPerf Tiny keyword-spotting front end: the
 log-mel defaults of :class:`.LogMelParams` and 10 coefficients, so a 1 s clip at 16 kHz
@@ -34,6 +35,7 @@ from tinyml_suite.common.dsp.logmel import (
     _check_rate,
     _frontend_t,
     _to_librosa_layout,
+    apply_cepstral,
 )
 from tinyml_suite.common.dsp.stft import _check_params_type
 from tinyml_suite.common.errors import ConfigError
@@ -134,7 +136,9 @@ def mfcc_from_logmel(logmel_frames: np.ndarray, *, params: MfccParams) -> np.nda
             f"logmel_frames has shape {x.shape}; expected (..., n_mels={params.n_mels}, n_frames)"
         )
     cepstral = _cepstral_matrix(params.n_mfcc, params.n_mels, float(params.lifter))
-    return np.einsum("km,...mn->...kn", cepstral, x).astype(np.float32, copy=False)
+    logs = np.moveaxis(x, -2, 0)  # (n_mels, ..., n_frames)
+    ceps = apply_cepstral(cepstral, logs.reshape(params.n_mels, -1))
+    return np.ascontiguousarray(np.moveaxis(ceps.reshape((-1,) + logs.shape[1:]), 0, -2))
 
 
 def mfcc(signal: np.ndarray, *, sample_rate: int, params: MfccParams | None = None) -> np.ndarray:
