@@ -208,3 +208,67 @@ def test_failed_render_leaves_nothing(toy, tmp_path, monkeypatch):
         deploy(ctx, "pico", out)
     assert not out.exists()
     assert list((tmp_path / "firmware").iterdir()) == []  # no temporary folder left behind
+
+
+ARM_CORES = {  # board -> gcc flags of its core
+    "nano33_ble_sense": ["-mcpu=cortex-m4", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"],
+    "nucleo_l4r5zi": ["-mcpu=cortex-m4", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"],
+    "pico": ["-mcpu=cortex-m0plus", "-mfloat-abi=soft"],
+}
+_STUBS = r"""
+/* measurement stubs: the HAL and the model are the board's/TFLM's C++ and not measured here */
+#include <stdarg.h>
+#include <stdio.h>
+#include "hal.h"
+#include "tm_model.h"
+int tm_main_setup(void);
+int tm_main_loop_once(void);
+volatile char g_sink;
+int hal_init(void) { return 0; }
+int hal_read_samples(float* d, int n) { (void)d; return n; }
+uint32_t hal_timestamp_us(void) { return 0; }
+void hal_log(const char* f, ...) { char b[96]; va_list ap; va_start(ap, f); vsnprintf(b, sizeof b, f, ap); va_end(ap); g_sink = b[0]; }
+void hal_report(const tm_event_t* e) { char b[200]; tm_event_format(e, b, sizeof b); g_sink = b[0]; }
+int tm_model_init(void) { return 0; }
+int tm_model_invoke(const int8_t* i, int8_t* o) { (void)i; (void)o; return 0; }
+size_t tm_model_arena_used(void) { return 0; }
+int main(void) { tm_main_setup(); for (;;) tm_main_loop_once(); }
+"""
+_LIBC_ONLY = r"""
+#include <stdio.h>
+volatile char g[64];
+int main(void) { snprintf((char*)g, sizeof g, "%.6g %ld %s", 1.5, 2L, "x"); return 0; }
+"""
+
+
+def _arm_text_bytes(tmp_path: Path, flags: list[str], sources: list[Path], include: Path | None, name: str) -> int:
+    cmd = [shutil.which("arm-none-eabi-gcc"), *flags, "-mthumb", "-Os", "-std=c99", "-Wall", "-Wextra",
+           "-Wdouble-promotion", "-Wfloat-conversion", "-Werror", "-ffunction-sections", "-fdata-sections",
+           *([f"-I{include}"] if include else []), *map(str, sources), "-o", str(tmp_path / f"{name}.elf"),
+           "--specs=nano.specs", "--specs=nosys.specs", "-u", "_printf_float", "-Wl,--gc-sections", "-lm"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    size = subprocess.run([shutil.which("arm-none-eabi-size"), str(tmp_path / f"{name}.elf")],
+                          capture_output=True, text=True, check=True)
+    return int(size.stdout.splitlines()[1].split()[0])
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None,
+                    reason="arm-none-eabi-gcc not found (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)")
+@pytest.mark.parametrize("board", sorted(ARM_CORES))
+def test_c99_parts_cross_compile_for_the_core_within_the_app_flash_estimate(projects, board, tmp_path):
+    """The runner, main loop, front end and app hooks of the project, built for the board's
+    core with newlib-nano (printf with floats) and --gc-sections, minus what the C library
+    alone takes: that is the app code the fit check's app_flash_kb stands for."""
+    from tinyml_suite.common.deploy.boards import load_board
+
+    project, _ = projects[board]
+    src = _src_dir(project, board)
+    sources = [p for p in src.glob("*.c") if not re.match(r"(hal_\w+|main|tm_check|tm_model_replay)\.c$", p.name)]
+    (tmp_path / "stubs.c").write_text(_STUBS)
+    (tmp_path / "libc_only.c").write_text(_LIBC_ONLY)
+    flags = ARM_CORES[board]
+    total = _arm_text_bytes(tmp_path, flags, [*sources, tmp_path / "stubs.c"], src, "app")
+    libc = _arm_text_bytes(tmp_path, flags, [tmp_path / "libc_only.c"], None, "libc")
+    app_code = total - libc
+    assert 0 < app_code <= load_board(board).app_flash_kb * 1024, (total, libc)
