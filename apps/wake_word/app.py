@@ -156,7 +156,7 @@ class WakeWordApp(App):
             ctx.state[key] = None
             return None
         rng = ctx.rng(f"stream-{split_name}")
-        n_clips = min(self.stream_clips if not ctx.smoke else min(self.stream_clips, 16), len(speech))
+        n_clips = min(self.stream_clips if not ctx.smoke else min(self.stream_clips, 8), len(speech))
         pick = np.sort(rng.choice(speech, size=n_clips, replace=False))
         pick = rng.permutation(pick)
         sr = int(round(ctx.data.sample_rate))
