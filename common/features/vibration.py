@@ -4,20 +4,32 @@
 window (in g) into one flat vector, concatenated channel by channel, for a dense
 autoencoder or classifier. Every block is a :mod:`tinyml_suite.common.dsp` function:
 
+Every block reads the window with its mean removed (the device's accelerometer may
+carry a large DC offset; the training data has none), and every block is a
+:mod:`tinyml_suite.common.dsp` function:
+
 1. **spectrum** - :func:`~tinyml_suite.common.dsp.log_band_energies`: Hann-windowed FFT
-   frames, ``lbe_n_bands`` log-spaced (or linear) bands from ``lbe_fmin_hz`` to
-   ``lbe_fmax_hz``, natural log of the band energy, averaged over the window's frames.
-   Shaft harmonics (imbalance, misalignment, looseness) and gear mesh live here.
-2. **envelope spectrum** - :func:`~tinyml_suite.common.dsp.envelope_spectrum`: causal
+   frames (``lbe_n_fft`` samples every ``lbe_hop_length``), ``lbe_n_bands`` linear (or
+   log) bands from ``lbe_fmin_hz`` to ``lbe_fmax_hz``, natural log of the band energy,
+   averaged over the window's frames. Coarse bands averaged over several short frames
+   give stable estimates of where the energy is (resonances excited by impacts,
+   broadband noise) and hardly move when the speed changes.
+2. **shaft harmonics** (``low_n_bands > 0``) - the same function on the whole window
+   (``low_n_fft``, 7.8 Hz bins at 8 kHz) with ``low_n_bands`` log-spaced bands between
+   ``low_fmin_hz`` and ``low_fmax_hz``: 1x, 2x, half orders and their growth (imbalance,
+   misalignment, looseness). ``low_fmin_hz`` >= 3 bins keeps any residual DC out
+   (a periodic Hann window has no leakage beyond 1 bin). These bands follow the shaft
+   speed, so a recipe that must generalise across loads (speeds) can switch them off.
+3. **envelope spectrum** - :func:`~tinyml_suite.common.dsp.envelope_spectrum`: causal
    Butterworth band-pass around the structural resonance (``env_band_*``), Hilbert
    envelope, mean removed, Hann window, amplitude spectrum; then
    :func:`~tinyml_suite.common.dsp.band_powers` sums the squared amplitudes into
    ``env_n_bands`` linear bands between ``env_fmin_hz`` and ``env_fmax_hz`` (natural
    log). Bearing defects show here, at BPFO/BPFI/2xBSF and their harmonics.
-3. **statistics** - :func:`~tinyml_suite.common.dsp.time_stats` of the window with its
-   mean removed: ``ln`` of the (AC) RMS, Pearson kurtosis, crest factor and peak-to-peak;
-   with the envelope block, also ``ln`` RMS and kurtosis of the band-passed signal
-   (impulsiveness of the resonance band, the classic bearing indicator).
+4. **statistics** - :func:`~tinyml_suite.common.dsp.time_stats`: ``ln`` of the (AC) RMS,
+   Pearson kurtosis, crest factor and peak-to-peak of the window; with the envelope
+   block, also ``ln`` RMS and kurtosis of the band-passed signal (impulsiveness of the
+   resonance band, the classic bearing indicator).
 
 Every value is a logarithm, so the features share one scale (a few units) and an int8
 input tensor resolves them all. The band-pass runs causally from a zero state on each
@@ -66,6 +78,9 @@ class VibrationFeatureParams:
         The spectrum block (:class:`~tinyml_suite.common.dsp.LogBandEnergyParams`):
         FFT/frame length (power of two, <= the window), hop (None: n_fft / 2), window,
         number of bands, ``log`` or ``linear`` spacing, band range (None: Nyquist).
+    low_n_fft, low_n_bands, low_fmin_hz, low_fmax_hz
+        The shaft-harmonic block: FFT length (power of two, <= the window; hop n_fft / 2,
+        Hann), log-spaced bands over ``[fmin, fmax)``; ``low_n_bands = 0`` disables it.
     envelope : bool
         Include the envelope-spectrum block (and the band-passed statistics).
     env_band_low_hz, env_band_high_hz, env_filter_order
@@ -81,13 +96,17 @@ class VibrationFeatureParams:
     C_PREFIX: ClassVar[str] = "VIB"
     IMPLEMENTATION_VERSION: ClassVar[int] = VIB_IMPLEMENTATION_VERSION
 
-    lbe_n_fft: int = 1024
-    lbe_hop_length: int | None = None
+    lbe_n_fft: int = 256
+    lbe_hop_length: int | None = 128
     lbe_window: str = "hann"
-    lbe_n_bands: int = 20
-    lbe_spacing: str = "log"
-    lbe_fmin_hz: float = 20.0
+    lbe_n_bands: int = 8
+    lbe_spacing: str = "linear"
+    lbe_fmin_hz: float = 0.0
     lbe_fmax_hz: float | None = None
+    low_n_fft: int = 1024
+    low_n_bands: int = 8
+    low_fmin_hz: float = 20.0
+    low_fmax_hz: float = 500.0
     envelope: bool = True
     env_band_low_hz: float = 2000.0
     env_band_high_hz: float = 3800.0
@@ -100,6 +119,9 @@ class VibrationFeatureParams:
 
     def __post_init__(self) -> None:
         self.lbe()  # validates the spectrum block (one-line ConfigError naming the field)
+        check_int("low_n_bands", self.low_n_bands, lo=0)
+        if self.low_n_bands:
+            self.low()
         if self.envelope:
             self.bandpass()
             self.envelope_params()
@@ -117,6 +139,13 @@ class VibrationFeatureParams:
             n_fft=self.lbe_n_fft, hop_length=self.lbe_hop_length, window=self.lbe_window,
             n_bands=self.lbe_n_bands, spacing=self.lbe_spacing, fmin_hz=self.lbe_fmin_hz,
             fmax_hz=self.lbe_fmax_hz, log_floor=self.log_floor,
+        )
+
+    def low(self) -> LogBandEnergyParams:
+        """The shaft-harmonic block's DSP parameters (log bands, whole-window FFT)."""
+        return LogBandEnergyParams(
+            n_fft=self.low_n_fft, hop_length=None, window="hann", n_bands=self.low_n_bands, spacing="log",
+            fmin_hz=self.low_fmin_hz, fmax_hz=self.low_fmax_hz, log_floor=self.log_floor,
         )
 
     def bandpass(self) -> ButterworthParams:
@@ -142,7 +171,7 @@ class VibrationFeatureParams:
 
     @property
     def per_channel(self) -> int:
-        return self.lbe_n_bands + (self.env_n_bands if self.envelope else 0) + self.n_stats
+        return self.lbe_n_bands + self.low_n_bands + (self.env_n_bands if self.envelope else 0) + self.n_stats
 
 
 class VibrationFeatures(FeatureExtractor):
@@ -152,8 +181,8 @@ class VibrationFeatures(FeatureExtractor):
     --------
     >>> f = VibrationFeatures(sample_rate=8000.0)
     >>> x = np.random.default_rng(0).normal(size=(2, 1, 1024)).astype(np.float32)
-    >>> f(x).shape, f.feature_names[:2], f.feature_names[-1]
-    ((2, 40), ['lbe00_20Hz', 'lbe01_26Hz'], 'bp_kurtosis')
+    >>> f(x).shape, f.feature_names[:2], f.feature_names[8:10], f.feature_names[-1]
+    ((2, 36), ['lbe00_0Hz', 'lbe01_500Hz'], ['low00_20Hz', 'low01_30Hz'], 'bp_kurtosis')
     """
 
     kind = "vibration"
@@ -164,6 +193,8 @@ class VibrationFeatures(FeatureExtractor):
         p: VibrationFeatureParams = self.params
         nyq = self.sample_rate / 2
         p.lbe().edges_hz(self.sample_rate)  # fmax above Nyquist -> one-line error
+        if p.low_n_bands:
+            p.low().bins(self.sample_rate)  # a band without a bin -> one-line error
         if p.envelope:
             if p.env_band_high_hz >= nyq:
                 raise ConfigError(
@@ -179,6 +210,9 @@ class VibrationFeatures(FeatureExtractor):
         p: VibrationFeatureParams = self.params
         edges = p.lbe().edges_hz(self.sample_rate)
         names = [f"lbe{i:02d}_{edges[i]:.0f}Hz" for i in range(p.lbe_n_bands)]
+        if p.low_n_bands:
+            low = p.low().edges_hz(self.sample_rate)
+            names += [f"low{i:02d}_{low[i]:.0f}Hz" for i in range(p.low_n_bands)]
         if p.envelope:
             env = p.env_bands().edges_hz
             names += [f"env{i:02d}_{env[i]:.0f}Hz" for i in range(p.env_n_bands)]
@@ -192,11 +226,12 @@ class VibrationFeatures(FeatureExtractor):
         arr = np.asarray(x, dtype=np.float32)
         if arr.ndim != 3:
             raise ConfigError(f"vibration features take windows of shape (n, channels, samples); got {arr.shape}")
-        if arr.shape[-1] < self.params.lbe_n_fft:
-            raise ConfigError(
-                f"windows of {arr.shape[-1]} samples are shorter than features.lbe_n_fft={self.params.lbe_n_fft}; "
-                "lower lbe_n_fft or lengthen dataset.window_samples"
-            )
+        for key in ("lbe_n_fft", "low_n_fft") if self.params.low_n_bands else ("lbe_n_fft",):
+            if arr.shape[-1] < getattr(self.params, key):
+                raise ConfigError(
+                    f"windows of {arr.shape[-1]} samples are shorter than features.{key}="
+                    f"{getattr(self.params, key)}; lower it or lengthen dataset.window_samples"
+                )
         if self.params.envelope:
             self._env_bins(arr.shape[-1])  # a band without an envelope bin -> one-line error
         return arr
@@ -215,12 +250,14 @@ class VibrationFeatures(FeatureExtractor):
         p: VibrationFeatureParams = self.params
         fs = self.sample_rate
         self._samples = int(arr.shape[-1])
-        parts = [log_band_energies(arr, sample_rate=fs, params=p.lbe()).mean(axis=-1)]  # (n, C, bands)
+        centred = arr - arr.mean(axis=-1, keepdims=True)  # float32, as on the device
+        parts = [log_band_energies(centred, sample_rate=fs, params=p.lbe()).mean(axis=-1)]  # (n, C, bands)
+        if p.low_n_bands:
+            parts.append(log_band_energies(centred, sample_rate=fs, params=p.low()).mean(axis=-1))
         if p.envelope:
-            freqs, amp = envelope_spectrum(arr, sample_rate=fs, params=p.envelope_params())
+            freqs, amp = envelope_spectrum(centred, sample_rate=fs, params=p.envelope_params())
             parts.append(band_powers(amp.astype(np.float64) ** 2, freqs=freqs, params=p.env_bands()))
         floor = p.log_floor
-        centred = arr - arr.mean(axis=-1, keepdims=True)
         sp = StatsParams(fisher=False)
         if p.stats:
             s, names = time_stats(centred, params=sp)
@@ -228,7 +265,7 @@ class VibrationFeatures(FeatureExtractor):
             parts.append(np.log(np.stack([s[..., k["rms"]], s[..., k["kurtosis"]], s[..., k["crest"]],
                                           s[..., k["p2p"]]], axis=-1).astype(np.float64) + floor))
         if p.envelope:
-            y = sosfilt(arr, sos=butter_sos(sample_rate=fs, params=p.bandpass()), zero_phase=False)
+            y = sosfilt(centred, sos=butter_sos(sample_rate=fs, params=p.bandpass()), zero_phase=False)
             s, names = time_stats(y, params=sp)
             k = {n: i for i, n in enumerate(names)}
             parts.append(np.log(np.stack([s[..., k["rms"]], s[..., k["kurtosis"]]], axis=-1).astype(np.float64)
@@ -239,7 +276,7 @@ class VibrationFeatures(FeatureExtractor):
     # -- device --------------------------------------------------------------------
     def dsp_params(self) -> list[Any]:
         p: VibrationFeatureParams = self.params
-        out: list[Any] = [p.lbe(), StatsParams(fisher=False)]
+        out: list[Any] = [p.lbe(), StatsParams(fisher=False)]  # (the low block: VIB_LOW_* in c_defines)
         if p.envelope:
             out += [p.bandpass(), p.envelope_params(), p.env_bands()]
         return out
@@ -257,6 +294,7 @@ class VibrationFeatures(FeatureExtractor):
             "VIB_WINDOW_SAMPLES": self._samples,
             "VIB_N_LBE": p.lbe_n_bands,
             "VIB_N_LBE_FRAMES": 1 + (self._samples - p.lbe_n_fft) // p.lbe().hop_length,
+            "VIB_LOW_N_BANDS": p.low_n_bands,
             "VIB_ENVELOPE": int(p.envelope),
             "VIB_N_ENV": p.env_n_bands if p.envelope else 0,
             "VIB_STATS": int(p.stats),
@@ -265,6 +303,16 @@ class VibrationFeatures(FeatureExtractor):
             "VIB_LOG_FLOOR": float(p.log_floor),
         }
         out.update(p.lbe().c_defines(sample_rate=fs))
+        if p.low_n_bands:  # a second log-band-energy block, computed with the FFT/band kernels
+            low = p.low()
+            bins = low.bins(fs)
+            out.update({
+                "VIB_LOW_N_FFT": low.n_fft, "VIB_LOW_HOP": low.hop_length,
+                "VIB_LOW_N_FRAMES": 1 + (self._samples - low.n_fft) // low.hop_length,
+                "VIB_LOW_WINDOW": LogBandEnergyParams.C_ENUMS["window"][low.window],
+                "VIB_LOW_BIN_LO": tuple(int(v) for v in bins[:, 0]),
+                "VIB_LOW_BIN_HI": tuple(int(v) for v in bins[:, 1]),
+            })
         out.update(StatsParams(fisher=False).c_defines())
         if p.envelope:
             n = self._samples
@@ -286,9 +334,16 @@ class VibrationFeatures(FeatureExtractor):
                 "tm_fe_vibration.c"]
 
     def c_scratch_bytes(self) -> int:
-        """Static RAM of ``tm_fe_vibration.c``: work buffers plus the band-pass state."""
-        n = self._samples or self.params.lbe_n_fft
+        """Static RAM of ``tm_fe_vibration.c``: LBE state, shared scratch, centred and
+        band-passed copies of the window, envelope state and spectrum, low-block window."""
         p: VibrationFeatureParams = self.params
-        lbe = (p.lbe_n_fft + 2 * p.lbe_n_fft + 2 + p.lbe_n_bands)  # window + FFT work + one frame's bands
-        env = (4 * n + 4) if p.envelope else 0  # filtered, two FFT buffers, Hann window
-        return 4 * (lbe + env + n + 2 * p.env_filter_order)
+        n = self._samples or max(p.lbe_n_fft, p.low_n_fft if p.low_n_bands else 0)
+        scratch = max(2 * p.lbe_n_fft + 2, 3 * n + 2 if p.envelope else 0,
+                      2 * p.low_n_fft + 2 if p.low_n_bands else 0)
+        floats = p.lbe_n_fft + p.lbe_n_bands + scratch + n  # LBE window + bands, scratch, centred window
+        if p.low_n_bands:
+            floats += p.low_n_fft + p.low_n_bands
+        if p.envelope:
+            n_bins = int(np.sum(np.fft.rfftfreq(n, 1.0 / self.sample_rate) <= p.env_fmax_hz))
+            floats += n + n + n_bins + 4 * p.env_filter_order  # band-passed copy, env window, spectrum, state
+        return 4 * floats
