@@ -33,7 +33,7 @@ def tiny_int8_model() -> bytes:
 
 
 def _settings(**kw) -> cgen.ModelSettings:
-    base = dict(
+    base = dict(  # noqa: C408 - keyword form reads as the dataclass fields
         app="toy", task="classification", labels=("low", "mid", "high"), sample_rate_hz=1000.0,
         channels=2, window_samples=32, hop_samples=16, feature_kind="raw", input_shape=(32, 2),
         output_shape=(3,), input_scale=0.0235, input_zero_point=-3, output_scale=1 / 256,

@@ -26,7 +26,7 @@ def saved(run, tmp_path):
 
 
 def _tinyml(tmp_path, *args, timeout=600):
-    proc = subprocess.run(tinyml_cmd(*args), capture_output=True, text=True, env=toy_env(tmp_path / "cache"),
+    proc = subprocess.run(tinyml_cmd(*args), check=False, capture_output=True, text=True, env=toy_env(tmp_path / "cache"),
                           timeout=timeout)
     return proc.returncode, proc.stdout, proc.stderr
 
@@ -53,13 +53,13 @@ def test_deploy_saved_run_to_another_board(saved, tmp_path):
 
 def test_deploy_a_tflite_path_to_host_with_out_dir(saved, tmp_path):
     out_dir = tmp_path / "elsewhere" / "fw"
-    code, out, err = _tinyml(tmp_path, "deploy", str(saved / "model_int8.tflite"), "board=host", f"out={out_dir}")
+    code, _out, err = _tinyml(tmp_path, "deploy", str(saved / "model_int8.tflite"), "board=host", f"out={out_dir}")
     assert code == 0, err[-3000:]
     assert (out_dir / "Makefile").exists() and (out_dir / "testdata" / "check_vectors.txt").exists()
     assert not (saved / "firmware").exists()
     # the saved run has no data loaded: the check stream is seeded noise, and it still checks
     assert "seeded Gaussian noise" in (out_dir / "README.md").read_text()
-    proc = subprocess.run(["make", "-C", str(out_dir), "check"], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(["make", "-C", str(out_dir), "check"], check=False, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and "tm_check: OK" in proc.stdout, proc.stdout + proc.stderr
 
 
@@ -72,7 +72,7 @@ def test_deploy_a_tflite_path_to_host_with_out_dir(saved, tmp_path):
     ],
 )
 def test_bad_arguments_are_one_line(saved, tmp_path, args, message):
-    code, out, err = _tinyml(tmp_path, "deploy", str(saved), *args)
+    code, _out, err = _tinyml(tmp_path, "deploy", str(saved), *args)
     assert code == 2
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert lines == [lines[0]] and lines[0].startswith("tinyml: error: ") and message in lines[0]

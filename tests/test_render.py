@@ -154,10 +154,10 @@ def test_c99_parts_of_every_project_compile_on_the_host(projects, board, tmp_pat
     c_files = ["tm_runner.c", "tm_main.c", "tm_app_default.c", "toy_raw_features.c"]
     for name in c_files:
         cmd = [shutil.which("cc"), *C_FLAGS, f"-I{src}", "-c", str(src / name), "-o", str(tmp_path / f"{name}.o")]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
     cmd = [shutil.which("c++"), *CXX_FLAGS, f"-I{src}", "-c", str(src / "model_data.cc"), "-o", str(tmp_path / "m.o")]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 
 
@@ -173,7 +173,7 @@ def test_linux_runner_matches_the_tflm_outputs(projects, tmp_path):
 
     def run(*flags):
         proc = subprocess.run([sys.executable, str(project / "run.py"), "--input", "testdata/check_input.txt",
-                               "--print-outputs", *flags], cwd=project, capture_output=True, text=True,
+                               "--print-outputs", *flags], cwd=project, check=False, capture_output=True, text=True,
                               env=env, timeout=300)
         assert proc.returncode == 0, proc.stderr[-2000:]
         import json
@@ -246,7 +246,7 @@ def _arm_text_bytes(tmp_path: Path, flags: list[str], sources: list[Path], inclu
            "-Wdouble-promotion", "-Wfloat-conversion", "-Werror", "-ffunction-sections", "-fdata-sections",
            *([f"-I{include}"] if include else []), *map(str, sources), "-o", str(tmp_path / f"{name}.elf"),
            "--specs=nano.specs", "--specs=nosys.specs", "-u", "_printf_float", "-Wl,--gc-sections", "-lm"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     size = subprocess.run([shutil.which("arm-none-eabi-size"), str(tmp_path / f"{name}.elf")],
                           capture_output=True, text=True, check=True)

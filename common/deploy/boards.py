@@ -45,18 +45,18 @@ from tinyml_suite.common.config import BoardConfig
 from tinyml_suite.common.errors import ConfigError, FitError
 
 __all__ = [
-    "CYCLES_PER_MAC",
     "CYCLES_PER_FLOP",
+    "CYCLES_PER_MAC",
     "TEMPLATES",
-    "board_names",
-    "load_board",
-    "validate_board",
-    "board_kernels",
-    "runner_buffer_bytes",
     "arena_with_margin",
-    "fit_check",
-    "estimate_latency",
+    "board_kernels",
+    "board_names",
     "dsp_flops",
+    "estimate_latency",
+    "fit_check",
+    "load_board",
+    "runner_buffer_bytes",
+    "validate_board",
 ]
 
 #: Project kinds with a folder under firmware_templates/boards/.
@@ -159,7 +159,7 @@ def load_board(board: str | Mapping[str, Any] | BoardConfig) -> BoardConfig:
     try:
         merged = OmegaConf.merge(OmegaConf.structured(BoardConfig), node)
         data = OmegaConf.to_container(merged, resolve=True, throw_on_missing=True)
-    except Exception as exc:  # omegaconf ValidationError / MissingMandatoryValue
+    except Exception as exc:  # noqa: BLE001 - omegaconf's ValidationError, MissingMandatoryValue, ...
         first = str(exc).strip().splitlines()[0]
         raise ConfigError(f"board {node.get('name', '?')}: {first}; see conf/board/*.yaml") from None
     return validate_board(BoardConfig(**data))

@@ -20,19 +20,19 @@ from tinyml_suite.common.errors import ConfigError
 
 __all__ = [
     "C_KEYWORDS",
-    "check_identifier",
-    "c_literal",
-    "generated_banner",
-    "params_defines",
-    "defines_header",
     "TOOL",
-    "model_symbol",
-    "model_data_files",
-    "op_resolver_header",
     "ModelSettings",
-    "model_settings_header",
-    "dsp_params_header",
     "app_settings_header",
+    "c_literal",
+    "check_identifier",
+    "defines_header",
+    "dsp_params_header",
+    "generated_banner",
+    "model_data_files",
+    "model_settings_header",
+    "model_symbol",
+    "op_resolver_header",
+    "params_defines",
 ]
 
 # C11 + C++17 keywords and the alternative operator spellings; an identifier equal to
@@ -406,7 +406,7 @@ def model_settings_header(s: ModelSettings, *, config_hash: str) -> str:
     L.append(f"#define TM_MODEL_DATA {model_symbol(s.app)}  // the array in model_data.cc")
     L += ["", "// Raw signal, as the HAL must deliver it."]
     rate = float(s.sample_rate_hz)
-    define("TM_SAMPLE_RATE_HZ", int(round(rate)) if float(rate).is_integer() else rate, "samples per second")
+    define("TM_SAMPLE_RATE_HZ", round(rate) if float(rate).is_integer() else rate, "samples per second")
     define("TM_INPUT_CHANNELS", int(s.channels), "interleaved channels per frame")
     define("TM_WINDOW_SAMPLES", int(s.window_samples), f"samples per channel in a window ({s.window_samples / rate * 1000:g} ms)")
     define("TM_HOP_SAMPLES", int(s.hop_samples), f"new samples between inferences ({s.hop_samples / rate * 1000:g} ms)")

@@ -27,7 +27,7 @@ import numpy as np
 
 from tinyml_suite.common.errors import ConfigError, DeployError
 
-__all__ = ["main", "load_run", "parse_args"]
+__all__ = ["load_run", "main", "parse_args"]
 
 log = logging.getLogger("tinyml")
 

@@ -32,12 +32,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "FirmwareSpec",
-    "spec_from_context",
-    "feature_sources",
-    "dsp_defines",
     "check_vectors",
     "check_vectors_text",
+    "dsp_defines",
+    "feature_sources",
     "generate_sources",
+    "spec_from_context",
     "templates_root",
 ]
 
@@ -99,7 +99,7 @@ class FirmwareSpec:
 
     def settings(self, arena_bytes: int, arena_margin: float) -> cgen.ModelSettings:
         prefixes = tuple(
-            str(getattr(p, "C_PREFIX")) for p in (self.extractor.dsp_params() if self.extractor else [])
+            str(p.C_PREFIX) for p in (self.extractor.dsp_params() if self.extractor else [])
             if hasattr(p, "C_PREFIX")
         )
         return cgen.ModelSettings(
@@ -189,7 +189,7 @@ def spec_from_context(ctx: RunContext, *, check_windows: int = 3) -> FirmwareSpe
     fctx = dict(ctx.app.firmware_context(ctx) or {})
     hop = fctx.get("hop_samples")
     if hop is None and fctx.get("hop_s") is not None:
-        hop = int(round(float(fctx["hop_s"]) * rate))
+        hop = round(float(fctx["hop_s"]) * rate)
     hop = int(hop) if hop is not None else max(window // 2, 1)
     if not 1 <= hop <= window:
         raise DeployError(
@@ -332,7 +332,7 @@ def dsp_defines(extractor: Any, sample_rate: float) -> list[tuple[str, dict[str,
                     f"{type(extractor).__name__} must provide c_defines() for dsp_params.h"
                 ) from None
         else:
-            defines = cgen.params_defines(p, sample_rate=int(round(sample_rate)))
+            defines = cgen.params_defines(p, sample_rate=round(sample_rate))
         out.append((type(p).__name__, dict(defines)))
     return out
 

@@ -33,7 +33,7 @@ from tinyml_suite.common.deploy.firmware import FirmwareSpec, feature_sources, t
 from tinyml_suite.common.errors import DeployError
 from tinyml_suite.common.io import atomic_dir
 
-__all__ = ["SOURCE_DIR", "FIRMWARE_FILES", "CHECK_FILES", "render_project", "project_sources"]
+__all__ = ["CHECK_FILES", "FIRMWARE_FILES", "SOURCE_DIR", "project_sources", "render_project"]
 
 #: where each project kind keeps its C/C++ sources (None: no C, a Python runner)
 SOURCE_DIR: dict[str, str | None] = {
