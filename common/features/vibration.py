@@ -157,7 +157,7 @@ class VibrationFeatureParams:
         """The envelope-spectrum block's DSP parameters (causal band-pass, Hann)."""
         return EnvelopeSpectrumParams(
             band_low_hz=self.env_band_low_hz, band_high_hz=self.env_band_high_hz,
-            filter_order=self.env_filter_order, zero_phase=False, window="hann", fmax_hz=self.env_fmax_hz,
+            filter_order=self.env_filter_order, zero_phase=False, window="hann", fmax_hz=None,
         )
 
     def env_bands(self) -> BandPowerParams:
@@ -237,8 +237,7 @@ class VibrationFeatures(FeatureExtractor):
         return arr
 
     def _env_freqs(self, n: int) -> np.ndarray:
-        f = np.fft.rfftfreq(n, 1.0 / self.sample_rate)
-        return f[f <= self.params.env_fmax_hz]
+        return np.fft.rfftfreq(n, 1.0 / self.sample_rate)
 
     def _env_bins(self, n: int) -> np.ndarray:
         from tinyml_suite.common.dsp import band_bins
@@ -323,9 +322,8 @@ class VibrationFeatures(FeatureExtractor):
                 )
             out.update(p.bandpass().c_defines(sample_rate=fs))
             out.update(params_defines(p.envelope_params(), sample_rate=int(round(fs))))
-            freqs = self._env_freqs(n)
             out["ENVSPEC_N_FFT"] = int(n)
-            out["ENVSPEC_N_BINS"] = int(freqs.size)
+            out["ENVSPEC_N_BINS"] = int(self._env_bins(n)[:, 1].max())  # bins the bands read
             out.update(p.env_bands().c_defines(sample_rate=fs, n_fft=self._samples))
         return out
 
@@ -344,6 +342,6 @@ class VibrationFeatures(FeatureExtractor):
         if p.low_n_bands:
             floats += p.low_n_fft + p.low_n_bands
         if p.envelope:
-            n_bins = int(np.sum(np.fft.rfftfreq(n, 1.0 / self.sample_rate) <= p.env_fmax_hz))
+            n_bins = int(self._env_bins(n)[:, 1].max())
             floats += n + n + n_bins + 4 * p.env_filter_order  # band-passed copy, env window, spectrum, state
         return 4 * floats
