@@ -6,6 +6,7 @@
 * :func:`fill_missing`, :func:`to_rate`: missing values and other sample rates.
 * :func:`fit_window`, :func:`slide`: recordings -> fixed-length model windows.
 * :func:`split_groups`: assign whole users (or recordings) to train/val/test.
+* :func:`augment_recording`: rotated / scaled / time-stretched training copies.
 
 Canonical units and channel order (every gesture dataset emits them, so one feature
 configuration fits them all): accelerometer ``ax, ay, az`` in g, then, when present,
@@ -36,6 +37,7 @@ __all__ = [
     "slide",
     "split_groups",
     "build_split",
+    "augment_recording",
 ]
 
 log = logging.getLogger(__name__)
@@ -247,3 +249,48 @@ def build_split(
         np.asarray(groups, dtype=str),
         {k: np.asarray(v) for k, v in meta.items()},
     )
+
+
+def augment_recording(
+    x: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    rotate_deg: float = 0.0,
+    gain: float = 0.0,
+    stretch: float = 0.0,
+) -> np.ndarray:
+    """A randomly perturbed copy of an IMU recording [shape=(channels, n)] (training only).
+
+    * rotation: every 3-axis group (accelerometer, gyroscope) is rotated by the same
+      random rotation of up to ``rotate_deg`` degrees about a random axis - the same
+      motion measured by a device held at another angle;
+    * gain: all channels times ``1 + U(-gain, gain)``;
+    * stretch: time scaled by ``1 + U(-stretch, stretch)`` (linear interpolation), a
+      slower or faster performance.
+
+    Examples
+    --------
+    >>> x = np.tile(np.array([[0.0], [0.0], [1.0]]), (1, 50))
+    >>> y = augment_recording(x, np.random.default_rng(1), rotate_deg=30.0)
+    >>> tilt = np.degrees(np.arccos(y[2, 0]))  # gravity now 0-30 degrees off z
+    >>> bool(np.allclose(np.linalg.norm(y, axis=0), 1.0)), bool(0.0 < tilt <= 30.0)
+    (True, True)
+    """
+    from scipy.spatial.transform import Rotation
+
+    y = np.asarray(x, dtype=np.float64)
+    if stretch > 0:
+        f = 1.0 + rng.uniform(-stretch, stretch)
+        n = y.shape[1]
+        m = max(2, int(round(n * f)))
+        src = np.linspace(0.0, n - 1.0, m)
+        y = np.stack([np.interp(src, np.arange(n), ch) for ch in y])
+    if rotate_deg > 0:
+        axis = rng.normal(size=3)
+        axis /= np.linalg.norm(axis)
+        rot = Rotation.from_rotvec(axis * np.radians(rng.uniform(0.0, rotate_deg)))
+        for c in range(0, y.shape[0] - y.shape[0] % 3, 3):
+            y[c : c + 3] = rot.apply(y[c : c + 3].T).T
+    if gain > 0:
+        y = y * (1.0 + rng.uniform(-gain, gain))
+    return y.astype(np.float32)

@@ -34,6 +34,7 @@ from tinyml_suite.datasets.loaders.imu_common import (
     ACCEL_UNITS,
     LabelledStream,
     Recording,
+    augment_recording,
     build_split,
     fill_missing,
     fit_window,
@@ -94,7 +95,13 @@ class MagicWand(Dataset):
     window_samples : samples per model window (at target_rate)
     negative_hop : samples between consecutive negative windows
     min_samples : shorter recordings (button bounces) are dropped
-    train_shifts : extra copies of each training gesture at random offsets in the window
+    train_shifts : augmented copies of each training recording (random offset in the
+        window, and the ``augment_*`` perturbations)
+    augment_rotate_deg, augment_gain, augment_stretch : random rotation (degrees), gain
+        and time stretch of the copies (:func:`.imu_common.augment_recording`)
+    augment_negatives : also add augmented copies of the negative training windows
+    synthetic_negatives : simulated non-gesture windows added to the training split
+        (:func:`~tinyml_suite.datasets.synthetic.gestures.synthetic_background`)
     val_users, test_users : groups held out (users and negative files, e.g. negative_1)
     max_missing_gap : longest run of missing values filled by interpolation
     """
@@ -115,6 +122,11 @@ class MagicWand(Dataset):
         "negative_hop": 32,
         "min_samples": 10,
         "train_shifts": 2,
+        "augment_rotate_deg": 0.0,
+        "augment_gain": 0.0,
+        "augment_stretch": 0.0,
+        "augment_negatives": False,
+        "synthetic_negatives": 0,
         "val_users": ["lsj", "negative_2"],
         "test_users": ["liucx", "negative_1"],
         "max_missing_gap": 3,
@@ -136,6 +148,16 @@ class MagicWand(Dataset):
             raise ConfigError(f"dataset.unit={o['unit']!r} must be one of {sorted(ACCEL_UNITS)}")
         if int(o["window_samples"]) < 8 or int(o["negative_hop"]) < 1:
             raise ConfigError("dataset.window_samples must be >= 8 and dataset.negative_hop >= 1")
+
+    def cache_key(self) -> str:
+        """Options + loader version, + the synthesiser's version when it adds negatives."""
+        key = super().cache_key()
+        if int(self.options.get("synthetic_negatives") or 0) > 0:
+            from tinyml_suite.common.io import config_hash
+            from tinyml_suite.datasets.synthetic.gestures import GestureSynth
+
+            key = config_hash({"loader": key, "synth_version": GestureSynth.VERSION}, length=16)
+        return key
 
     @property
     def rate(self) -> float:
@@ -208,6 +230,8 @@ class MagicWand(Dataset):
         buckets: dict[str, dict[str, list]] = {
             s: {"x": [], "y": [], "g": [], "rec": []} for s in ("train", "val", "test")
         }
+        aug = {"rotate_deg": float(o["augment_rotate_deg"]), "gain": float(o["augment_gain"]),
+               "stretch": float(o["augment_stretch"])}
         for k, rec in enumerate(recs):
             split = assign[rec.group]
             b = buckets[split]
@@ -215,15 +239,37 @@ class MagicWand(Dataset):
                 wins = list(slide(rec.x, L, hop))
                 if not wins:  # shorter than one window: pad it
                     wins = [fit_window(rec.x, L)]
+                if split == "train" and o["augment_negatives"]:
+                    wins += [fit_window(augment_recording(w, rng, **aug), L, rng=rng)
+                             for w in list(wins) for _ in range(shifts)]
             else:
                 wins = [fit_window(rec.x, L)]
                 if split == "train":
-                    wins += [fit_window(rec.x, L, rng=rng) for _ in range(shifts)]
+                    wins += [fit_window(augment_recording(rec.x, rng, **aug), L, rng=rng) for _ in range(shifts)]
             for w in wins:
                 b["x"].append(w)
                 b["y"].append(labels.index(rec.label))
                 b["g"].append(rec.group)
                 b["rec"].append(k)
+        n_syn = int(o["synthetic_negatives"])
+        if n_syn > 0:
+            from tinyml_suite.datasets.synthetic.gestures import synthetic_background
+
+            if o["negative_label"] not in labels:
+                raise ConfigError(
+                    f"dataset.synthetic_negatives={n_syn} needs the negative class "
+                    f"'{o['negative_label']}' among dataset.labels={list(labels)}"
+                )
+            syn = synthetic_background(
+                n_syn, seed=self.seed, sample_rate=self.rate, window_samples=L, axes="accel",
+                tempo=2.0, accel_range_g=2.0,
+            )
+            b = buckets["train"]
+            for w in syn:
+                b["x"].append(w)
+                b["y"].append(labels.index(o["negative_label"]))
+                b["g"].append("synthetic")
+                b["rec"].append(-1)
         if o["smoke"]:
             for b in buckets.values():
                 keep = sorted(rng.permutation(len(b["x"]))[: max(1, len(b["x"]) // 4)].tolist()) if b["x"] else []

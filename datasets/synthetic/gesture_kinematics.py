@@ -62,7 +62,7 @@ CLASSES: tuple[str, ...] = GESTURES + BACKGROUND
 # Nominal durations at tempo 1 [s] and letter height at size 1 [m].
 _DURATION = {"wing": 1.5, "ring": 1.3, "slope": 1.2, "punch": 0.55, "flex": 1.4, "shake": 1.0}
 _LETTER_M = 0.30
-NEGATIVE_KINDS: tuple[str, ...] = ("reach", "walk", "twist", "stir", "tap", "lift", "partial")
+NEGATIVE_KINDS: tuple[str, ...] = ("reach", "walk", "twist", "stir", "tap", "lift", "partial", "wander")
 
 
 def min_jerk(tau: np.ndarray) -> np.ndarray:
@@ -385,6 +385,29 @@ def _negative(kind: str, user: UserStyle, rng: np.random.Generator, tempo: float
         pts = np.array([[0.0, 0.0, 0.0], [rng.normal(0, 0.05), rng.normal(0, 0.05), dz]])
         disp, _ = _strokes(pts, np.array([d]), 0.0)
         return Motion("negative", d, disp, _rot_about(0, lambda t: pitch * min_jerk(t / d)))
+    if kind == "wander":  # continuous random motion: waving, fidgeting, gesticulating
+        d = rng.uniform(1.5, 4.0) * math.sqrt(tempo)
+        k = 4
+        freqs = rng.uniform(0.4, 3.5, (k, 3))
+        acc_g = rng.uniform(0.05, 0.35, (k, 3)) * math.sqrt(size)  # acceleration amplitude per term, g
+        amps = acc_g * G0 / (2.0 * np.pi * freqs) ** 2  # metres
+        phases = rng.uniform(0.0, 2.0 * np.pi, (k, 3))
+        r_freqs = rng.uniform(0.3, 2.0, (k, 3))
+        r_amps = rng.uniform(0.05, 0.35, (k, 3))
+        r_phases = rng.uniform(0.0, 2.0 * np.pi, (k, 3))
+        ramp = min(0.3, d / 4.0)
+
+        def env(t: np.ndarray) -> np.ndarray:
+            return min_jerk(t / ramp) * min_jerk((d - t) / ramp)
+
+        def osc(t, a, f, ph) -> np.ndarray:
+            t = np.asarray(t, dtype=np.float64)
+            s = np.einsum("kc,nkc->nc", a, np.sin(2.0 * np.pi * f[None] * t[:, None, None] + ph[None]))
+            s0 = np.einsum("kc,kc->c", a, np.sin(ph))  # start from rest at the origin
+            return (s - s0[None]) * env(np.clip(t, 0.0, d))[:, None]
+
+        return Motion("negative", d, lambda t: osc(t, amps, freqs, phases),
+                      lambda t: osc(t, r_amps, r_freqs, r_phases))
     if kind == "partial":  # the first third to half of a letter, then stop
         letter = str(rng.choice(["wing", "ring", "slope"]))
         full = make_motion(letter, user, rng)

@@ -43,7 +43,7 @@ from tinyml_suite.datasets.synthetic.gesture_kinematics import (
     time_scaled,
 )
 
-__all__ = ["GestureSynth", "synth_labels"]
+__all__ = ["GestureSynth", "synth_labels", "synthetic_background"]
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class GestureSynth(Dataset):
     name = "gesture_synth"
     task = "classification"
     apps = ("gesture",)
-    VERSION = 1
+    VERSION = 2
 
     def __init__(self, **options: Any) -> None:
         defaults: dict[str, Any] = {
@@ -332,3 +332,41 @@ class GestureSynth(Dataset):
             ideal = render(segments, user, rng, duration=total, sample_rate=fs, oversample=int(o["oversample"]))
             out.append(LabelledStream(self._readings(ideal, sensor, rng), fs, events, distractors, user.user_id))
         return out
+
+
+def synthetic_background(
+    n: int,
+    *,
+    seed: int,
+    sample_rate: float,
+    window_samples: int,
+    axes: str = "accel",
+    tempo: float = 1.0,
+    accel_range_g: float = 4.0,
+    n_users: int = 20,
+) -> np.ndarray:
+    """``n`` simulated non-gesture windows [shape=(n, channels, window_samples)].
+
+    One sixth idle hands, one third continuous random motion ('wander'), the rest the
+    other negative movements in turn, from
+    ``n_users`` simulated people: extra "not a gesture" examples for a real dataset
+    whose negative class is thin (the magic wand has 4 negative logs).
+    """
+    ds = GestureSynth(
+        seed=seed, cache=False, sample_rate=sample_rate, window_samples=window_samples, axes=axes,
+        gestures=["wing"], tempo=tempo, accel_range_g=accel_range_g, n_users=n_users,
+        val_users=0, test_users=0,
+    )
+    users = [ds._user(i) for i in range(n_users)]
+    rng = np.random.default_rng([seed, 4000])
+    out = []
+    for k in range(int(n)):
+        user, sensor = users[k % n_users]
+        # 1/6 idle, 1/3 continuous random motion, 1/2 the other negative kinds in turn
+        others = [n for n in NEGATIVE_KINDS if n != "wander"]
+        kind = "idle" if k % 6 == 0 else "negative"
+        neg = "wander" if k % 6 in (1, 2) else others[(k // 6) % len(others)]
+        out.append(ds.example(kind, user, sensor, rng, negative_kind=neg)[0])
+    if not out:
+        return np.zeros((0, len(_AXES[axes]), int(window_samples)), dtype=np.float32)
+    return np.stack(out).astype(np.float32)
