@@ -309,6 +309,13 @@ def test_augmenter_effects(rng):
     lvl = AugmentParams(level_dbfs=(-30, -30), noise_prob=0, reverb_prob=0, speed_prob=0, bandlimit_prob=0)
     clip, _ = Augmenter(lvl, sample_rate=SR).speech_clip(word, rng, n_samples=SR)
     assert abs(10 * np.log10(np.mean(clip.astype(np.float64) ** 2)) + 30) < 0.1
+    # MLPerf-style mixing: the recording as recorded times a volume, no SNR normalisation
+    bank = [np.full(3 * SR, 0.2, np.float32)]
+    vol = AugmentParams(noise_volume=(0.5, 0.5), noise_prob=1, real_noise_prob=1, speed_prob=0, reverb_prob=0,
+                        bandlimit_prob=0, gain_prob=0)
+    clip = _tone(300, SR, amp=0.3)
+    np.testing.assert_allclose(Augmenter(vol, sample_rate=SR, noise_bank=bank).recorded_clip(clip, rng) - clip,
+                               0.1, atol=1e-6)
     # silence clips: noise only, finite, within [-1, 1]
     sil = Augmenter(AugmentParams(), sample_rate=SR).silence_clip(rng, n_samples=SR)
     assert sil.shape == (SR,) and np.abs(sil).max() <= 1.0

@@ -108,6 +108,9 @@ class AugmentParams:
     """Share of noisy clips whose noise is babble (when a speech bank is given)."""
     real_noise_prob: float = 0.7
     """Share of noisy clips whose noise is a real recording (when a noise bank is given)."""
+    noise_volume: tuple[float, float] | None = None
+    """If set, noise is mixed by amplitude instead of SNR, TensorFlow/MLPerf style: the
+    recording as it is (synthetic noise at RMS 0.1) times a factor drawn from this range."""
     bandlimit_prob: float = 0.5
     highpass_hz: tuple[float, float] = (50.0, 400.0)
     lowpass_hz: tuple[float, float] = (2500.0, 7500.0)
@@ -132,6 +135,8 @@ class AugmentParams:
         object.__setattr__(self, "highpass_hz", _pair("highpass_hz", self.highpass_hz, 1.0, None))
         object.__setattr__(self, "lowpass_hz", _pair("lowpass_hz", self.lowpass_hz, 100.0, None))
         object.__setattr__(self, "level_dbfs", _pair("level_dbfs", self.level_dbfs, -90.0, 0.0))
+        if self.noise_volume is not None:
+            object.__setattr__(self, "noise_volume", _pair("noise_volume", self.noise_volume, 0.0, 10.0))
         if float(self.max_shift_s) < 0:
             raise ConfigError(f"augment.max_shift_s={self.max_shift_s} must be >= 0 seconds")
 
@@ -285,8 +290,9 @@ class Augmenter:
         self._filters: dict[tuple[str, int], np.ndarray] = {}
 
     # -- noise -------------------------------------------------------------------
-    def noise(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """One background of ``n`` samples at unit RMS: real, babble or coloured."""
+    def noise(self, n: int, rng: np.random.Generator, *, normalize: bool = True) -> np.ndarray:
+        """One background of ``n`` samples: real, babble or coloured; at unit RMS, or with
+        ``normalize=False`` a recording at its recorded level (synthetic noise at RMS 0.1)."""
         p = self.p
         if self.noise_bank and rng.random() < p.real_noise_prob:
             src = self.noise_bank[rng.integers(len(self.noise_bank))]
@@ -295,12 +301,15 @@ class Augmenter:
                 x = src[start : start + n].astype(np.float64)
             else:
                 x = np.resize(src, n).astype(np.float64)
+            if not normalize:
+                return x.astype(np.float32)
             rms = np.sqrt(np.mean(x**2))
             if rms > 1e-8:
                 return (x / rms).astype(np.float32)
+        scale = 1.0 if normalize else 0.1
         if self.speech_bank and rng.random() < p.babble_prob:
-            return self._babble(n, rng)
-        return coloured_noise(n, float(rng.uniform(*p.noise_beta)), rng)
+            return (scale * self._babble(n, rng)).astype(np.float32)
+        return (scale * coloured_noise(n, float(rng.uniform(*p.noise_beta)), rng)).astype(np.float32)
 
     def _babble(self, n: int, rng: np.random.Generator) -> np.ndarray:
         out = np.zeros(n, dtype=np.float64)
@@ -404,7 +413,10 @@ class Augmenter:
         if rng.random() < p.reverb_prob:
             x = self._reverb(x, rng)[:n]
         if rng.random() < p.noise_prob:
-            x = mix_at_snr(x, self.noise(n, rng), float(rng.uniform(*p.snr_db)), signal_rms=active_rms(x))
+            if p.noise_volume is not None:
+                x = (x + float(rng.uniform(*p.noise_volume)) * self.noise(n, rng, normalize=False)).astype(np.float32)
+            else:
+                x = mix_at_snr(x, self.noise(n, rng), float(rng.uniform(*p.snr_db)), signal_rms=active_rms(x))
         if rng.random() < p.bandlimit_prob:
             x = self._bandlimit(x, rng)
         if rng.random() < p.gain_prob:
