@@ -81,6 +81,16 @@ def build_toy_model(input_shape, n_outputs, filters: int = 8):
     return keras.Model(inp, out, name="toy_cnn")
 
 
+def build_toy_dense(input_shape, n_outputs, units: int = 16):
+    import keras
+
+    inp = keras.Input(input_shape)
+    h = keras.layers.Flatten()(inp)
+    h = keras.layers.Dense(units, activation="relu")(h)
+    out = keras.layers.Dense(n_outputs, activation="softmax")(h)
+    return keras.Model(inp, out, name="toy_dense")
+
+
 class ToyApp(App):
     name = "toy"
     task = "classification"

@@ -359,10 +359,13 @@ def estimate_latency(board: BoardConfig, *, macs: int | None, dsp_flops: int = 0
         f"{board.clock_mhz:g} MHz; front end {CYCLES_PER_FLOP[board.core]} cycles/float op "
         f"({dsp_basis or 'see common/deploy/boards.py'})"
     )
+    def sig(v: float) -> float:  # 4 significant digits: microsecond figures stay non-zero
+        return float(f"{v:.4g}")
+
     return {
-        "estimate_ms": None if model_ms is None else round(model_ms + dsp_ms, 3),
-        "dsp_ms": round(dsp_ms, 3),
-        "model_ms": None if model_ms is None else round(model_ms, 3),
+        "estimate_ms": None if model_ms is None else sig(model_ms + dsp_ms),
+        "dsp_ms": sig(dsp_ms),
+        "model_ms": None if model_ms is None else sig(model_ms),
         "cycles_per_mac": cpm,
         "kernels": kernels,
         "macs": None if macs is None else int(macs),
