@@ -75,35 +75,37 @@ def _budget_lines(fit: dict[str, Any], kind: str) -> list[tuple[str, float]]:
 
 
 def plot_memory(fit: dict[str, Any], board: str, path: Path) -> Path | None:
-    """Stacked flash and RAM bars against the board's limits."""
+    """Flash and RAM, each a stacked bar of its parts against the board's limit."""
     if not fit:
         return None
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(8, 2.8))
-    drawn = False
-    for row, kind in enumerate(("flash", "ram")):
-        parts = _budget_lines(fit, kind)
-        left = 0.0
-        for label, size in parts:
-            kb = size / 1024
-            ax.barh(row, kb, left=left, edgecolor="white")
-            if kb > 0:
-                ax.text(left + kb / 2, row, label, ha="center", va="center", fontsize=7, rotation=0)
-            left += kb
-            drawn = True
-        budget = fit.get(f"{kind}_budget")
-        if isinstance(budget, (int, float)) and budget > 0:
-            ax.plot([budget / 1024] * 2, [row - 0.45, row + 0.45], color="red", lw=2)
-            ax.text(budget / 1024, row + 0.48, f"{board} {kind} {budget / 1024:.0f} KB", color="red",
-                    fontsize=7, ha="right", va="bottom")
-    if not drawn:
-        plt.close(fig)
+    rows = [(kind, _budget_lines(fit, kind), fit.get(f"{kind}_budget")) for kind in ("flash", "ram")]
+    rows = [r for r in rows if r[1]]
+    if not rows:
         return None
-    ax.set_yticks([0, 1], ["flash", "RAM"])
-    ax.set_xlabel("KB")
+    plt = _plt()
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(9, 1.9 * len(rows) + 0.6), squeeze=False)
+    for ax, (kind, parts, budget) in zip(axes[:, 0], rows):
+        left = 0.0
+        for i, (label, size) in enumerate(parts):
+            kb = size / 1024
+            ax.barh(0, kb, left=left, color=colors[i % len(colors)], edgecolor="white",
+                    label=f"{label} {kb:,.1f} KB")
+            left += kb
+        limit = float(budget) / 1024 if isinstance(budget, (int, float)) and budget > 0 else None
+        if limit:
+            ax.axvline(limit, color="red", lw=2)
+            ax.text(limit, 0.42, f" {board} limit {limit:,.0f} KB", color="red", fontsize=8, va="bottom", ha="right")
+        used = left
+        share = f" ({100 * used / limit:.0f}% of {limit:,.0f} KB)" if limit else ""
+        ax.set_title(f"{'Flash' if kind == 'flash' else 'RAM'}: {used:,.1f} KB used{share}", fontsize=9, loc="left")
+        ax.set_xlim(0, max(used, limit or 0) * 1.08)
+        ax.set_yticks([])
+        ax.set_xlabel("KB")
+        ax.grid(axis="x", alpha=0.3)
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, frameon=False)
     verdict = "fits" if fit.get("fits") else "DOES NOT FIT"
-    ax.set_title(f"Memory budget on {board}: {verdict}")
-    ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(f"Memory budget on {board}: {verdict}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -105,14 +105,15 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> Path | None:
         return None
     head = usable[0]["headline"]
     hib = bool(usable[0].get("higher_is_better", True))
-    axes_spec = [("flash_bytes", "flash (bytes)"), ("arena_bytes", "tensor arena (bytes)"), ("latency_ms", "latency estimate (ms)")]
+    axes_spec = [("flash_bytes", "flash used (KB)"), ("arena_bytes", "tensor arena (KB)"), ("latency_ms", "latency estimate (ms)")]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
     boards = sorted({str(r["board"]) for r in usable})
     markers = dict(zip(boards, "osD^v<>phX*"))
     colors = dict(zip(boards, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     for ax, (key, label) in zip(axes, axes_spec):
         pts = [(r, r.get(key), r["int8"] if r.get("int8") is not None else r["float"]) for r in usable]
-        pts = [(r, x, y) for r, x, y in pts if x is not None and y is not None]
+        pts = [(r, float(x) / (1024 if key != "latency_ms" else 1), y)
+               for r, x, y in pts if x is not None and y is not None]
         for r, x, y in pts:
             fits = r.get("fits")
             b = str(r["board"])
@@ -120,15 +121,17 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> Path | None:
                        facecolors=colors[b] if fits is not False else "none", edgecolors=colors[b],
                        label=b)
             ax.annotate(str(r.get("model")), (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
-        if pts:
-            front = pareto_front([(float(x), float(y)) for _, x, y in pts], hib)
-            fx = [pts[i][1] for i in front]
-            fy = [pts[i][2] for i in front]
-            ax.step(fx, fy, where="post", color="grey", lw=1, alpha=0.7)
+        for b in boards:  # one Pareto front per board, among the runs that fit it
+            mine = [(x, y) for r, x, y in pts if str(r["board"]) == b and r.get("fits") is not False]
+            if len(mine) > 1:
+                front = pareto_front([(float(x), float(y)) for x, y in mine], hib)
+                ax.step([mine[i][0] for i in front], [mine[i][1] for i in front], where="post",
+                        color=colors[b], lw=1, alpha=0.6)
         ax.set_xlabel(label)
         ax.set_ylabel(f"{head} (int8)")
         ax.grid(alpha=0.3)
-        if key != "latency_ms":
+        xs = [x for _, x, _ in pts]
+        if xs and min(xs) > 0 and max(xs) / min(xs) > 50:
             ax.set_xscale("log")
     uniq: dict[str, Any] = {}
     for ax in axes:
