@@ -100,6 +100,11 @@ class App:
         """Optional per-example training weights (e.g. class balancing)."""
         return None
 
+    def before_training(self, ctx: RunContext) -> dict[str, Any] | None:
+        """Called with the built, untrained ``ctx.model`` just before it is fitted (e.g. to
+        pretrain it on synthetic data); returns a summary merged into ``metrics["train"]``."""
+        return None
+
     # -- evaluation ----------------------------------------------------------------
     def dsp_predictor(self, ctx: RunContext) -> PredictFn:
         """The predictor of a recipe without a trained model (``trains_model = False``)."""

@@ -170,7 +170,8 @@ def stage_train(ctx: RunContext) -> dict[str, Any]:
 
     model = build_model(ctx)
     ctx.model = model
-    return train_model(ctx)
+    before = ctx.app.before_training(ctx) or {}
+    return {**before, **train_model(ctx)}
 
 
 def stage_evaluate(ctx: RunContext) -> dict[str, Any]:

@@ -97,7 +97,8 @@ class HeartRateApp(App):
     firmware_main: ClassVar[str] = ""
 
     _OPTIONS = ("hr_min_bpm", "hr_step_bpm", "n_bins", "label_sigma_bpm", "decode_half_width", "tracking",
-                "dsp_baseline", "trace_subject")
+                "dsp_baseline", "trace_subject", "pretrain", "calibrate_tracking")
+    _PRETRAIN = ("n_subjects", "minutes", "epochs", "learning_rate", "batch_size", "artefact_scale")
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -119,6 +120,17 @@ class HeartRateApp(App):
         else:
             self.dsp = None
         self.trace_subject = o.get("trace_subject")
+        cal = o.get("calibrate_tracking")
+        self.calibration_grid = dict(cal) if cal else None
+        if self.calibration_grid is not None:
+            bad = sorted(set(self.calibration_grid) - {"sigma_bpm", "gamma", "uniform"})
+            if bad:
+                raise ConfigError(f"app.calibrate_tracking.{bad[0]} cannot be calibrated; use sigma_bpm, gamma, uniform")
+        self.pretrain = dict(o["pretrain"]) if o.get("pretrain") else None
+        if self.pretrain is not None:
+            bad = sorted(set(self.pretrain) - set(self._PRETRAIN))
+            if bad:
+                raise ConfigError(f"app.pretrain.{bad[0]} is not a pretraining option; valid: {', '.join(self._PRETRAIN)}")
 
     # -- data ------------------------------------------------------------------------
     def check_data(self, data: DataSplits, dataset_name: str, dataset_apps: tuple[str, ...]) -> None:
@@ -144,7 +156,85 @@ class HeartRateApp(App):
     def keras_metrics(self) -> list[Any]:
         return []
 
+    def before_training(self, ctx: RunContext) -> dict[str, Any] | None:
+        """Pretrain the CNN on simulated subjects (``app.pretrain``), then the recipe fine-tunes it.
+
+        The simulated windows go through the run's own feature extractor at the run's
+        sample rate; the simulator's seed is ``seed + 1000`` (never the run's test data).
+        Skipped when the run's dataset is the simulator itself.
+        """
+        if self.pretrain is None or ctx.data is None or ctx.data.name == "ppg_sim":
+            return None
+        import keras
+
+        from tinyml_suite.datasets.synthetic.ppg import PpgSim
+
+        o = self.pretrain
+        n_subj, minutes, epochs = int(o.get("n_subjects", 24)), float(o.get("minutes", 10.0)), int(o.get("epochs", 15))
+        if ctx.smoke:
+            n_subj, minutes, epochs = 3, 2.0, 1
+        sim = PpgSim(seed=ctx.seed + 1000, n_subjects=n_subj, minutes=minutes, n_test=1, n_val=1,
+                     sample_rate=float(ctx.data.sample_rate), window_s=float(np.asarray(ctx.data.extra.get("window_s", 8.0))),
+                     hop_s=_hop_s(ctx.data), artefact_scale=float(o.get("artefact_scale", 1.0))).load()
+        x = np.concatenate([sim.train.x, sim.val.x, sim.test.x])
+        y = np.concatenate([sim.train.y, sim.val.y, sim.test.y])
+        X = np.concatenate([ctx.features(x[i : i + 512]) for i in range(0, len(x), 512)])
+        if X.shape[1:] != ctx.X["train"].shape[1:]:
+            raise ConfigError(f"pretraining features have shape {X.shape[1:]} but the run's are {ctx.X['train'].shape[1:]}")
+        model = ctx.model
+        model.compile(optimizer=keras.optimizers.Adam(float(o.get("learning_rate", 0.003))), loss=self.loss())
+        log.info("Pretraining on %d simulated windows (%d subjects x %g min) for %d epochs", len(X), n_subj, minutes, epochs)
+        hist = model.fit(X, soft_labels(y, self.grid, self.label_sigma), epochs=epochs,
+                         batch_size=int(o.get("batch_size", 64)), shuffle=True, verbose=int(ctx.cfg.trainer.get("verbose", 2)))
+        return {"pretrain": {"windows": int(len(X)), "subjects": n_subj, "epochs": epochs,
+                             "final_loss": float(hist.history["loss"][-1])}}
+
     # -- evaluation ------------------------------------------------------------------
+    def calibrate(self, predict: PredictFn, ctx: RunContext) -> dict[str, Any]:
+        """Choose the tracking prior's ``sigma_bpm``/``gamma``/``uniform`` on the validation split.
+
+        Every combination of the ``app.calibrate_tracking`` lists is scored (MAE) on the
+        validation subjects' windows, for the CNN and for the DSP baseline alike; the best
+        replace the configured values for evaluation and the firmware. The test split is
+        never looked at. Without validation data or a grid, nothing changes.
+        """
+        if self.calibration_grid is None or ctx.data is None or len(ctx.data.val) == 0:
+            return {}
+        import dataclasses
+        import itertools
+
+        val, hop = ctx.data.val, _hop_s(ctx.data)
+        segs = recording_segments(val.meta["rec"], val.meta["t_s"], hop)
+        keys = ("sigma_bpm", "gamma", "uniform")
+        grids = [list(self.calibration_grid.get(k) or [getattr(self.tracking, k)]) for k in keys]
+
+        def best_of(scores: np.ndarray, base: TrackParams) -> tuple[TrackParams, float]:
+            best, best_mae = base, np.inf
+            for combo in itertools.product(*grids):
+                tp = dataclasses.replace(base, **dict(zip(keys, (float(v) for v in combo))))
+                mae = float(np.mean(np.abs(track(scores, self.grid, segs, tp) - val.y)))
+                if mae < best_mae - 1e-9:
+                    best, best_mae = tp, mae
+            return best, best_mae
+
+        probs = np.asarray(predict(ctx.X["val"]), np.float32)
+        self.tracking, cnn_mae = best_of(probs, self.tracking)
+        out: dict[str, Any] = {f"track_{k}": getattr(self.tracking, k) for k in keys}
+        out["track_val_mae_bpm"] = cnn_mae
+        if self.dsp is not None:
+            from tinyml_suite.apps.heart_rate.dsp_baseline import suppressed_spectra
+
+            grid_dsp, spec = suppressed_spectra(val.x, ctx.data.sample_rate, self.dsp)
+            if np.allclose(grid_dsp, self.grid, atol=1e-3):
+                import dataclasses as dc
+
+                tp, dsp_mae = best_of(spec, self.dsp.tracking)
+                self.dsp = dc.replace(self.dsp, tracking=tp)
+                out.update({f"dsp_track_{k}": getattr(tp, k) for k in keys})
+                out["dsp_track_val_mae_bpm"] = dsp_mae
+        log.info("Tracking prior calibrated on %d validation windows: %s", len(val), out)
+        return out
+
     def _check_grid(self, ctx: RunContext) -> None:
         grid_fn = getattr(ctx.features, "hr_grid_bpm", None)
         if callable(grid_fn):

@@ -553,7 +553,7 @@ class PpgSim(Dataset):
     Options (``conf/dataset/ppg_sim.yaml``): ``n_subjects``, ``minutes`` per subject,
     ``n_val``/``n_test`` subjects (or ``test_subjects``/``val_subjects``/``fold``),
     ``sample_rate`` (Hz), ``window_s``/``hop_s``, ``artefact_scale``, ``noise_std``,
-    ``smoke`` (4 subjects x 2 minutes).
+    ``smoke`` (5 subjects x 3 minutes: 3 train, 1 val, 1 test).
     """
 
     name = "ppg_sim"
@@ -568,7 +568,7 @@ class PpgSim(Dataset):
         n_subjects = int(o.pop("n_subjects", 16))
         minutes = float(o.pop("minutes", 10.0))
         if smoke:
-            n_subjects, minutes = min(n_subjects, 4), min(minutes, 2.5)
+            n_subjects, minutes = min(n_subjects, 5), min(minutes, 3.0)
         if n_subjects < 1 or minutes * 60 < float(o.get("window_s", 8.0)):
             raise ConfigError(f"ppg_sim needs n_subjects >= 1 and minutes >= one window (got {n_subjects}, {minutes})")
         fs = float(o.pop("sample_rate", 32.0))
@@ -587,7 +587,7 @@ class PpgSim(Dataset):
             n_win = 1 + (len(r.ppg) - int(window_s * fs)) // int(hop_s * fs)
             ref = window_reference_bpm(r.beats, np.arange(n_win) * hop_s, window_s)
             recs.append(HrRecording(f"sim{s:02d}", np.concatenate([r.ppg[None], r.acc]), ref, r.activity))
-        if smoke:
-            split_opts.setdefault("n_test", 1)
+        if smoke and "test_subjects" not in split_opts and "fold" not in split_opts:
+            split_opts.update(n_test=1, n_val=1)  # 3 training subjects
         return recordings_to_splits(recs, name=self.name, sample_rate=fs, window_s=window_s, hop_s=hop_s,
                                     seed=self.seed, **split_opts)
