@@ -15,6 +15,7 @@ rad/s (see :mod:`tinyml_suite.datasets.loaders.imu_common`).
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,7 +44,7 @@ from tinyml_suite.datasets.synthetic.gesture_kinematics import (
     time_scaled,
 )
 
-__all__ = ["GestureSynth", "synth_labels", "synthetic_background"]
+__all__ = ["GestureSynth", "synth_labels", "synthetic_background", "write_imu_csv_folder"]
 
 log = logging.getLogger(__name__)
 
@@ -370,3 +371,61 @@ def synthetic_background(
     if not out:
         return np.zeros((0, len(_AXES[axes]), int(window_samples)), dtype=np.float32)
     return np.stack(out).astype(np.float32)
+
+
+def write_imu_csv_folder(
+    root: str | Path,
+    *,
+    n_users: int = 10,
+    reps: int = 10,
+    sample_rate: float = 119.0,
+    seconds: float = 2.5,
+    seed: int = 0,
+    gestures: list[str] | None = None,
+) -> Path:
+    """Write simulated gestures as an Arduino-style labelled IMU CSV folder.
+
+    ``<root>/<label>/<user>.csv``: a header ``timestamp,aX,aY,aZ,gX,gY,gZ`` (ms, g,
+    deg/s - what the Arduino LSM9DS1 library reports), then one recording per gesture
+    separated by blank lines, sampled at ``sample_rate`` with +-2 % timestamp jitter.
+    Read it back with ``dataset=imu_csv dataset.root=<root>
+    dataset.user_regex='(?P<user>user[0-9]+)'``.
+    """
+    root = Path(root)
+    kinds = list(gestures or GESTURES) + list(BACKGROUND)
+    n = int(round(seconds * sample_rate))
+    ds = GestureSynth(seed=seed, cache=False, sample_rate=sample_rate, window_samples=n, n_users=n_users,
+                      val_users=0, test_users=0)
+    rng = np.random.default_rng([seed, 5000])
+    for i in range(n_users):
+        user, sensor = ds._user(i)
+        for kind in kinds:
+            lines = ["timestamp,aX,aY,aZ,gX,gY,gZ"]
+            t0 = 0.0
+            for r in range(reps):
+                neg = NEGATIVE_KINDS[r % len(NEGATIVE_KINDS)] if kind == "negative" else None
+                x, _ = ds.example(kind, user, sensor, rng, negative_kind=neg)
+                t = t0 + (np.arange(n) + rng.uniform(-0.02, 0.02, n)) * 1000.0 / sample_rate
+                for k in range(n):
+                    a = x[:3, k]
+                    g = np.degrees(x[3:, k])
+                    lines.append(f"{t[k]:.1f},{a[0]:.4f},{a[1]:.4f},{a[2]:.4f},{g[0]:.2f},{g[1]:.2f},{g[2]:.2f}")
+                lines.append("")
+                t0 = float(t[-1]) + 3000.0
+            folder = root / kind
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{user.user_id}.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+if __name__ == "__main__":  # python -m tinyml_suite.datasets.synthetic.gestures --write-csv DIR
+    import argparse
+
+    ap = argparse.ArgumentParser(description="write simulated gestures as a labelled IMU CSV folder")
+    ap.add_argument("--write-csv", required=True, metavar="DIR")
+    ap.add_argument("--users", type=int, default=10)
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--rate", type=float, default=119.0)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    print(write_imu_csv_folder(a.write_csv, n_users=a.users, reps=a.reps, sample_rate=a.rate, seed=a.seed))
