@@ -91,8 +91,7 @@ def scaffold(directory: Path, app: str, name: str | None = None) -> Path:
     if not re.search(r"^root:", dataset_yaml, flags=re.M):
         dataset_yaml += "root: data\n"
 
-    kw_lines = "".join(f"{k}: {OmegaConf.to_yaml(OmegaConf.create({k: v})).split(':', 1)[1].strip()}\n"
-                       for k, v in model_kwargs.items())
+    kw_lines = OmegaConf.to_yaml(OmegaConf.create(model_kwargs)) if model_kwargs else ""
     model_yaml = f"# The model of {name}: edit my_model.py\n_target_: my_model.build_model\n{kw_lines}"
     model_py = textwrap.dedent(f'''\
         """The model of {name}. Edit freely: `tinyml` calls build_model(input_shape, n_outputs, **kwargs).
