@@ -36,7 +36,6 @@ from tinyml_suite.apps.wake_word.postprocess import (
     choose_threshold,
     det_curve,
     detect,
-    params_from_options,
     score_detections,
     smooth,
     stream_inputs,
@@ -61,9 +60,14 @@ class WakeWordApp(App):
 
     Options (``conf/app/wake_word.yaml``)
     ------------------------------------
-    smooth_windows, threshold, suppression_windows : detector settings (PostprocessParams)
+    smooth_s, suppression_s : float
+        Posterior smoothing and the quiet time after a detection, seconds (converted to
+        inferences at the inference hop for the detector and the firmware).
+    threshold : float
+        Default detection threshold (the calibrated one replaces it).
     infer_every_frames : int
-        Feature frames between two inferences on the stream (1 = every 20 ms stride).
+        Feature frames between two inferences on the stream and on the device (1 = every
+        20 ms stride; a slow board needs more, deploy warns).
     stream_clips : int
         Clips placed in each evaluation stream (validation and test).
     stream_gap_s : [low, high]
@@ -87,10 +91,15 @@ class WakeWordApp(App):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         o = self.options
-        self.post: PostprocessParams = params_from_options(o)
         self.infer_every = int(o.get("infer_every_frames", 1))
         if self.infer_every < 1:
             raise ConfigError(f"app.infer_every_frames={self.infer_every} must be >= 1")
+        self.smooth_s = float(o.get("smooth_s", 0.1))
+        self.suppression_s = float(o.get("suppression_s", 1.0))
+        if self.smooth_s < 0 or self.suppression_s < 0:
+            raise ConfigError("app.smooth_s and app.suppression_s must be >= 0 seconds")
+        self.threshold = float(o.get("threshold", 0.6))
+        PostprocessParams(threshold=self.threshold)  # validates the range
         self.stream_clips = int(o.get("stream_clips", 120))
         gap = o.get("stream_gap_s", (1.0, 2.5))
         self.stream_gap = (float(gap[0]), float(gap[1]))
@@ -104,6 +113,16 @@ class WakeWordApp(App):
         except TypeError as exc:
             raise ConfigError(f"app.spec_augment: {exc}; valid keys: prob, time_masks, time_width, freq_masks, freq_width") from None
         self.seed = int(o.get("seed", 0))
+
+    def post(self, ctx: RunContext) -> PostprocessParams:
+        """Detector settings in inferences: ``smooth_s`` / ``suppression_s`` over the inference hop."""
+        hop_s = self.infer_every * (ctx.features.params.hop_length if ctx.features is not None else 320) / float(
+            ctx.data.sample_rate if ctx.data is not None else 16000)
+        return PostprocessParams(
+            smooth_windows=max(1, int(round(self.smooth_s / hop_s))),
+            suppression_windows=int(round(self.suppression_s / hop_s)),
+            threshold=self.threshold,
+        )
 
     # -- data ----------------------------------------------------------------------
     def check_data(self, data: DataSplits, dataset_name: str, dataset_apps: tuple[str, ...]) -> None:
@@ -193,24 +212,25 @@ class WakeWordApp(App):
             return None
         P = predict(s["X"])
         n_kw = self._n_keywords(ctx)
-        det = det_curve(P, s["events"], params=self.post, n_keywords=n_kw, thresholds=DET_THRESHOLDS, **s["score_kw"])
-        dets = detect(smooth(P, self.post.smooth_windows), n_keywords=n_kw, threshold=threshold,
-                      suppression_windows=self.post.suppression_windows)
+        post = self.post(ctx)
+        det = det_curve(P, s["events"], params=post, n_keywords=n_kw, thresholds=DET_THRESHOLDS, **s["score_kw"])
+        dets = detect(smooth(P, post.smooth_windows), n_keywords=n_kw, threshold=threshold,
+                      suppression_windows=post.suppression_windows)
         at = score_detections(dets, s["events"], **s["score_kw"])
         return {
             "threshold": float(threshold),
             **at,
             "inferences": int(len(P)),
             "hop_ms": 1000.0 * self.infer_every * ctx.features.params.hop_length / ctx.data.sample_rate,
-            "smooth_windows": self.post.smooth_windows,
-            "suppression_windows": self.post.suppression_windows,
+            "smooth_windows": post.smooth_windows,
+            "suppression_windows": post.suppression_windows,
             "det": det,
         }
 
     def calibrate(self, predict: PredictFn, ctx: RunContext) -> dict[str, Any]:
-        fig = self._streaming_figures(predict, ctx, "val", self.post.threshold)
+        fig = self._streaming_figures(predict, ctx, "val", self.threshold)
         if fig is None:
-            return {"threshold": self.post.threshold}
+            return {"threshold": self.threshold}
         thr = choose_threshold(fig["det"], events=fig["events"], hours=fig["stream_hours"])
         log.info("wake_word: threshold %.2f chosen on the validation stream (%d keywords, %.1f min)",
                  thr, fig["events"], fig["stream_hours"] * 60)
@@ -218,7 +238,7 @@ class WakeWordApp(App):
 
     def _threshold(self, ctx: RunContext) -> float:
         cal = ctx.state.get("calibration") or {}
-        return float(cal.get("threshold", self.post.threshold))
+        return float(cal.get("threshold", self.threshold))
 
     # -- real clips ------------------------------------------------------------------------
     def _real_inputs(self, ctx: RunContext) -> dict[str, Any] | None:
@@ -358,22 +378,46 @@ class WakeWordApp(App):
         assert ctx.data is not None
         base = super().firmware_context(ctx)
         hop = int(ctx.features.params.hop_length) if ctx.features is not None else 320
+        self._warn_if_too_slow(ctx, hop * self.infer_every / float(ctx.data.sample_rate))
+        post = self.post(ctx)
         return {
             **base,
             "hop_samples": hop * self.infer_every,
             "infer_every_frames": self.infer_every,
             "n_keywords": self._n_keywords(ctx),
-            "smooth_windows": self.post.smooth_windows,
-            "suppression_windows": self.post.suppression_windows,
-            "threshold": float(self.post.threshold),
+            "smooth_windows": post.smooth_windows,
+            "suppression_windows": post.suppression_windows,
+            "threshold": float(self.threshold),
             "sensor": "microphone",
         }
+
+    def _warn_if_too_slow(self, ctx: RunContext, hop_s: float) -> None:
+        """Warn when the board's estimated inference time exceeds the inference hop."""
+        macs = (ctx.metrics.get("model") or {}).get("macs")
+        if not macs or "board" not in ctx.cfg:
+            return
+        try:
+            from tinyml_suite.common.deploy.boards import estimate_latency, load_board
+
+            board = load_board(ctx.cfg.board)
+            ms = estimate_latency(board, macs=int(macs))["model_ms"]
+        except Exception as exc:  # an estimate only; never stop a deploy for it
+            log.debug("latency estimate unavailable: %s", exc)
+            return
+        if ms is not None and ms > 1000.0 * hop_s:
+            need = int(np.ceil(ms / (1000.0 * hop_s) * self.infer_every))
+            log.warning(
+                "wake_word: one inference takes ~%.0f ms on %s (estimate) but app.infer_every_frames=%d "
+                "starts one every %.0f ms; the device would fall behind and drop audio: use "
+                "app.infer_every_frames=%d or more for this board", ms, board.name, self.infer_every,
+                1000.0 * hop_s, need,
+            )
 
     def app_buffers_bytes(self, ctx: RunContext) -> int:
         """postprocess.c's posterior ring and main_loop.c's framer, feature ring and input."""
         assert ctx.data is not None
         n_out = len(ctx.data.labels)
-        ring = 4 * self.post.smooth_windows * n_out + 4 * n_out + 16
+        ring = 4 * self.post(ctx).smooth_windows * n_out + 4 * n_out + 16
         if ctx.features is None:
             return ring
         p = ctx.features.params
