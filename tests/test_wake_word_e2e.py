@@ -28,7 +28,7 @@ SR = 16000
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "TF_NUM_INTRAOP_THREADS": "2", "TF_NUM_INTEROP_THREADS": "1"}
     return subprocess.run([sys.executable, "-m", "tinyml_suite.common.cli", *args],
-                          capture_output=True, text=True, env=env, timeout=600)
+                          capture_output=True, text=True, env=env, timeout=600, check=False)
 
 
 def _tree(root: Path) -> int:
@@ -60,7 +60,7 @@ def _check_firmware(run_dir: Path) -> None:
     assert "TM_APP_CAL_THRESHOLD" in settings and "TM_APP_SMOOTH_WINDOWS 5" in settings
     if shutil.which("make") and shutil.which("cc"):
         proc = subprocess.run(["make", "-C", str(run_dir / "firmware" / "host"), "check"],
-                              capture_output=True, text=True, timeout=300)
+                              capture_output=True, text=True, timeout=300, check=False)
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
 
 

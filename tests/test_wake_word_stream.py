@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from tinyml_suite.apps.wake_word.postprocess import (
     Detection,
     Detector,
@@ -70,7 +69,7 @@ def _events():
 def test_scoring_counts_hits_misses_and_false_accepts():
     steps = np.arange(1000) * HOP + 16000  # window end of inference t
     kw = {"step_end_sample": steps, "total_samples": 1800 * SR, "sample_rate": SR, "window_samples": SR}
-    t_at = lambda sec: int((sec * SR - 16000) / HOP)  # noqa: E731 - inference whose window ends at sec
+    t_at = lambda sec: int((sec * SR - 16000) / HOP)
     dets = [
         Detection(t_at(1.4), 0, 0.9),   # hit: event 0 (word 1.0-1.5 s)
         Detection(t_at(2.2), 0, 0.9),   # second detection of the same word: false accept

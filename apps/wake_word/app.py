@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-
 from tinyml_suite.apps.wake_word.augment import SpecAugmentParams, spec_augment
 from tinyml_suite.apps.wake_word.labels import SILENCE, UNKNOWN, keyword_count
 from tinyml_suite.apps.wake_word.postprocess import (
@@ -220,7 +219,7 @@ class WakeWordApp(App):
         return {
             "threshold": float(threshold),
             **at,
-            "inferences": int(len(P)),
+            "inferences": len(P),
             "hop_ms": 1000.0 * self.infer_every * ctx.features.params.hop_length / ctx.data.sample_rate,
             "smooth_windows": post.smooth_windows,
             "suppression_windows": post.suppression_windows,
@@ -277,7 +276,7 @@ class WakeWordApp(App):
         P = predict(r["X"])
         words = r["words"]
         is_kw = np.array([w in keywords for w in words])
-        out: dict[str, Any] = {"root": r["root"], "n_clips": int(len(words)), "n_speakers": int(len(set(r["speakers"])))}
+        out: dict[str, Any] = {"root": r["root"], "n_clips": len(words), "n_speakers": len(set(r["speakers"]))}
         if is_kw.any():
             y = np.array([keywords.index(w) for w in words[is_kw]])
             pred = np.argmax(P[is_kw][:, :n_kw], axis=1)

@@ -35,21 +35,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
 from tinyml_suite.common.errors import ConfigError
 
 __all__ = [
-    "PostprocessParams",
     "Detection",
     "Detector",
-    "smooth",
-    "detect",
+    "PostprocessParams",
     "StreamEvent",
     "build_stream",
-    "stream_inputs",
-    "score_detections",
-    "det_curve",
     "choose_threshold",
+    "det_curve",
+    "detect",
+    "score_detections",
+    "smooth",
+    "stream_inputs",
 ]
 
 

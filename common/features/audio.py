@@ -27,12 +27,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
 from tinyml_suite.common.dsp import LogMelParams, MfccParams, logmel, mfcc
 from tinyml_suite.common.errors import ConfigError
 from tinyml_suite.common.features import FeatureExtractor
 
-__all__ = ["Mfcc", "LogMel"]
+__all__ = ["LogMel", "Mfcc"]
 
 #: The C twins every audio front end needs (relative to firmware_templates/dsp).
 _COMMON_C = ["tm_fft.c", "tm_frames.c", "tm_mel.c"]
@@ -65,8 +64,8 @@ class _AudioFrontEnd(FeatureExtractor):
         self._rate = int(round(rate))
         if self.params.center:
             raise ConfigError(
-                f"features.center=true cannot be deployed (a device streams: no samples before the "
-                f"start or after the end to centre frames on); use features.center=false"
+                "features.center=true cannot be deployed (a device streams: no samples before the "
+                "start or after the end to centre frames on); use features.center=false"
             )
         # validate the rate against the parameters now (fmax vs Nyquist), not at the first window
         from tinyml_suite.common.dsp.mel import check_mel_range
