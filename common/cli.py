@@ -274,7 +274,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except TinyMLError as exc:
             return _fail(str(exc))
     if argv and argv[0] in ("--help", "-h", "help"):
-        print_help()
+        try:
+            print_help()
+        except BrokenPipeError:  # `tinyml --help | head`
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     if argv and argv[0] == "--hydra-help":
         argv[0] = "--hydra-help"
