@@ -177,6 +177,8 @@ class VibrationAnomalyApp(App):
                                "n_anomalous": int(y.sum()), "threshold": thr}
         if y.any() and (~y).any():
             out[f"pauc_{self.max_fpr:g}"] = partial_auc(y, scores, self.max_fpr)
+            # > 1: every faulty window scores above every normal one, by this factor
+            out["score_margin"] = float(np.min(scores[y]) / max(float(np.max(scores[~y])), 1e-12))
         else:
             log.warning("The test split has only %s windows: AUC undefined", "anomalous" if y.any() else "normal")
         bm = binary_metrics(y, scores, thr)
