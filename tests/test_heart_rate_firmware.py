@@ -133,10 +133,11 @@ def test_tracker_c_matches_python(tmp_path, rng, refine):
     exe = compile_c([FW / "apps" / "heart_rate" / "postprocess.c", tmp_path / "driver.c"], tmp_path / "trk",
                     include_dirs=[tmp_path, FW / "common"])
     scores = _score_sequence(rng)
-    c = run_numbers(exe, scores.ravel()).reshape(-1, 2)
+    logits = np.log(scores) + rng.normal(0, 0.01, scores.shape).astype(np.float32) + 3.0  # what the model outputs
+    c = run_numbers(exe, logits.ravel()).reshape(-1, 2)
     tracker = HrTracker(GRID, app.tracking)
     py = []
-    for s in scores:
+    for s in app.probabilities(logits):
         v = tracker.step(s)
         py.append((v, tracker.last_confidence))
     py = np.asarray(py)

@@ -97,7 +97,7 @@ class HeartRateApp(App):
     firmware_main: ClassVar[str] = ""
 
     _OPTIONS = ("hr_min_bpm", "hr_step_bpm", "n_bins", "label_sigma_bpm", "decode_half_width", "tracking",
-                "dsp_baseline", "trace_subject", "pretrain", "calibrate_tracking")
+                "dsp_baseline", "trace_subject", "pretrain", "calibrate_tracking", "outputs")
     _PRETRAIN = ("n_subjects", "minutes", "epochs", "learning_rate", "batch_size", "artefact_scale")
 
     def __init__(self, **options: Any) -> None:
@@ -111,6 +111,9 @@ class HeartRateApp(App):
         if not self.label_sigma > 0:
             raise ConfigError(f"app.label_sigma_bpm={self.label_sigma} must be > 0 BPM")
         self.half_width = int(o.get("decode_half_width", 3))
+        self.outputs = str(o.get("outputs", "logits"))
+        if self.outputs not in ("logits", "probabilities"):
+            raise ConfigError(f"app.outputs={self.outputs!r} must be 'logits' (model without softmax) or 'probabilities'")
         self.tracking: TrackParams = params_from(o.get("tracking"), refine="mean")
         self._dsp_opts = o.get("dsp_baseline", {})
         if self._dsp_opts is not None:
@@ -151,7 +154,19 @@ class HeartRateApp(App):
         return X, soft_labels(split.y, self.grid, self.label_sigma)
 
     def loss(self) -> Any:
+        if self.outputs == "logits":
+            import keras
+
+            return keras.losses.CategoricalCrossentropy(from_logits=True)
         return "categorical_crossentropy"
+
+    def probabilities(self, outputs: np.ndarray) -> np.ndarray:
+        """Model outputs -> probabilities over the HR bins (float32 softmax of logits, as the device)."""
+        y = np.asarray(outputs, np.float32)
+        if self.outputs == "probabilities":
+            return y
+        e = np.exp(y - y.max(axis=-1, keepdims=True))
+        return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
 
     def keras_metrics(self) -> list[Any]:
         return []
@@ -217,7 +232,7 @@ class HeartRateApp(App):
                     best, best_mae = tp, mae
             return best, best_mae
 
-        probs = np.asarray(predict(ctx.X["val"]), np.float32)
+        probs = self.probabilities(predict(ctx.X["val"]))
         self.tracking, cnn_mae = best_of(probs, self.tracking)
         out: dict[str, Any] = {f"track_{k}": getattr(self.tracking, k) for k in keys}
         out["track_val_mae_bpm"] = cnn_mae
@@ -254,7 +269,7 @@ class HeartRateApp(App):
 
     def evaluate(self, predict: PredictFn, X: np.ndarray, split: Split, ctx: RunContext) -> dict[str, Any]:
         self._check_grid(ctx)
-        probs = np.asarray(predict(X), np.float32)
+        probs = self.probabilities(predict(X))
         if probs.ndim != 2 or probs.shape[1] != self.grid.size:
             raise ConfigError(f"the model outputs shape {probs.shape[1:]}; app=heart_rate expects {self.grid.size} HR bins")
         tracked, raw = self.estimates(probs, split, _hop_s(ctx.data))
@@ -322,11 +337,12 @@ class HeartRateApp(App):
             "track_floor": float(t.floor),
             "track_refine": {"peak": 0, "mean": 1, "none": 2}[t.refine],
             "track_refine_bins": int(t.refine_bins),
+            "outputs_logits": self.outputs == "logits",
         }
 
     def app_buffers_bytes(self, ctx: RunContext) -> int:
         n = int(self.grid.size)
-        return 4 * (3 * n + len(self.tracking.kernel(float(self.grid[1] - self.grid[0]))))
+        return 4 * (4 * n + len(self.tracking.kernel(float(self.grid[1] - self.grid[0]))))
 
 
 class EcgApp(App):

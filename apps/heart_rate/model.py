@@ -4,7 +4,7 @@ Two heads, chosen by ``head``:
 
 * ``"freq"`` (for the ``ppg_spectrum`` front end, whose frequency axis *is* the HR grid):
   a fully convolutional stack of dilated 1-D convolutions over frequency, then a 1x1
-  convolution to one logit per bin and a softmax over bins. The same weights score
+  convolution to one logit per bin and a softmax over bins (applied by the app unless ``softmax=True``). The same weights score
   every frequency from its neighbourhood (the PPG peak, the ACC lines around it, the
   harmonic at twice the frequency thanks to the dilations), which is the inductive
   bias that lets it learn from 11 subjects. Requires ``n_outputs == input_shape[0]``.
@@ -38,6 +38,7 @@ def build_hr_cnn(
     pool_every: int = 2,
     dropout: float = 0.1,
     residual: bool = True,
+    softmax: bool = False,
     name: str = "hr_cnn",
 ) -> Any:
     """Build the model.
@@ -60,12 +61,17 @@ def build_hr_cnn(
         Dropout before the output layer (training only).
     residual : bool
         Add each hidden block's input to its output where shapes allow.
+    softmax : bool
+        End with a softmax (outputs are probabilities). Default False: the model outputs
+        logits, which int8 quantises far better (a 1/256 probability step erases the small
+        probabilities the tracking prior weighs; a logit step is a constant ratio), and the
+        app applies the softmax in float (``app.outputs: logits``).
 
     Examples
     --------
     >>> m = build_hr_cnn((113, 4), 113)
-    >>> m.output_shape, m.count_params() < 5000
-    ((None, 113), True)
+    >>> m.output_shape, m.count_params() < 5000, m.layers[-1].name
+    ((None, 113), True, 'bin_logits')
     """
     import keras
 
@@ -104,5 +110,5 @@ def build_hr_cnn(
     else:
         h = keras.layers.GlobalAveragePooling1D(name="gap")(h)
         logits = keras.layers.Dense(int(n_outputs), name="bin_logits")(h)
-    out = keras.layers.Softmax(name="hr_bins")(logits)
+    out = keras.layers.Softmax(name="hr_bins")(logits) if softmax else logits
     return keras.Model(inp, out, name=name)

@@ -559,7 +559,7 @@ class PpgSim(Dataset):
     name = "ppg_sim"
     task = "regression"
     apps = ("heart_rate",)
-    VERSION = 2
+    VERSION = 3
 
     def _load(self) -> DataSplits:
         o = dict(self.options)

@@ -7,8 +7,10 @@
  * The C twin of apps/heart_rate/postprocess.py::HrTracker (tests/test_heart_rate_firmware.py
  * compiles this file on the host and compares it with the Python code window by window).
  *
- * Every 2 s the runner hands in the CNN's softmax over TM_APP_HR_BINS heart-rate bins
- * (grid[k] = TM_APP_HR_MIN_BPM + k * TM_APP_HR_STEP_BPM). A causal HMM forward filter:
+ * Every 2 s the runner hands in the CNN's outputs over TM_APP_HR_BINS heart-rate bins
+ * (grid[k] = TM_APP_HR_MIN_BPM + k * TM_APP_HR_STEP_BPM): logits, turned into
+ * probabilities p by a float softmax (TM_APP_OUTPUTS_LOGITS), or probabilities. Then a
+ * causal HMM forward filter:
  *   prior = normalise(post (*) kernel) * (1 - uniform) + uniform / n   (predict)
  *   post  = normalise(prior * ((p / max p)^gamma + floor))           (update)
  * then the estimate = the posterior's maximum, refined to the posterior mean within
@@ -16,7 +18,7 @@
  * scores nearest to it (refine 0 "peak"). Reported every window: kind TM_EVENT_VALUE,
  * value = heart rate (BPM), label "bpm", confidence = posterior mass within
  * +- TM_APP_TRACK_REFINE_BINS bins of the maximum.
- * Static RAM: 3 * TM_APP_HR_BINS floats + the kernel (HeartRateApp.app_buffers_bytes).
+ * Static RAM: 4 * TM_APP_HR_BINS floats + the kernel (HeartRateApp.app_buffers_bytes).
  */
 #include <math.h>
 
@@ -46,6 +48,7 @@ static const float kKernel[TM_APP_TRACK_KERNEL_COUNT] = TM_APP_TRACK_KERNEL_INIT
 static float g_post[TM_APP_HR_BINS];
 static float g_prior[TM_APP_HR_BINS];
 static float g_grid[TM_APP_HR_BINS];
+static float g_prob[TM_APP_HR_BINS];
 
 int tm_app_init(void) {
   int k;
@@ -136,11 +139,30 @@ static float track_step(const float* scores, float* mass) {
 #endif
 }
 
+/* The model's outputs as probabilities: a float softmax when the model outputs logits. */
+static const float* probabilities(const float* y) {
+#if defined(TM_APP_OUTPUTS_LOGITS) && TM_APP_OUTPUTS_LOGITS
+  float mx = y[0], sum = 0.0f;
+  int i;
+  for (i = 1; i < TM_APP_HR_BINS; ++i) {
+    if (y[i] > mx) mx = y[i];
+  }
+  for (i = 0; i < TM_APP_HR_BINS; ++i) {
+    g_prob[i] = expf(y[i] - mx);
+    sum += g_prob[i];
+  }
+  for (i = 0; i < TM_APP_HR_BINS; ++i) g_prob[i] = g_prob[i] / sum;
+  return g_prob;
+#else
+  return y;
+#endif
+}
+
 int tm_app_postprocess(const tm_app_io_t* io, tm_event_t* ev) {
   float mass = 0.0f;
   if (io == 0 || ev == 0 || io->n_outputs != TM_APP_HR_BINS) return -1;
   ev->kind = TM_EVENT_VALUE;
-  ev->value = track_step(io->outputs, &mass);
+  ev->value = track_step(probabilities(io->outputs), &mass);
   ev->label = "bpm";
   ev->confidence = mass;
   return 1;
