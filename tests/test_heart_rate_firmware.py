@@ -287,3 +287,21 @@ def test_ecg_recipe_firmware_reports_the_python_beats(compose_cfg, tmp_path):
     assert m["se"] >= 0.99 and m["ppv"] >= 0.99, m
     hr = [e["value"] for e in events[1:]]
     assert 40 < np.median(hr) < 140
+
+
+@pytest.mark.parametrize("bandpass", [None, [0.5, 4.0]])
+def test_ppg_time_front_end_matches_numpy(tmp_path, bandpass):
+    from tinyml_suite.common.features.ppg import PpgTime
+
+    fe = PpgTime(sample_rate=32.0, bandpass_hz=bandpass)
+    x = _sim_windows(4)
+    ref = fe(x)
+    (tmp_path / "dsp_params.h").write_text(cgen.dsp_params_header(dsp_defines(fe, 32.0), config_hash="test"))
+    settings = {"TM_INPUT_CHANNELS": 4, "TM_WINDOW_SAMPLES": 256, "TM_FEATURE_COUNT": 1024}
+    (tmp_path / "model_settings.h").write_text(cgen.defines_header("MODEL_SETTINGS_H", settings, tool="test", config_hash="test"))
+    (tmp_path / "driver.c").write_text(FE_DRIVER)
+    sources = [p for p in feature_sources(fe) if p.suffix == ".c"]
+    exe = compile_c([*sources, tmp_path / "driver.c"], tmp_path / "fe", include_dirs=[tmp_path, FW / "dsp", FW / "common"])
+    out = run_numbers(exe, np.concatenate([[len(x)], x.ravel()])).reshape(ref.shape)
+    # standardised values are O(1); one int8 step of a +-4 range is 0.03
+    assert np.abs(out - ref).max() < 1e-4, np.abs(out - ref).max()

@@ -302,13 +302,35 @@ class PpgTime(FeatureExtractor):
             x = sosfilt(x, sos=sos)
         if p.standardize:
             ppg = zscore(x[:, :1], params=ZScoreParams())
-            acc = x[:, 1:] - x[:, 1:].mean(axis=-1, keepdims=True)
-            acc = acc / np.maximum(acc.std(axis=-1, keepdims=True), np.float32(p.acc_floor_g))
+            a64 = x[:, 1:].astype(np.float64)
+            mean = a64.mean(axis=-1, keepdims=True)
+            std = np.maximum(a64.std(axis=-1, keepdims=True), float(np.float32(p.acc_floor_g)))
+            acc = (x[:, 1:] - mean.astype(np.float32)) / std.astype(np.float32)
             x = np.concatenate([ppg, acc.astype(np.float32)], axis=1)
         return np.ascontiguousarray(np.transpose(x, (0, 2, 1)), dtype=np.float32)
 
     def dsp_params(self) -> list[Any]:
         return [self.params]
+
+    def c_defines(self) -> dict[str, Any]:
+        from tinyml_suite.common.deploy.cgen import params_defines
+
+        p: PpgTimeParams = self.params
+        out = params_defines(p, sample_rate=int(round(self.sample_rate)))
+        out["PPGTIME_HAS_BANDPASS"] = int(p.bandpass_hz is not None)
+        if p.bandpass_hz is not None:
+            sos = butter_sos(sample_rate=self.sample_rate,
+                             params=ButterworthParams(kind="bandpass", order=p.order, cutoff_hz=p.bandpass_hz))
+            out["PPGTIME_N_SECTIONS"] = int(sos.shape[0])
+            out["PPGTIME_SOS"] = tuple(float(v) for v in sos.ravel())
+        out["PPGTIME_STANDARDIZE"] = int(p.standardize)
+        return out
+
+    def c_sources(self) -> list[str]:
+        return ["tm_biquad.c", "tm_fe_ppg_time.c"]
+
+    def c_scratch_bytes(self) -> int:
+        return 4 * (1024 + 2 * 2 * self.params.order)  # one channel (<= 1024 samples) + filter state
 
 
 class EcgQrs(FeatureExtractor):
