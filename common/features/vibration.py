@@ -331,6 +331,33 @@ class VibrationFeatures(FeatureExtractor):
         return ["tm_fft.c", "tm_frames.c", "tm_biquad.c", "tm_stats.c", "tm_spectral.c", "tm_envelope.c",
                 "tm_fe_vibration.c"]
 
+    def dsp_flops(self, window_shape: tuple[int, int]) -> int:
+        """Float operations of ``tm_fe_vibration.c`` per window (for the latency estimate).
+
+        The deploy layer's convention: a real FFT of N points costs 2.5 N log2 N, window +
+        power + band sums 8 N; plus, here, 2 N for the mean removal, 9 per biquad section
+        per sample, the Hilbert envelope's two FFTs and 6 N of glue, the envelope
+        spectrum's FFT and 4 N, and 10 N per set of statistics.
+        """
+        import math
+
+        channels, n = int(window_shape[0]), int(window_shape[1])
+        p: VibrationFeatureParams = self.params
+
+        def fft_block(n_fft: int, hop: int) -> float:
+            frames = 1 + (n - n_fft) // hop
+            return frames * (2.5 * n_fft * math.log2(n_fft) + 8 * n_fft)
+
+        total = 2.0 * n + fft_block(p.lbe_n_fft, p.lbe().hop_length)
+        if p.low_n_bands:
+            total += fft_block(p.low_n_fft, p.low().hop_length)
+        if p.envelope:
+            fft = 2.5 * n * math.log2(n)
+            total += 9.0 * p.env_filter_order * n + 3 * fft + 10.0 * n + 10.0 * n
+        if p.stats:
+            total += 10.0 * n
+        return int(channels * total)
+
     def c_scratch_bytes(self) -> int:
         """Static RAM of ``tm_fe_vibration.c``: LBE state, shared scratch, centred and
         band-passed copies of the window, envelope state and spectrum, low-block window."""
