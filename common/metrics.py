@@ -20,13 +20,13 @@ declared positive when ``score > threshold`` (strictly).
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
-
 from tinyml_suite.common.errors import ConfigError
 
-__all__ = ["roc_curve", "roc_auc", "partial_auc", "threshold_at_fpr", "binary_metrics"]
+__all__ = ["binary_metrics", "partial_auc", "roc_auc", "roc_curve", "threshold_at_fpr"]
 
 
 def _check(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -37,7 +37,7 @@ def _check(labels: Any, scores: Any) -> tuple[np.ndarray, np.ndarray]:
     if not np.all(np.isfinite(s)):
         raise ConfigError(f"scores contain {int(np.sum(~np.isfinite(s)))} non-finite value(s)")
     yb = y.astype(bool)
-    if not set(np.unique(y).tolist()) <= {0, 1, False, True}:
+    if not set(np.unique(y).tolist()) <= {0, 1}:
         raise ConfigError("labels must be 0 (negative/normal) or 1 (positive/anomaly)")
     if yb.all() or not yb.any():
         raise ConfigError(
@@ -92,7 +92,7 @@ def roc_auc(labels: Any, scores: Any) -> float:
     ranks = np.empty(s.size, dtype=np.float64)
     s_sorted = s[order]
     bounds = np.r_[0, np.flatnonzero(np.diff(s_sorted)) + 1, s.size]
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         ranks[order[a:b]] = 0.5 * (a + b - 1) + 1.0
     n_pos = int(y.sum())
     n_neg = s.size - n_pos

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.io
-
 from helpers.run_if import SHARED_DATA, needs_shared_data
 from tinyml_suite.common.dsp import EnvelopeSpectrumParams, envelope_spectrum
 from tinyml_suite.common.errors import ConfigError, DatasetError
@@ -114,7 +113,7 @@ def test_severity_raises_impact_energy_and_sensor_clips():
 
 
 def test_simulator_is_deterministic_and_splits_by_recording():
-    opts = dict(seed=7, cache=False, smoke=True)
+    opts = {"seed": 7, "cache": False, "smoke": True}
     a = VibrationSim(**opts).load()
     b = VibrationSim(**opts).load()
     c = VibrationSim(**{**opts, "seed": 8}).load()

@@ -17,9 +17,12 @@ import numpy as np
 import pytest
 from helpers.cbuild import compile_c, run_numbers
 from helpers.run_if import needs_cc
-
 from tinyml_suite.apps.vibration_anomaly.postprocess import alarm_sequence, anomaly_score
-from tinyml_suite.common.deploy.cgen import ModelSettings, app_settings_header, model_settings_header
+from tinyml_suite.common.deploy.cgen import (
+    ModelSettings,
+    app_settings_header,
+    model_settings_header,
+)
 
 pytestmark = [needs_cc(), pytest.mark.needs_cc]
 
@@ -176,7 +179,7 @@ def test_pingpong_is_lossless_when_the_main_loop_keeps_up(tmp_path, rng):
     for _ in range(200):  # interrupts put at most one block between two reads of up to 2 blocks
         ops.append(("P", int(rng.integers(0, block + 1))))
         ops.append(("R", int(rng.integers(2 * block, 3 * block))))
-    reads, (produced, overruns, write_pos, full0, full1, read_pos) = _pingpong(tmp_path, ops, block)
+    reads, (produced, overruns, write_pos, full0, full1, _read_pos) = _pingpong(tmp_path, ops, block)
     frames = np.concatenate([v for n, v in reads if n > 0])
     assert overruns == 0 and all(n >= 0 for n, _ in reads)
     # every frame arrives once, in order, channels intact; only the incomplete block is pending

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from tinyml_suite.apps.vibration_anomaly.app import VibrationAnomalyApp, detection_table
 from tinyml_suite.apps.vibration_anomaly.kmeans import KMeans
 from tinyml_suite.apps.vibration_anomaly.postprocess import Alarm, alarm_sequence, anomaly_score
 from tinyml_suite.common.data import Split
 from tinyml_suite.common.errors import ConfigError
-from tinyml_suite.common.metrics import binary_metrics, partial_auc, roc_auc, roc_curve, threshold_at_fpr
+from tinyml_suite.common.metrics import (
+    binary_metrics,
+    partial_auc,
+    roc_auc,
+    roc_curve,
+    threshold_at_fpr,
+)
 
 
 def test_auc_hand_cases():

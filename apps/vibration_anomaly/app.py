@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-
 from tinyml_suite.apps.vibration_anomaly.kmeans import KMeans
 from tinyml_suite.apps.vibration_anomaly.labels import NORMAL, is_anomaly
 from tinyml_suite.apps.vibration_anomaly.postprocess import alarm_sequence, anomaly_score
@@ -173,7 +172,7 @@ class VibrationAnomalyApp(App):
         assert ctx.data is not None
         thr = self._threshold(ctx)
         y = is_anomaly(split.y)
-        out: dict[str, Any] = {"auc": _safe_auc(y, scores), "n": int(len(y)), "n_normal": int((~y).sum()),
+        out: dict[str, Any] = {"auc": _safe_auc(y, scores), "n": len(y), "n_normal": int((~y).sum()),
                                "n_anomalous": int(y.sum()), "threshold": thr}
         if y.any() and (~y).any():
             out[f"pauc_{self.max_fpr:g}"] = partial_auc(y, scores, self.max_fpr)

@@ -6,7 +6,7 @@ anomaly recipe (0 normal, > 0 anomalous) and the fault classifier.
 
 from __future__ import annotations
 
-__all__ = ["NORMAL", "BEARING_CLASSES", "SIM_FAULTS", "is_anomaly"]
+__all__ = ["BEARING_CLASSES", "NORMAL", "SIM_FAULTS", "is_anomaly"]
 
 import numpy as np
 

@@ -18,10 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from tinyml_suite.common.errors import ConfigError
 
-__all__ = ["anomaly_score", "Alarm", "alarm_sequence"]
+__all__ = ["Alarm", "alarm_sequence", "anomaly_score"]
 
 
 def anomaly_score(residual: np.ndarray) -> np.ndarray:

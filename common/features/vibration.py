@@ -44,7 +44,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-
 from tinyml_suite.common.dsp import (
     BandPowerParams,
     ButterworthParams,
@@ -62,7 +61,7 @@ from tinyml_suite.common.dsp._checks import check_float, check_int
 from tinyml_suite.common.errors import ConfigError
 from tinyml_suite.common.features import FeatureExtractor
 
-__all__ = ["VibrationFeatureParams", "VibrationFeatures", "VIB_IMPLEMENTATION_VERSION"]
+__all__ = ["VIB_IMPLEMENTATION_VERSION", "VibrationFeatureParams", "VibrationFeatures"]
 
 #: Version of the feature layout and transforms (C: VIB_IMPLEMENTATION_VERSION).
 VIB_IMPLEMENTATION_VERSION = 1
@@ -321,7 +320,7 @@ class VibrationFeatures(FeatureExtractor):
                     "(use e.g. 1024) or set features.envelope=false"
                 )
             out.update(p.bandpass().c_defines(sample_rate=fs))
-            out.update(params_defines(p.envelope_params(), sample_rate=int(round(fs))))
+            out.update(params_defines(p.envelope_params(), sample_rate=round(fs)))
             out["ENVSPEC_N_FFT"] = int(n)
             out["ENVSPEC_N_BINS"] = int(self._env_bins(n)[:, 1].max())  # bins the bands read
             out.update(p.env_bands().c_defines(sample_rate=fs, n_fft=self._samples))

@@ -47,8 +47,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-
-from tinyml_suite.common.data import DataSplits, Dataset, Split, require_dir
+from tinyml_suite.common.data import Dataset, DataSplits, require_dir
 from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.datasets.loaders.vibration_folder import Recording, split_recordings
 
@@ -151,7 +150,7 @@ def read_mat(path: Path, channels: tuple[str, ...]) -> tuple[dict[str, np.ndarra
     if not recs:
         raise DatasetError(f"{path}: no X<rec>_DE_time/_FE_time/_BA_time key; is this a CWRU file?")
     with_rpm = sorted(r for r in recs if f"X{r}RPM" in mat)
-    rec = with_rpm[0] if with_rpm else sorted(recs)[0]
+    rec = with_rpm[0] if with_rpm else min(recs)
     if len(recs) > 1:
         log.warning("%s holds records %s; using X%s", path.name, sorted(recs), rec)
     if any(c not in recs[rec] for c in channels):
@@ -214,9 +213,8 @@ class CWRU(Dataset):
         return out
 
     def _load(self) -> DataSplits:
-        from tqdm.auto import tqdm
-
         from tinyml_suite.common.dsp import ButterworthParams, butter_sos, resample, sosfilt
+        from tqdm.auto import tqdm
 
         root = require_dir(self.options.get("root"), dataset="cwru",
                            hint="the CWRU .mat files, e.g. 12k_DE/IR007_0.mat and Normal/Normal_0.mat")
@@ -310,7 +308,7 @@ class CWRU(Dataset):
                 idx = [i for i, r in enumerate(recs) if r.label == lab]
                 if len(idx) < 2:
                     continue
-                k = min(len(idx) - 1, max(1, int(round(frac * len(idx)))))
+                k = min(len(idx) - 1, max(1, round(frac * len(idx))))
                 for i in rng.permutation(idx)[:k]:
                     out[int(i)] = True
             return out

@@ -37,11 +37,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-
-from tinyml_suite.common.data import DataSplits, Dataset, Split, require_dir
+from tinyml_suite.common.data import Dataset, DataSplits, Split, require_dir
 from tinyml_suite.common.errors import ConfigError, DatasetError
 
-__all__ = ["VibrationFolder", "Recording", "split_recordings", "cut_windows", "read_recording"]
+__all__ = ["Recording", "VibrationFolder", "cut_windows", "read_recording", "split_recordings"]
 
 log = logging.getLogger(__name__)
 
@@ -129,15 +128,15 @@ def split_recordings(
             continue
         n = r.x.shape[-1]
         if r.label in time_split:
-            a = int(round(blocks[0] * n))
-            b = int(round((blocks[0] + blocks[1]) * n))
+            a = round(blocks[0] * n)
+            b = round((blocks[0] + blocks[1]) * n)
             add("train", r, cut_windows(n, 0, a, window, train_hop), 1)
             add("val", r, cut_windows(n, a, b, window, hop), 1)
             add("test", r, cut_windows(n, b, n, window, hop), 1)
         elif r.test:
             add("test", r, cut_windows(n, 0, n, window, hop), 0)
         else:
-            a = int(round((1 - val_fraction) * n))
+            a = round((1 - val_fraction) * n)
             add("train", r, cut_windows(n, 0, a, window, train_hop), 0)
             add("val", r, cut_windows(n, a, n, window, hop), 0)
 
@@ -323,7 +322,7 @@ class VibrationFolder(Dataset):
             idx = [i for i, r in enumerate(recs) if r.label == lab]
             if len(idx) < 2:
                 continue
-            k = min(len(idx) - 1, max(1, int(round(frac * len(idx)))))
+            k = min(len(idx) - 1, max(1, round(frac * len(idx))))
             for i in rng.permutation(idx)[:k]:
                 recs[int(i)].test = True
         window = int(o.get("window_samples", 1024))

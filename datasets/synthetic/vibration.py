@@ -65,18 +65,17 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-
-from tinyml_suite.common.data import DataSplits, Dataset, Split
+from tinyml_suite.common.data import Dataset, DataSplits, Split
 from tinyml_suite.common.errors import ConfigError
 
 __all__ = [
+    "BEARING_FAULTS",
+    "FAULTS",
     "BearingGeometry",
     "MachineParams",
-    "FAULTS",
-    "BEARING_FAULTS",
     "VibrationSim",
-    "simulate_recording",
     "fault_frequency_hz",
+    "simulate_recording",
 ]
 
 log = logging.getLogger(__name__)
@@ -266,7 +265,7 @@ def simulate_recording(
             f"machine.resonance_hz={m.resonance_hz} (up to {fn:.0f} Hz with its spread) needs "
             f"sample_rate_hz > {fn / 0.45:.0f}; raise the rate or lower the resonance"
         )
-    n = int(round(seconds * fs))
+    n = round(seconds * fs)
     t = np.arange(n) / fs
     load = rng.uniform(*m.load_hp_range)
     rpm = rng.uniform(*m.rpm_range) * (1 - m.slip_per_hp * load)
@@ -309,7 +308,7 @@ def simulate_recording(
     orders = bearing.orders()
     fault_hz = float(f0)
 
-    def add_impacts(order: float, amp_fn) -> None:  # noqa: ANN001 - local helper
+    def add_impacts(order: float, amp_fn) -> None:
         times = _impulse_times(order * theta / (2 * np.pi), t, rng, m.slip_jitter)
         idx = np.round(times * fs).astype(int)
         ok = (idx >= 0) & (idx < n)
@@ -434,8 +433,8 @@ class VibrationSim(Dataset):
             bearing = BearingGeometry(**dict(o.get("bearing") or {}))
         except TypeError as exc:
             raise ConfigError(f"dataset.machine/bearing: {exc}") from None
-        return dict(faults=faults, severities=sev, recordings=rec, normal_recordings=nrec, fs=fs,
-                    window=window, hop=hop, seconds=seconds, machine=machine, bearing=bearing)
+        return {"faults": faults, "severities": sev, "recordings": rec, "normal_recordings": nrec, "fs": fs,
+                    "window": window, "hop": hop, "seconds": seconds, "machine": machine, "bearing": bearing}
 
     def _load(self) -> DataSplits:
         from tqdm.auto import tqdm
