@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", default="all", help="comma-separated user names (default: all six)")
     ap.add_argument("--transfer", action="store_true", help="also score a synthetic-only model on the real users")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--no-val", action="store_true",
+                    help="no validation split: train on the 5 other users + 3 negative logs, keep the "
+                         "epoch with the lowest training loss (no selection on held-out data)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -88,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     for user in users:
         k = USERS.index(user)
         test, val = fold_groups(k)
+        if args.no_val:
+            val = []
         ov = [*base, f"dataset.test_users=[{','.join(test)}]", f"dataset.val_users=[{','.join(val)}]"]
         m = _run(ov, out / f"fold_{user}")
         rows.append({

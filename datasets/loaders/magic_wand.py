@@ -102,6 +102,7 @@ class MagicWand(Dataset):
     augment_negatives : also add augmented copies of the negative training windows
     synthetic_negatives : simulated non-gesture windows added to the training split
         (:func:`~tinyml_suite.datasets.synthetic.gestures.synthetic_background`)
+    synthetic_negative_kinds : the simulated negative movements to use (null: all)
     val_users, test_users : groups held out (users and negative files, e.g. negative_1)
     max_missing_gap : longest run of missing values filled by interpolation
     """
@@ -127,6 +128,7 @@ class MagicWand(Dataset):
         "augment_stretch": 0.0,
         "augment_negatives": False,
         "synthetic_negatives": 0,
+        "synthetic_negative_kinds": None,
         "val_users": ["lsj", "negative_2"],
         "test_users": ["liucx", "negative_1"],
         "max_missing_gap": 3,
@@ -263,6 +265,7 @@ class MagicWand(Dataset):
             syn = synthetic_background(
                 n_syn, seed=self.seed, sample_rate=self.rate, window_samples=L, axes="accel",
                 tempo=2.0, accel_range_g=2.0,
+                kinds=None if o["synthetic_negative_kinds"] is None else list(o["synthetic_negative_kinds"]),
             )
             b = buckets["train"]
             for w in syn:

@@ -102,11 +102,11 @@ class GestureSynth(Dataset):
             "gestures": list(GESTURES),
             "background": list(BACKGROUND),
             "merge": {},
-            "n_users": 30,
+            "n_users": 40,
             "val_users": 5,
             "test_users": 5,
-            "reps": 20,
-            "background_reps": None,
+            "reps": 30,
+            "background_reps": 40,
             "tempo": 1.0,
             "size": 1.0,
             "accel_range_g": 4.0,
@@ -223,7 +223,7 @@ class GestureSynth(Dataset):
             room = span - 2 * margin
             if motion.duration > room:
                 motion = time_scaled(motion, room / motion.duration)
-            start = float(rng.uniform(margin, span - margin - motion.duration))
+            start = float(rng.uniform(margin, max(margin, span - margin - motion.duration)))
             segments.append(Segment(start, motion))
             # As in a stream: the hand often moves back home after a gesture.
             offset = motion.disp(np.array([motion.duration]))[0]
@@ -345,14 +345,20 @@ def synthetic_background(
     tempo: float = 1.0,
     accel_range_g: float = 4.0,
     n_users: int = 20,
+    kinds: list[str] | None = None,
 ) -> np.ndarray:
     """``n`` simulated non-gesture windows [shape=(n, channels, window_samples)].
 
     One sixth idle hands, one third continuous random motion ('wander'), the rest the
     other negative movements in turn, from
     ``n_users`` simulated people: extra "not a gesture" examples for a real dataset
-    whose negative class is thin (the magic wand has 4 negative logs).
+    whose negative class is thin (the magic wand has 4 negative logs). ``kinds``
+    restricts the negative movements (default: all of ``NEGATIVE_KINDS``).
     """
+    allowed = list(kinds) if kinds is not None else list(NEGATIVE_KINDS)
+    bad = [k for k in allowed if k not in NEGATIVE_KINDS]
+    if bad:
+        raise ConfigError(f"negative kinds {bad} unknown; choose from {list(NEGATIVE_KINDS)}")
     ds = GestureSynth(
         seed=seed, cache=False, sample_rate=sample_rate, window_samples=window_samples, axes=axes,
         gestures=["wing"], tempo=tempo, accel_range_g=accel_range_g, n_users=n_users,
@@ -364,9 +370,9 @@ def synthetic_background(
     for k in range(int(n)):
         user, sensor = users[k % n_users]
         # 1/6 idle, 1/3 continuous random motion, 1/2 the other negative kinds in turn
-        others = [n for n in NEGATIVE_KINDS if n != "wander"]
+        others = [n for n in allowed if n != "wander"] or ["wander"]
         kind = "idle" if k % 6 == 0 else "negative"
-        neg = "wander" if k % 6 in (1, 2) else others[(k // 6) % len(others)]
+        neg = "wander" if (k % 6 in (1, 2) and "wander" in allowed) else others[(k // 6) % len(others)]
         out.append(ds.example(kind, user, sensor, rng, negative_kind=neg)[0])
     if not out:
         return np.zeros((0, len(_AXES[axes]), int(window_samples)), dtype=np.float32)
