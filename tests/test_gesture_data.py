@@ -104,7 +104,7 @@ def test_users_differ_in_tempo_and_size():
 
 # -- the dataset --------------------------------------------------------------------------
 
-SMALL = dict(n_users=6, val_users=1, test_users=1, reps=2, cache=False)
+SMALL = dict(n_users=6, val_users=1, test_users=1, reps=2, background_reps=2, cache=False)
 
 
 def test_synth_is_deterministic_and_split_by_user():

@@ -27,7 +27,7 @@ DSP = ROOT / "firmware_templates" / "dsp"
 
 @pytest.fixture(scope="module")
 def windows():
-    d = GestureSynth(seed=5, n_users=5, val_users=1, test_users=1, reps=1, cache=False).load()
+    d = GestureSynth(seed=5, n_users=5, val_users=1, test_users=1, reps=1, background_reps=1, cache=False).load()
     return d.train.x[:12]
 
 
