@@ -79,6 +79,14 @@ def instantiate_logged(node: DictConfig, **kwargs: Any) -> Any:
     from hydra.utils import instantiate
 
     target = node.get("_target_", "?")
+    missing = sorted(OmegaConf.missing_keys(node))
+    if missing:
+        names = missing  # full keys, e.g. "dataset.root"
+        raise ConfigError(
+            f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} not set: pass "
+            + " ".join(f"{n}=<value>" for n in names)
+            + " on the command line (or in conf/local/default.yaml)"
+        )
     log.info("Instantiating <%s>", target)
     try:
         return instantiate(node, **kwargs, _convert_="all")

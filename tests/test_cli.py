@@ -133,3 +133,10 @@ def test_evaluate_a_trained_run_on_another_dataset(tmp_path):
 def test_evaluate_refuses_a_folder_that_is_not_a_run(tmp_path):
     line = _user_error(run_cli("evaluate", str(tmp_path)))
     assert "not a tinyml run directory" in line
+
+
+def test_unset_mandatory_value_is_one_line(tmp_path):
+    run_dir = tmp_path / "run"
+    line = _user_error(run_cli("app=vibration_anomaly", "dataset=cwru", f"hydra.run.dir={run_dir}"))
+    assert "dataset.root is not set" in line and "dataset.root=<value>" in line
+    assert not run_dir.exists()
