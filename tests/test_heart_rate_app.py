@@ -299,3 +299,17 @@ def test_dalia_recipe_on_written_pickles(compose_cfg, tmp_path):
     assert metrics["dataset"] == "ppg_dalia" and set(ctx.data.test.groups) == {"S4"}
     assert len(ctx.data.test) == 42 and np.isfinite(metrics["float"]["mae_bpm"])
     assert metrics["float"]["dsp_baseline"]["mae_bpm"] < 5.0  # rest + walking: the DSP baseline tracks it
+
+
+def test_calibrated_tracking_reaches_the_firmware_constants():
+    app = HeartRateApp(tracking={"sigma_bpm": 3.75, "gamma": 1.0, "uniform": 0.01})
+
+    class _Ctx:
+        data = None
+        state = {"calibration": {"track_sigma_bpm": 7.5, "track_gamma": 0.5, "track_uniform": 1e-4}}
+
+    fw = app.firmware_context(_Ctx())
+    assert fw["track_gamma"] == 0.5 and fw["track_uniform"] == 1e-4
+    assert len(fw["track_kernel"]) == len(TrackParams(sigma_bpm=7.5).kernel(1.875))
+    _Ctx.state = {}
+    assert app.firmware_context(_Ctx())["track_gamma"] == 1.0

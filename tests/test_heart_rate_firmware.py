@@ -127,6 +127,7 @@ def test_tracker_c_matches_python(tmp_path, rng, refine):
 
     class _Ctx:
         data = None
+        state: dict = {}
 
     _app_headers(tmp_path, app.firmware_context(_Ctx()))
     (tmp_path / "driver.c").write_text(TRACK_DRIVER)
@@ -172,6 +173,7 @@ def _ecg_headers(tmp_path, window: int = 720):
 
     class _Ctx:
         data = _Data()
+        state: dict = {}
 
     settings = cgen.ModelSettings(
         app="heart_rate", task="regression", labels=(), sample_rate_hz=FS_ECG, channels=1, window_samples=window,

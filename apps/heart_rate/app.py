@@ -261,18 +261,30 @@ class HeartRateApp(App):
                     f"app.hr_min_bpm={fg[0]:.4g} app.hr_step_bpm={fg[1] - fg[0]:.6g}"
                 )
 
-    def estimates(self, probs: np.ndarray, split: Split, hop_s: float) -> tuple[np.ndarray, np.ndarray]:
-        """``(tracked, per-window)`` BPM for the model outputs of a split."""
+    def active_tracking(self, ctx: RunContext | None) -> TrackParams:
+        """The tracking prior in force: the calibrated values when the run (or the saved run a
+        ``tinyml deploy`` restores) has them, else the configured ones."""
+        import dataclasses
+
+        cal = dict((ctx.state.get("calibration") or {}) if ctx is not None else {})
+        keys = ("sigma_bpm", "gamma", "uniform")
+        if all(f"track_{k}" in cal for k in keys):
+            return dataclasses.replace(self.tracking, **{k: float(cal[f"track_{k}"]) for k in keys})
+        return self.tracking
+
+    def estimates(self, probs: np.ndarray, split: Split, hop_s: float,
+                  tracking: TrackParams | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(tracked, per-window)`` BPM for the probabilities of a split's windows."""
         raw = decode_bins(probs, self.grid, self.half_width)
         segs = recording_segments(split.meta["rec"], split.meta["t_s"], hop_s)
-        return track(probs, self.grid, segs, self.tracking), raw
+        return track(probs, self.grid, segs, tracking or self.tracking), raw
 
     def evaluate(self, predict: PredictFn, X: np.ndarray, split: Split, ctx: RunContext) -> dict[str, Any]:
         self._check_grid(ctx)
         probs = self.probabilities(predict(X))
         if probs.ndim != 2 or probs.shape[1] != self.grid.size:
             raise ConfigError(f"the model outputs shape {probs.shape[1:]}; app=heart_rate expects {self.grid.size} HR bins")
-        tracked, raw = self.estimates(probs, split, _hop_s(ctx.data))
+        tracked, raw = self.estimates(probs, split, _hop_s(ctx.data), self.active_tracking(ctx))
         out = hr_metrics(tracked, split.y, split.groups)
         out["mae_bpm_untracked"] = hr_metrics(raw, split.y)["mae_bpm"]
         out["rmse_bpm_untracked"] = hr_metrics(raw, split.y)["rmse_bpm"]
@@ -322,7 +334,7 @@ class HeartRateApp(App):
 
     # -- firmware --------------------------------------------------------------------
     def firmware_context(self, ctx: RunContext) -> dict[str, Any]:
-        t = self.tracking
+        t = self.active_tracking(ctx)
         return {
             "task": self.task,
             "labels": [],
@@ -342,7 +354,7 @@ class HeartRateApp(App):
 
     def app_buffers_bytes(self, ctx: RunContext) -> int:
         n = int(self.grid.size)
-        return 4 * (4 * n + len(self.tracking.kernel(float(self.grid[1] - self.grid[0]))))
+        return 4 * (4 * n + len(self.active_tracking(ctx).kernel(float(self.grid[1] - self.grid[0]))))
 
 
 class EcgApp(App):
