@@ -382,11 +382,14 @@ class TtsKeywords(Dataset):
             jobs = list(enumerate(words))
             chunk = _CHUNK if not smoke else 16
             chunks = [jobs[i : i + chunk] for i in range(0, len(jobs), chunk)]
-            results: list[tuple[np.ndarray, str, int, int]] = []
+            # clips go straight into one preallocated array (one copy of the audio in memory)
+            x = np.empty((len(words), 1, spec["n_samples"]), dtype=np.float32)
+            results: list[tuple[None, str, int, int]] = []
             for part in tqdm(_map_fresh_processes(job_spec, chunks, workers), total=len(chunks),
                              desc=f"tts {split}", unit="chunk", leave=False):
-                results += part
-            x = np.stack([r[0] for r in results])[:, None, :]
+                for clip, voice, onset, length in part:
+                    x[len(results), 0] = clip
+                    results.append((None, voice, onset, length))
             y = np.array([index[w] if w in index else index.get(UNKNOWN, -1) for w in words], dtype=np.int64)
             if (y < 0).any():  # pragma: no cover - the plan only draws known classes
                 raise DatasetError("internal: a planned word has no class")
