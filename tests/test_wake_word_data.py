@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
+from helpers.run_if import SHARED_DATA, needs_shared_data
 from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.datasets.loaders.wav import fit_length, read_wav
 
@@ -331,3 +332,22 @@ def test_augmenter_effects(rng):
         AugmentParams(snr_db=(30, 0))
     with pytest.raises(ConfigError, match=r"augment.noise_prob=1.5 must be a probability"):
         AugmentParams(noise_prob=1.5)
+
+
+@needs_shared_data("speech_commands_v0.01_subset")
+def test_speech_commands_loader_reads_the_real_subset():
+    """The real v0.01 files as distributed (148 clips, official lists, no _background_noise_)."""
+    from tinyml_suite.datasets.loaders.speech_commands import SpeechCommands, scan_clips
+
+    root = SHARED_DATA / "speech_commands_v0.01_subset"
+    clips = scan_clips(root)
+    assert len(clips) == 148 and len({w for _, w, _ in clips}) == 30
+    data = SpeechCommands(root=str(root), augment_copies=0, cache=False).load()
+    test_list = set((root / "testing_list.txt").read_text().split())
+    val_list = set((root / "validation_list.txt").read_text().split())
+    n_test_kw = sum(1 for rel, w, _ in clips if rel in test_list and w in data.labels[:10])
+    assert int(np.sum(data.test.y < 10)) == n_test_kw
+    speakers = [set(s.groups) - {f"noise:{k}" for k in ("train", "val", "test")} for s in (data.train, data.val, data.test)]
+    assert not (speakers[0] & speakers[1]) and not (speakers[0] & speakers[2]) and not (speakers[1] & speakers[2])
+    assert all(rel in val_list for rel, _, s in clips if s in speakers[1])
+    assert data.train.x.shape[1:] == (1, SR) and np.abs(data.train.x).max() <= 1.0
