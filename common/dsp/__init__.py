@@ -70,6 +70,7 @@ from tinyml_suite.common.dsp.normalize import (  # noqa: E402
     zscore,
 )
 from tinyml_suite.common.dsp.peaks import PeakParams, detect_peaks  # noqa: E402
+from tinyml_suite.common.dsp.qrs import PanTompkinsParams, PanTompkinsStream, pan_tompkins  # noqa: E402
 from tinyml_suite.common.dsp.resample import rational_ratio, resample  # noqa: E402
 from tinyml_suite.common.dsp.spectral import (  # noqa: E402
     BandPowerParams,
@@ -110,6 +111,9 @@ __all__ += [
     "resample",
     "PeakParams",
     "detect_peaks",
+    "PanTompkinsParams",
+    "pan_tompkins",
+    "PanTompkinsStream",
     "ZScoreParams",
     "fit_zscore",
     "zscore",
