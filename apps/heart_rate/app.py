@@ -93,6 +93,7 @@ class HeartRateApp(App):
     name: ClassVar[str] = "heart_rate"
     task: ClassVar[str] = "regression"
     headline: ClassVar[str] = "mae_bpm"
+    custom_dataset: ClassVar[str] = "ppg_csv"  # `tinyml new --from` starts from this loader
     higher_is_better: ClassVar[bool] = False
     firmware_main: ClassVar[str] = ""
 

@@ -85,6 +85,7 @@ class VibrationAnomalyApp(App):
     name: ClassVar[str] = "vibration_anomaly"
     task: ClassVar[str] = "anomaly"
     headline: ClassVar[str] = "auc"
+    custom_dataset: ClassVar[str] = "vibration_folder"  # `tinyml new --from` starts from this loader
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
