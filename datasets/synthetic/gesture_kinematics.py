@@ -137,8 +137,22 @@ class SensorModel:
         )
 
 
-def sample_user(rng: np.random.Generator, user_id: str, *, size: float = 1.0, tempo: float = 1.0) -> UserStyle:
-    """Draw a person's style; ``size``/``tempo`` are global multipliers."""
+def sample_user(
+    rng: np.random.Generator,
+    user_id: str,
+    *,
+    size: float = 1.0,
+    tempo: float = 1.0,
+    wrist: float = 1.0,
+    roll: float = 0.0,
+) -> UserStyle:
+    """Draw a person's style; ``size``/``tempo`` are global multipliers.
+
+    ``wrist`` scales how much the device pitches (and, with ``roll == 0``, rolls) with
+    the hand's displacement. ``roll > 0`` (rad/m) gives every user a strong, mostly
+    right-handed roll with sideways motion (``roll * U(0.6, 1.4)``, sign flipped for
+    20 % of users): a wand or pen drawn by turning the wrist.
+    """
     grip = rng.normal(0.0, [0.30, 0.30, 0.25])  # ~17/17/14 degrees
     return UserStyle(
         user_id=user_id,
@@ -150,8 +164,10 @@ def sample_user(rng: np.random.Generator, user_id: str, *, size: float = 1.0, te
         aspect=float(rng.uniform(0.75, 1.3)),
         slant=float(rng.normal(0.0, 0.15)),
         coupling=(
-            float(rng.uniform(0.3, 2.5)),
-            float(rng.normal(0.0, 0.6)),
+            float(rng.uniform(0.3, 2.5) * wrist),
+            float(rng.normal(0.0, 0.6) * wrist) if roll <= 0 else float(
+                roll * rng.uniform(0.6, 1.4) * (-1.0 if rng.random() < 0.2 else 1.0)
+            ),
             float(rng.uniform(0.3, 2.5)),
         ),
         jitter=float(rng.uniform(0.02, 0.10)),

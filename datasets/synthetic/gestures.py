@@ -81,6 +81,8 @@ class GestureSynth(Dataset):
     n_users, val_users, test_users : simulated people and how many are held out
     reps : examples per class per user (background classes: ``background_reps``)
     tempo, size : global multipliers of gesture duration and size
+    wrist : multiplier of the device's pitch/roll per metre of hand motion
+    roll : consistent roll per metre of sideways motion, rad/m (0: small random roll)
     accel_range_g, gyro_range_dps, accel_noise_g, gyro_noise_dps : sensor model
     oversample : internal physics grid factor
     return_prob : chance that the hand moves back home after a gesture in a window
@@ -109,6 +111,8 @@ class GestureSynth(Dataset):
             "background_reps": 40,
             "tempo": 1.0,
             "size": 1.0,
+            "wrist": 1.0,
+            "roll": 0.0,
             "accel_range_g": 4.0,
             "gyro_range_dps": 2000.0,
             "accel_noise_g": 0.01,
@@ -185,7 +189,8 @@ class GestureSynth(Dataset):
     def _user(self, index: int):
         o = self.options
         rng = np.random.default_rng([self.seed, 1000 + index])
-        user = sample_user(rng, f"user{index:02d}", size=float(o["size"]), tempo=float(o["tempo"]))
+        user = sample_user(rng, f"user{index:02d}", size=float(o["size"]), tempo=float(o["tempo"]),
+                           wrist=float(o["wrist"]), roll=float(o["roll"]))
         sensor = sample_sensor(
             rng,
             accel_range_g=float(o["accel_range_g"]),
