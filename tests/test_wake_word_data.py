@@ -164,6 +164,24 @@ def test_speech_commands_augmented_copies_and_errors(tmp_path):
         SpeechCommands(root=str(tmp_path), augment={"snr_dbb": [0, 1]}, cache=False).load()
 
 
+def test_speech_commands_standalone_test_set_layout(tmp_path):
+    """v0.02's separate test set: recorded _silence_ and _unknown_ folders, no list files."""
+    from tinyml_suite.datasets.loaders.speech_commands import SpeechCommands, scan_clips
+
+    _write_tree(tmp_path, with_lists=False, with_background=False, short_clip=False, eight_khz=False)
+    for cls in ("_silence_", "_unknown_"):
+        (tmp_path / cls).mkdir()
+        for i in range(5):
+            sf.write(tmp_path / cls / f"clip_{i}.wav", 0.01 * np.ones(SR, np.float32), SR, subtype="PCM_16")
+    clips = scan_clips(tmp_path)
+    assert sum(w == "_silence_" for _, w, _ in clips) == 5 and sum(w == "_unknown_" for _, w, _ in clips) == 5
+    data = SpeechCommands(root=str(tmp_path), keywords=["yes", "no"], augment_copies=0, cache=False).load()
+    everything = np.concatenate([s.meta["word"] for s in (data.train, data.val, data.test)])
+    labels = np.concatenate([s.y for s in (data.train, data.val, data.test)])
+    assert np.sum(labels == 2) == 5  # the recorded silence clips, none drawn from noise
+    assert np.sum(everything == "_unknown_") == 5 and np.all(labels[everything == "_unknown_"] == 3)
+
+
 def test_speech_commands_corrupt_clip_names_the_file(tmp_path):
     from tinyml_suite.datasets.loaders.speech_commands import SpeechCommands
 

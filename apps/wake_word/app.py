@@ -286,10 +286,12 @@ class WakeWordApp(App):
             out["keywords_per_word"] = {k: float(np.mean(pred[y == i] == i)) for i, k in enumerate(keywords) if np.any(y == i)}
         if UNKNOWN in labels:
             unk = labels.index(UNKNOWN)
-            y_all = np.array([keywords.index(w) if w in keywords else unk for w in words])
+            sil = labels.index(SILENCE) if SILENCE in labels else unk
+            y_all = np.array([keywords.index(w) if w in keywords else sil if w == SILENCE else unk for w in words])
             pred_all = np.argmax(P, axis=1)
             out["all_accuracy"] = float(np.mean(pred_all == y_all))
-            out["unknown_recall"] = float(np.mean(pred_all[~is_kw] == unk)) if (~is_kw).any() else None
+            other = np.array([w not in keywords and w != SILENCE for w in words])
+            out["unknown_recall"] = float(np.mean(pred_all[other] == unk)) if other.any() else None
             out["all_classes"] = len(labels)
             # the most frequent wrong answers, for the report
             errors: dict[str, int] = {}

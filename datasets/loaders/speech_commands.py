@@ -18,6 +18,12 @@ TensorFlow's ``speech_commands`` input pipeline (10 % and 10 % by default). Sile
 are 1 s cuts of ``_background_noise_`` at a random volume; when the folder is absent
 (e.g. a subset), coloured noise at a random low level replaces it (logged).
 
+The standalone v0.02 test set (``speech_commands_test_set_v0.02``: the ten words plus
+``_silence_/`` and ``_unknown_/`` folders of recorded clips, 4,890 in all, MLPerf Tiny's
+test set) is read as it is: its silence and unknown clips are used instead of drawn ones.
+Without list files it would be split by hash; score a model on all of it with
+``tinyml evaluate <run> dataset=speech_commands dataset.root=<test set> split=all``.
+
 Training clips are augmented (``augment_copies`` times each, with
 :class:`~tinyml_suite.apps.wake_word.augment.AugmentParams` from ``augment``), mixing in
 ``_background_noise_`` when present; validation and test clips stay as recorded.
@@ -48,6 +54,8 @@ __all__ = ["BACKGROUND_DIR", "SpeechCommands", "parse_clip_name", "scan_clips", 
 log = logging.getLogger(__name__)
 
 BACKGROUND_DIR = "_background_noise_"
+#: class folders of the v0.02 standalone test set (speech_commands_test_set_v0.02)
+LABELLED_DIRS = ("_silence_", "_unknown_")
 _MAX_NUM_WAVS_PER_CLASS = 2**27 - 1
 _NAME = re.compile(r"^(?P<speaker>[^_/\\]+)_nohash_(?P<n>\d+)\.wav$", re.IGNORECASE)
 _HINT = "Speech Commands word folders (<word>/<speaker>_nohash_<n>.wav)"
@@ -90,6 +98,10 @@ def scan_clips(root: str | Path) -> list[tuple[str, str, str]]:
     out: list[tuple[str, str, str]] = []
     skipped = 0
     for word_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        if word_dir.name in LABELLED_DIRS:  # the v0.02 standalone test set's class folders
+            out += [(f"{word_dir.name}/{f.name}", word_dir.name, f"{word_dir.name}:{f.stem}")
+                    for f in sorted(word_dir.glob("*.wav"))]
+            continue
         if word_dir.name.startswith("_") or word_dir.name.startswith("."):
             continue
         for f in sorted(word_dir.glob("*.wav")):
@@ -192,6 +204,7 @@ class SpeechCommands(Dataset):
         noise_bank = self._background(root, sr)
         splits: dict[str, Split] = {}
         names = {"training": "train", "validation": "val", "testing": "test"}
+        recorded_silence = any(w == SILENCE for _, w, _ in clips)
         for split_no, (set_name, key) in enumerate(names.items()):
             # one generator per split (choice of unknowns, silence) and one for augmentation,
             # so the evaluation splits do not depend on how much augmentation was drawn
@@ -199,7 +212,10 @@ class SpeechCommands(Dataset):
             aug_rng = np.random.default_rng(np.random.SeedSequence([self.seed, 12, split_no]))
             in_set = [(rel, w, s) for rel, w, s in clips if split_of(rel) == set_name]
             kw = [c for c in in_set if c[1] in keywords]
-            unk = [c for c in in_set if c[1] not in keywords]
+            # recorded _silence_ / _unknown_ clips (standalone test set) are kept as they are
+            rec_sil = [c for c in in_set if c[1] == SILENCE] if SILENCE in index else []
+            rec_unk = [c for c in in_set if c[1] == UNKNOWN] if UNKNOWN in index else []
+            unk = [c for c in in_set if c[1] not in keywords and c[1] not in LABELLED_DIRS]
             cap = 6 if smoke and key == "train" else 3 if smoke else max_per_class
             if cap:
                 by_word: dict[str, list] = {}
@@ -210,15 +226,15 @@ class SpeechCommands(Dataset):
             if smoke:
                 n_unknown = min(n_unknown, 3) if n_unknown else 0
             chosen_unk = [unk[i] for i in sorted(rng.permutation(len(unk))[:n_unknown])]
-            n_silence = math.ceil(len(kw) * silence_pct / 100.0) if SILENCE in index else 0
-            items = kw + chosen_unk
+            n_silence = math.ceil(len(kw) * silence_pct / 100.0) if SILENCE in index and not recorded_silence else 0
+            items = kw + chosen_unk + rec_unk + rec_sil
             xs: list[np.ndarray] = []
             ys: list[int] = []
             groups: list[str] = []
             words: list[str] = []
             for rel, w, spk in tqdm(items, desc=f"speech_commands {key}", leave=False, unit="clip"):
                 xs.append(fit_length(read_wav(root / rel, sample_rate=sr), n_samples))
-                ys.append(index[w] if w in index else index[UNKNOWN])
+                ys.append(index[w] if w in index else index[UNKNOWN])  # _silence_/_unknown_ folders too
                 groups.append(spk)
                 words.append(w)
             sil_aug = Augmenter(AugmentParams.from_options({**(o.get("augment") or {}), "real_noise_prob": 1.0}),
