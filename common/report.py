@@ -93,13 +93,15 @@ def plot_memory(fit: dict[str, Any], board: str, path: Path) -> Path | None:
                     label=f"{label} {kb:,.1f} KB")
             left += kb
         limit = float(budget) / 1024 if isinstance(budget, (int, float)) and budget > 0 else None
-        if limit:
+        used = left
+        # a limit far beyond the use (the host: 64 MB) would squash the bars to nothing
+        show_limit = bool(limit) and limit <= 20 * max(used, 1e-9)
+        if show_limit:
             ax.axvline(limit, color="red", lw=2)
             ax.text(limit, 0.42, f" {board} limit {limit:,.0f} KB", color="red", fontsize=8, va="bottom", ha="right")
-        used = left
-        share = f" ({100 * used / limit:.0f}% of {limit:,.0f} KB)" if limit else ""
+        share = f" ({100 * used / limit:.1f}% of {limit:,.0f} KB)" if limit else ""
         ax.set_title(f"{'Flash' if kind == 'flash' else 'RAM'}: {used:,.1f} KB used{share}", fontsize=9, loc="left")
-        ax.set_xlim(0, max(used, limit or 0) * 1.08)
+        ax.set_xlim(0, max(used, limit if show_limit else 0) * 1.08)
         ax.set_yticks([])
         ax.set_xlabel("KB")
         ax.grid(axis="x", alpha=0.3)
