@@ -163,7 +163,7 @@ def transfer(root: str, out: Path, args) -> dict:
     print(f"  real: float {_fmt(res['float']['accuracy'])} %, int8 (TFLM) {_fmt(res['int8']['accuracy'])} %, "
           f"n={res['n']}")
     print("  int8 per user: " + ", ".join(f"{u} {_fmt(a)}" for u, a in per_user.items()))
-    print(f"  int8 per class recall: " + ", ".join(
+    print("  int8 per class recall: " + ", ".join(
         f"{lab} {_fmt(v['recall'])}" for lab, v in res["int8"]["per_class"].items()))
     print(f"  confusion (rows true, cols predicted; {res['data']['labels']}): {res['int8']['confusion']}")
     return {"synthetic_test": {"float": m["float"]["accuracy"], "int8": m["int8"]["accuracy"]},

@@ -11,7 +11,6 @@ import json
 
 import numpy as np
 import pytest
-
 from tinyml_suite.apps.gesture.app import GestureApp
 from tinyml_suite.apps.gesture.labels import event_mask
 from tinyml_suite.apps.gesture.postprocess import (
@@ -134,7 +133,7 @@ def test_gesture_smoke_recipe_end_to_end(compose_cfg, tmp_path):
         "trainer.batch_size=32", "dataset.n_users=9", "dataset.val_users=1", "dataset.test_users=2",
         "dataset.reps=8", "dataset.background_reps=8", "dataset.stream_seconds=20",
     ])
-    metrics, ctx = run_recipe(cfg, tmp_path)
+    _metrics, _ctx = run_recipe(cfg, tmp_path)
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["app"] == "gesture" and saved["dataset"] == "gesture_synth"
     # 8 classes, two held-out users, 128 test windows: chance is 0.125 (measured 0.80)

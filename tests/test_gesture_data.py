@@ -10,9 +10,8 @@ import math
 
 import numpy as np
 import pytest
-from scipy.spatial.transform import Rotation
-
 from helpers.run_if import SHARED_DATA, needs_shared_data
+from scipy.spatial.transform import Rotation
 from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.datasets.synthetic import gesture_kinematics as K
 from tinyml_suite.datasets.synthetic.gestures import GestureSynth
@@ -20,7 +19,7 @@ from tinyml_suite.datasets.synthetic.gestures import GestureSynth
 
 def _still_user(**changes):
     user = K.sample_user(np.random.default_rng(0), "u")
-    base = dict(base_rotvec=(0.0, 0.0, 0.0), coupling=(0.0, 0.0, 0.0), tremor_rad=0.0, drift_rad=0.0)
+    base = {"base_rotvec": (0.0, 0.0, 0.0), "coupling": (0.0, 0.0, 0.0), "tremor_rad": 0.0, "drift_rad": 0.0}
     return K.replace_user(user, **{**base, **changes})
 
 
@@ -104,7 +103,7 @@ def test_users_differ_in_tempo_and_size():
 
 # -- the dataset --------------------------------------------------------------------------
 
-SMALL = dict(n_users=6, val_users=1, test_users=1, reps=2, background_reps=2, cache=False)
+SMALL = {"n_users": 6, "val_users": 1, "test_users": 1, "reps": 2, "background_reps": 2, "cache": False}
 
 
 def test_synth_is_deterministic_and_split_by_user():
@@ -157,10 +156,10 @@ def test_synth_streams_embed_events_in_idle():
 @pytest.mark.parametrize(
     "options, match",
     [
-        (dict(axes="imu9"), "axes"),
-        (dict(gestures=["wave"]), "gestures"),
-        (dict(n_users=4, val_users=2, test_users=2), "no training user"),
-        (dict(windw_samples=10), "windw_samples"),
+        ({"axes": "imu9"}, "axes"),
+        ({"gestures": ["wave"]}, "gestures"),
+        ({"n_users": 4, "val_users": 2, "test_users": 2}, "no training user"),
+        ({"windw_samples": 10}, "windw_samples"),
     ],
 )
 def test_synth_bad_options_are_one_line_errors(options, match):
@@ -381,7 +380,7 @@ def test_ucr_ts_ragged_missing_and_rate(tmp_path, rng):
 
     (tmp_path / "Tiny_TRAIN.ts").write_text(_ts_file(rng, ["walk", "run"], 10, [30, 40], missing=True))
     (tmp_path / "Tiny_TEST.ts").write_text(_ts_file(rng, ["walk", "run"], 4, [36]))
-    header, cases, ys = parse_ts((tmp_path / "Tiny_TRAIN.ts").read_text(), source="t")
+    header, cases, _ys = parse_ts((tmp_path / "Tiny_TRAIN.ts").read_text(), source="t")
     assert header["problemname"] == "Tiny" and len(cases) == 20 and np.isnan(cases[0]).sum() == 3
     d = UcrTs(root=str(tmp_path), sample_rate=10.0, target_rate=20.0, cache=False).load()
     assert d.labels == ("walk", "run") and d.channels == ("ax", "ay", "az")

@@ -9,17 +9,16 @@ printed by the test on failure and were below 3e-5 / 2e-4 when written).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from helpers.cbuild import compile_c, run_numbers
 from helpers.run_if import needs_cc
-
 from tinyml_suite.common.dsp import ImuSpectralParams, imu_spectral
 from tinyml_suite.common.errors import ConfigError
 from tinyml_suite.common.features.imu import ImuRaw, ImuSpectral
 from tinyml_suite.datasets.synthetic.gestures import GestureSynth
-
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DSP = ROOT / "firmware_templates" / "dsp"

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 from helpers.cbuild import compile_c, run_numbers
 from helpers.run_if import needs_cc
-
 from tinyml_suite.apps.gesture.app import GestureApp
 from tinyml_suite.apps.gesture.postprocess import DetectorParams, detect
 
@@ -80,9 +79,9 @@ def _build(app: GestureApp, tmp_path: Path) -> Path:
 
 
 SETTINGS = [
-    dict(threshold=0.7, smooth_windows=3, min_consecutive=2, refractory_s=1.2),
-    dict(threshold=0.5, smooth_windows=1, min_consecutive=1, refractory_s=0.0),
-    dict(threshold=0.9, smooth_windows=5, min_consecutive=3, refractory_s=2.0),
+    {"threshold": 0.7, "smooth_windows": 3, "min_consecutive": 2, "refractory_s": 1.2},
+    {"threshold": 0.5, "smooth_windows": 1, "min_consecutive": 1, "refractory_s": 0.0},
+    {"threshold": 0.9, "smooth_windows": 5, "min_consecutive": 3, "refractory_s": 2.0},
 ]
 
 

@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-
 from tinyml_suite.apps.gesture.labels import event_mask
-from tinyml_suite.apps.gesture.postprocess import DetectorParams, combine_scores, detect, score_stream
+from tinyml_suite.apps.gesture.postprocess import (
+    DetectorParams,
+    combine_scores,
+    detect,
+    score_stream,
+)
 from tinyml_suite.common.app import App, PredictFn, classification_metrics
 from tinyml_suite.common.data import DataSplits, Split
 from tinyml_suite.common.errors import ConfigError
@@ -53,7 +57,7 @@ class GestureApp(App):
     firmware_main = ""
     custom_dataset = "imu_csv"
 
-    _DEFAULTS: dict[str, Any] = {
+    _DEFAULTS: ClassVar[dict[str, Any]] = {
         "background": ["idle", "negative"],
         "hop_s": 0.2,
         "threshold": 0.7,
@@ -82,7 +86,7 @@ class GestureApp(App):
 
     # -- settings ----------------------------------------------------------------------
     def hop_samples(self, sample_rate: float) -> int:
-        return max(1, int(round(float(self.options["hop_s"]) * float(sample_rate))))
+        return max(1, round(float(self.options["hop_s"]) * float(sample_rate)))
 
     def detector_params(self, sample_rate: float | None = None) -> DetectorParams:
         o = self.options
@@ -93,7 +97,7 @@ class GestureApp(App):
             threshold=float(o["threshold"]),
             smooth_windows=int(o["smooth_windows"]),
             min_consecutive=int(o["min_consecutive"]),
-            refractory_windows=int(round(float(o["refractory_s"]) / hop_s)),
+            refractory_windows=round(float(o["refractory_s"]) / hop_s),
         )
 
     def event_mask(self, labels: tuple[str, ...]) -> list[int]:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from tinyml_suite.common.errors import ConfigError
 
-__all__ = ["GESTURES", "BACKGROUND", "DESCRIPTIONS", "event_mask"]
+__all__ = ["BACKGROUND", "DESCRIPTIONS", "GESTURES", "event_mask"]
 
 GESTURES: tuple[str, ...] = ("wing", "ring", "slope", "punch", "flex", "shake")
 BACKGROUND: tuple[str, ...] = ("idle", "negative")

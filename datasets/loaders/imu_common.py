@@ -20,24 +20,23 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
-
 from tinyml_suite.common.data import Split
 from tinyml_suite.common.errors import DatasetError
 
 __all__ = [
     "ACCEL_CHANNELS",
-    "GYRO_CHANNELS",
     "ACCEL_UNITS",
+    "GYRO_CHANNELS",
     "GYRO_UNITS",
-    "Recording",
     "LabelledStream",
+    "Recording",
+    "augment_recording",
+    "build_split",
     "fill_missing",
-    "to_rate",
     "fit_window",
     "slide",
     "split_groups",
-    "build_split",
-    "augment_recording",
+    "to_rate",
 ]
 
 log = logging.getLogger(__name__)
@@ -188,8 +187,8 @@ def slide(x: np.ndarray, length: int, hop: int) -> np.ndarray:
 def split_groups(
     groups: Sequence[str],
     *,
-    val: Sequence[str] | int | float,
-    test: Sequence[str] | int | float,
+    val: Sequence[str] | float,
+    test: Sequence[str] | float,
     rng: np.random.Generator,
     what: str = "user",
 ) -> dict[str, str]:
@@ -211,7 +210,7 @@ def split_groups(
     chosen: dict[str, list[str]] = {}
     for name, spec in (("test", test), ("val", val)):
         if isinstance(spec, (int, float)) and not isinstance(spec, bool):
-            k = int(round(spec * len(known))) if isinstance(spec, float) and spec < 1 else int(spec)
+            k = round(spec * len(known)) if isinstance(spec, float) and spec < 1 else int(spec)
             pick = [known[i] for i in order if known[i] in free][:k]
         else:
             pick = [str(s) for s in (spec or [])]
@@ -282,7 +281,7 @@ def augment_recording(
     if stretch > 0:
         f = 1.0 + rng.uniform(-stretch, stretch)
         n = y.shape[1]
-        m = max(2, int(round(n * f)))
+        m = max(2, round(n * f))
         src = np.linspace(0.0, n - 1.0, m)
         y = np.stack([np.interp(src, np.arange(n), ch) for ch in y])
     if rotate_deg > 0:

@@ -32,11 +32,10 @@ import io
 import logging
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-
-from tinyml_suite.common.data import DataSplits, Dataset, require_dir
+from tinyml_suite.common.data import Dataset, DataSplits, require_dir
 from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.datasets.loaders.imu_common import (
     ACCEL_CHANNELS,
@@ -53,7 +52,7 @@ from tinyml_suite.datasets.loaders.imu_common import (
     to_rate,
 )
 
-__all__ = ["ImuCsv", "read_imu_csv", "find_columns", "COLUMN_ALIASES"]
+__all__ = ["COLUMN_ALIASES", "ImuCsv", "find_columns", "read_imu_csv"]
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +195,7 @@ class ImuCsv(Dataset):
     apps = ("gesture",)
     VERSION = 1
 
-    _DEFAULTS: dict[str, Any] = {
+    _DEFAULTS: ClassVar[dict[str, Any]] = {
         "root": None,
         "label_from": "auto",
         "labels": None,
@@ -389,8 +388,8 @@ class ImuCsv(Dataset):
                 log.warning("imu_csv: label %r has fewer than 3 recordings; all of them train", label)
                 continue
             n = len(set(groups))
-            k_val = max(1, int(round(float(o["val_users"]) * n))) if o["val_users"] else 0
-            k_test = max(1, int(round(float(o["test_users"]) * n))) if o["test_users"] else 0
+            k_val = max(1, round(float(o["val_users"]) * n)) if o["val_users"] else 0
+            k_test = max(1, round(float(o["test_users"]) * n)) if o["test_users"] else 0
             assign.update(split_groups(groups, val=k_val, test=k_test, rng=rng, what="recording"))
         return assign
 

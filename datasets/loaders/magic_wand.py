@@ -23,11 +23,10 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-
-from tinyml_suite.common.data import DataSplits, Dataset, require_dir
+from tinyml_suite.common.data import Dataset, DataSplits, require_dir
 from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.datasets.loaders.imu_common import (
     ACCEL_CHANNELS,
@@ -43,7 +42,7 @@ from tinyml_suite.datasets.loaders.imu_common import (
     to_rate,
 )
 
-__all__ = ["MagicWand", "parse_capture_log", "MAGIC_WAND_RATE"]
+__all__ = ["MAGIC_WAND_RATE", "MagicWand", "parse_capture_log"]
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +111,7 @@ class MagicWand(Dataset):
     apps = ("gesture",)
     VERSION = 1
 
-    _DEFAULTS: dict[str, Any] = {
+    _DEFAULTS: ClassVar[dict[str, Any]] = {
         "root": None,
         "labels": ["wing", "ring", "slope", "negative"],
         "negative_label": "negative",

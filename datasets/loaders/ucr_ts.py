@@ -28,11 +28,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-
-from tinyml_suite.common.data import DataSplits, Dataset, require_dir
+from tinyml_suite.common.data import Dataset, DataSplits, require_dir
 from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.datasets.loaders.imu_common import (
     ACCEL_CHANNELS,
@@ -145,7 +144,7 @@ class UcrTs(Dataset):
     apps = ("gesture",)
     VERSION = 1
 
-    _DEFAULTS: dict[str, Any] = {
+    _DEFAULTS: ClassVar[dict[str, Any]] = {
         "root": None,
         "problem": None,
         "sample_rate": None,
@@ -233,7 +232,7 @@ class UcrTs(Dataset):
         val_idx: set[int] = set()
         for lab in labels:
             idx = [i for i, y in enumerate(train_y) if y == lab]
-            k = int(round(float(o["val_fraction"]) * len(idx)))
+            k = round(float(o["val_fraction"]) * len(idx))
             val_idx |= set(rng.permutation(idx)[:k].tolist())
         out = {}
         for split, xs, ys, sel in (

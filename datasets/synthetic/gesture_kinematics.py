@@ -27,30 +27,30 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
 __all__ = [
-    "G0",
-    "GESTURES",
     "BACKGROUND",
     "CLASSES",
+    "G0",
+    "GESTURES",
     "Motion",
-    "UserStyle",
-    "SensorModel",
-    "Segment",
     "Render",
-    "min_jerk",
-    "sample_user",
-    "sample_sensor",
+    "Segment",
+    "SensorModel",
+    "UserStyle",
     "make_motion",
-    "return_motion",
+    "min_jerk",
     "render",
-    "sensor_readings",
     "replace_user",
+    "return_motion",
+    "sample_sensor",
+    "sample_user",
+    "sensor_readings",
     "time_scaled",
 ]
 
@@ -504,7 +504,7 @@ def render(
     sway_m : amplitude of slow body sway (m)
     still : no drift, sway or tremor (for physics tests)
     """
-    n = int(round(duration * sample_rate))
+    n = round(duration * sample_rate)
     if n < 1:
         raise ValueError(f"duration={duration} s at {sample_rate} Hz gives no samples")
     os_ = int(oversample)

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from tinyml_suite.common.data import DataSplits, Dataset
+from tinyml_suite.common.data import Dataset, DataSplits
 from tinyml_suite.common.errors import ConfigError
 from tinyml_suite.datasets.loaders.imu_common import (
     ACCEL_CHANNELS,
@@ -404,7 +403,7 @@ def write_imu_csv_folder(
     """
     root = Path(root)
     kinds = list(gestures or GESTURES) + list(BACKGROUND)
-    n = int(round(seconds * sample_rate))
+    n = round(seconds * sample_rate)
     ds = GestureSynth(seed=seed, cache=False, sample_rate=sample_rate, window_samples=n, n_users=n_users,
                       val_users=0, test_users=0)
     rng = np.random.default_rng([seed, 5000])
