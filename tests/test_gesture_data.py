@@ -405,3 +405,51 @@ def test_ucr_ts_refuses_what_it_cannot_read(tmp_path, rng):
     (tmp_path / "Tiny_TRAIN.ts").write_text(_ts_file(rng, ["a"], 2, [5]))
     with pytest.raises(DatasetError, match="Tiny_TEST.ts does not exist"):
         UcrTs(root=str(tmp_path), sample_rate=10.0, cache=False).load()
+
+
+def test_imu_csv_continuous_mode_slides_windows_and_streams_negatives(tmp_path, rng):
+    from tinyml_suite.datasets.loaders.imu_csv import ImuCsv
+
+    for label in ("wave", "negative"):
+        (tmp_path / label).mkdir()
+        for user in ("ann", "ben", "cid"):
+            rows = ["aX,aY,aZ"] + [f"{v:.3f},0,1" for v in rng.normal(0, 0.1, 200)]
+            (tmp_path / label / f"{user}.csv").write_text("\n".join(rows) + "\n")
+    ds = ImuCsv(root=str(tmp_path), sample_rate=50.0, mode="continuous", window_samples=64, hop=32,
+                user_regex=r"(?P<user>[a-z]+)\.csv$", val_users=["ben"], test_users=["cid"], cache=False)
+    d = ds.load()
+    # (200 - 64) // 32 + 1 = 5 windows per recording, 2 labels
+    assert len(d.test) == 10 and len(d.train) == 10
+    streams = ds.streams("test")
+    assert [s.group for s in streams] == ["cid"] and streams[0].x.shape == (3, 200) and not streams[0].events
+
+
+def test_augmented_copies_keep_physics_and_lengths(rng):
+    from tinyml_suite.datasets.loaders.imu_common import augment_recording
+
+    x = np.stack([np.zeros(100), np.zeros(100), np.ones(100), np.full(100, 0.5), np.zeros(100), np.zeros(100)])
+    for _ in range(10):
+        y = augment_recording(x, rng, rotate_deg=25.0, gain=0.0, stretch=0.2)
+        assert 80 <= y.shape[1] <= 120
+        np.testing.assert_allclose(np.linalg.norm(y[:3], axis=0), 1.0, atol=1e-6)  # still 1 g
+        np.testing.assert_allclose(np.linalg.norm(y[3:], axis=0), 0.5, atol=1e-6)  # same rate
+        tilt = np.degrees(np.arccos(np.clip(y[2, 0], -1, 1)))
+        assert tilt <= 25.0 + 1e-3
+    g = augment_recording(x, rng, gain=0.1)
+    assert 0.9 <= g[2, 0] <= 1.1 and np.allclose(g[2], g[2, 0])
+
+
+def test_magic_wand_adds_simulated_negatives_to_training_only(wand_root):
+    from tinyml_suite.datasets.loaders.magic_wand import MagicWand
+
+    base = {"root": str(wand_root), "val_users": ["bob", "negative_2"], "test_users": ["carol", "negative_3"],
+                "train_shifts": 0, "cache": False}
+    plain = MagicWand(**base).load()
+    more = MagicWand(**base, synthetic_negatives=30).load()
+    assert len(more.train) == len(plain.train) + 30
+    assert int(np.sum(more.train.groups == "synthetic")) == 30
+    assert np.all(more.train.y[more.train.groups == "synthetic"] == 3)
+    assert len(more.test) == len(plain.test) and "synthetic" not in set(more.test.groups)
+    with pytest.raises(ConfigError, match="negative class"):
+        MagicWand(**{**base, "labels": ["wing", "ring", "slope"], "val_users": ["bob"], "test_users": ["carol"]},
+                  synthetic_negatives=5).load()
