@@ -44,6 +44,7 @@ from tinyml_suite.datasets.loaders.imu_common import (
     GYRO_UNITS,
     LabelledStream,
     Recording,
+    augment_recording,
     build_split,
     fill_missing,
     fit_window,
@@ -184,7 +185,10 @@ class ImuCsv(Dataset):
     target_rate : rate the app runs at (null: sample_rate)
     mode : 'segment' (each recording is one gesture) or 'continuous' (slide windows)
     window_samples, hop : window length and hop (continuous mode) in samples
-    train_shifts : extra random-offset copies of each training gesture (segment mode)
+    train_shifts : augmented copies of each training gesture (segment mode): a random
+        offset in the window and the ``augment_*`` perturbations
+    augment_rotate_deg, augment_gain, augment_stretch : rotation (degrees), gain and
+        time stretch of the copies (:func:`.imu_common.augment_recording`)
     user_regex : regex with a (?P<user>...) group matched on the relative path
     val_users, test_users : user names, or a fraction of the groups (per label without users)
     max_missing_gap : longest run of missing values that is interpolated
@@ -210,7 +214,10 @@ class ImuCsv(Dataset):
         "mode": "segment",
         "window_samples": 128,
         "hop": 32,
-        "train_shifts": 1,
+        "train_shifts": 2,
+        "augment_rotate_deg": 15.0,
+        "augment_gain": 0.1,
+        "augment_stretch": 0.1,
         "user_regex": None,
         "val_users": 0.15,
         "test_users": 0.15,
@@ -410,7 +417,10 @@ class ImuCsv(Dataset):
             else:
                 wins = [fit_window(rec.x, L)]
                 if split == "train":
-                    wins += [fit_window(rec.x, L, rng=rng) for _ in range(int(o["train_shifts"]))]
+                    aug = {"rotate_deg": float(o["augment_rotate_deg"]), "gain": float(o["augment_gain"]),
+                           "stretch": float(o["augment_stretch"])}
+                    wins += [fit_window(augment_recording(rec.x, rng, **aug), L, rng=rng)
+                             for _ in range(int(o["train_shifts"]))]
             b = buckets[split]
             for w in wins:
                 b["x"].append(w)
