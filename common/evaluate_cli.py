@@ -51,7 +51,7 @@ def _merge_splits(data):
 
 def evaluate_run(run_dir: Path, overrides: list[str], *, split: str = "test", out: Path | None = None) -> dict[str, Any]:
     """Evaluate the run in ``run_dir`` on the dataset the overrides name; return metrics."""
-    from omegaconf import OmegaConf
+    from omegaconf import OmegaConf, open_dict
 
     from tinyml_suite.common.cli import compose_config
     from tinyml_suite.common.io import config_hash, write_json
@@ -75,6 +75,14 @@ def evaluate_run(run_dir: Path, overrides: list[str], *, split: str = "test", ou
             continue
         replay.append(o)
     cfg = compose_config([*replay, *overrides])
+    if "dataset" in new_keys:
+        # A new dataset gets its own defaults plus the user's dataset.* values, not the
+        # dataset.* values an experiment of the run set for its own dataset.
+        keep = [o for o in replay if o.startswith(("app=", "hydra.searchpath"))]
+        mine = [o for o in overrides if o.startswith("dataset")]
+        clean = compose_config([*keep, *mine])
+        with open_dict(cfg):
+            cfg.dataset = clean.dataset
     saved_metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").exists() else {}
     app = instantiate_logged(cfg.app)
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
