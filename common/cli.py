@@ -106,7 +106,7 @@ def print_help() -> None:
         "  tinyml app=<app> [dataset=<d>] [model=<m>] [board=<b>] [key=value ...]\n"
         "  tinyml app=gesture board=esp32s3 debug=smoke      # a one-minute end-to-end run\n"
         "  tinyml app=wake_word dataset=speech_commands dataset.root=/data/speech_commands\n"
-        "  tinyml -m app=gesture model=cnn1d,dense board=pico,esp32s3   # a sweep\n"
+        "  tinyml -m app=wake_word model=ds_cnn,micro_conv board=pico,esp32s3   # a sweep\n"
         "  tinyml --cfg job app=heart_rate                     # print the composed config\n"
     )
     for group in GROUPS:
