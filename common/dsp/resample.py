@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 import scipy.signal
-from tinyml_suite.common.dsp._checks import as_signal, check_float, check_int
+from tinyml_suite.common.dsp._checks import as_signal, check_choice, check_float, check_int
 from tinyml_suite.common.errors import ConfigError
 
 __all__ = ["rational_ratio", "resample"]
@@ -56,7 +56,7 @@ def rational_ratio(orig_rate: float, target_rate: float, *, max_factor: int = 10
     return up, down
 
 
-def resample(signal: np.ndarray, *, orig_rate: float, target_rate: float) -> np.ndarray:
+def resample(signal: np.ndarray, *, orig_rate: float, target_rate: float, padtype: str = "constant") -> np.ndarray:
     """Resample along the last axis from ``orig_rate`` to ``target_rate``.
 
     Parameters
@@ -65,6 +65,10 @@ def resample(signal: np.ndarray, *, orig_rate: float, target_rate: float) -> np.
         Real signal, time last.
     orig_rate, target_rate : float > 0
         Sample rates in Hz.
+    padtype : {"constant", "line", "mean", "edge"}
+        How the signal is extended past its ends for the filter (scipy's ``padtype``).
+        "constant" (zeros, the default) makes a signal with an offset (gravity on an
+        accelerometer) ramp towards zero at its edges; "line" or "mean" do not.
 
     Returns
     -------
@@ -79,10 +83,16 @@ def resample(signal: np.ndarray, *, orig_rate: float, target_rate: float) -> np.
     >>> y = resample(x, orig_rate=360, target_rate=125)
     >>> y.shape, y.dtype
     ((125,), dtype('float32'))
+    >>> g = np.ones(100)                                     # a constant (gravity) offset
+    >>> float(resample(g, orig_rate=100, target_rate=50)[0]) < 0.9     # zeros pulled in
+    True
+    >>> float(resample(g, orig_rate=100, target_rate=50, padtype="line")[0])
+    1.0
     """
     x = as_signal(signal)
+    check_choice("padtype", padtype, ("constant", "line", "mean", "edge"))
     up, down = rational_ratio(orig_rate, target_rate)
     if up == down:
         return x.copy()
-    y = scipy.signal.resample_poly(x.astype(np.float64), up, down, axis=-1)
+    y = scipy.signal.resample_poly(x.astype(np.float64), up, down, axis=-1, padtype=padtype)
     return np.ascontiguousarray(y, dtype=np.float32)
