@@ -24,10 +24,9 @@ class ConfigError(TinyMLError, ValueError):
 
     Examples
     --------
-    >>> raise ConfigError("n_fft=500 must be a power of two (e.g. 512)")
-    Traceback (most recent call last):
-    ...
-    tinyml_suite.common.errors.ConfigError: n_fft=500 must be a power of two (e.g. 512)
+    >>> err = ConfigError("n_fft=500 must be a power of two (e.g. 512)")
+    >>> isinstance(err, ValueError), isinstance(err, TinyMLError), str(err)
+    (True, True, 'n_fft=500 must be a power of two (e.g. 512)')
     """
 
 
