@@ -30,6 +30,9 @@ def configure_tensorflow(seed: int, deterministic: bool = True) -> None:
     import keras
     import tensorflow as tf
 
+    # fresh layer-name counters (and memory) per run: the same config then gives the same
+    # layer names, hence byte-identical .tflite files, even when runs share a process
+    keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     if deterministic:
         try:
