@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from tinyml_suite.common.errors import DatasetError
+from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.common.io import atomic_path, cache_dir, config_hash
 
 __all__ = ["Split", "DataSplits", "Dataset", "TASKS", "require_dir"]
@@ -212,8 +212,20 @@ class Dataset(ABC):
     task: ClassVar[str] = "classification"
     apps: ClassVar[tuple[str, ...]] = ()
     VERSION: ClassVar[int] = 1
+    #: the options and their defaults; when set, an unknown option is a one-line error
+    #: (a misspelt key in a dataset yaml) and missing ones take these defaults
+    DEFAULTS: ClassVar[dict[str, Any] | None] = None
 
     def __init__(self, *, seed: int = 0, cache: bool = True, **options: Any) -> None:
+        options.pop("name", None)  # the config's name, already a class attribute
+        if self.DEFAULTS is not None:
+            unknown = sorted(set(options) - set(self.DEFAULTS))
+            if unknown:
+                raise ConfigError(
+                    f"dataset.{unknown[0]} is not an option of {self.name or type(self).__name__}; "
+                    f"valid: {', '.join(sorted(self.DEFAULTS))}"
+                )
+            options = {**self.DEFAULTS, **options}
         self.seed = int(seed)
         self.cache = bool(cache)
         self.options = options

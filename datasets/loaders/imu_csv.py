@@ -199,7 +199,7 @@ class ImuCsv(Dataset):
     apps = ("gesture",)
     VERSION = 1
 
-    _DEFAULTS: ClassVar[dict[str, Any]] = {
+    DEFAULTS: ClassVar[dict[str, Any]] = {
         "root": None,
         "label_from": "auto",
         "labels": None,
@@ -226,15 +226,7 @@ class ImuCsv(Dataset):
     }
 
     def __init__(self, **options: Any) -> None:
-        options.pop("name", None)
-        seed = options.pop("seed", 0)
-        cache = options.pop("cache", True)
-        unknown = sorted(set(options) - set(self._DEFAULTS))
-        if unknown:
-            raise ConfigError(
-                f"dataset.{unknown[0]} is not an option of imu_csv; valid: {', '.join(sorted(self._DEFAULTS))}"
-            )
-        super().__init__(seed=seed, cache=cache, **{**self._DEFAULTS, **options})
+        super().__init__(**options)  # checks the option names against DEFAULTS
         o = self.options
         checks = [
             ("label_from", ("auto", "folder", "filename")),

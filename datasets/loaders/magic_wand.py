@@ -111,7 +111,7 @@ class MagicWand(Dataset):
     apps = ("gesture",)
     VERSION = 1
 
-    _DEFAULTS: ClassVar[dict[str, Any]] = {
+    DEFAULTS: ClassVar[dict[str, Any]] = {
         "root": None,
         "labels": ["wing", "ring", "slope", "negative"],
         "negative_label": "negative",
@@ -135,15 +135,7 @@ class MagicWand(Dataset):
     }
 
     def __init__(self, **options: Any) -> None:
-        options.pop("name", None)
-        seed = options.pop("seed", 0)
-        cache = options.pop("cache", True)
-        unknown = sorted(set(options) - set(self._DEFAULTS))
-        if unknown:
-            raise ConfigError(
-                f"dataset.{unknown[0]} is not an option of magic_wand; valid: {', '.join(sorted(self._DEFAULTS))}"
-            )
-        super().__init__(seed=seed, cache=cache, **{**self._DEFAULTS, **options})
+        super().__init__(**options)  # checks the option names against DEFAULTS
         o = self.options
         if o["unit"] not in ACCEL_UNITS:
             raise ConfigError(f"dataset.unit={o['unit']!r} must be one of {sorted(ACCEL_UNITS)}")

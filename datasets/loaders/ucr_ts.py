@@ -144,7 +144,7 @@ class UcrTs(Dataset):
     apps = ("gesture",)
     VERSION = 1
 
-    _DEFAULTS: ClassVar[dict[str, Any]] = {
+    DEFAULTS: ClassVar[dict[str, Any]] = {
         "root": None,
         "problem": None,
         "sample_rate": None,
@@ -157,15 +157,7 @@ class UcrTs(Dataset):
     }
 
     def __init__(self, **options: Any) -> None:
-        options.pop("name", None)
-        seed = options.pop("seed", 0)
-        cache = options.pop("cache", True)
-        unknown = sorted(set(options) - set(self._DEFAULTS))
-        if unknown:
-            raise ConfigError(
-                f"dataset.{unknown[0]} is not an option of ucr_ts; valid: {', '.join(sorted(self._DEFAULTS))}"
-            )
-        super().__init__(seed=seed, cache=cache, **{**self._DEFAULTS, **options})
+        super().__init__(**options)  # checks the option names against DEFAULTS
         o = self.options
         if o["sample_rate"] is None or float(o["sample_rate"]) <= 0:
             raise ConfigError(
