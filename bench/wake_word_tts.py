@@ -18,6 +18,7 @@ Usage (from the repository root)::
 
     python bench/wake_word_tts.py --real ../shared/data/speech_commands_v0.01_subset
     python bench/wake_word_tts.py --run-dir outputs/wake_word/tts_bench_...   # table of a finished run
+    python bench/wake_word_tts.py --real ... --experiment wake_word_tts_bench_large   # run 2
     python bench/wake_word_tts.py --real ... --set trainer.epochs=5           # extra overrides
 
 Long: ~30-40 minutes on 2 busy cores (data generation, 50 epochs, streams on TFLM).
@@ -42,9 +43,9 @@ MLPERF = {
 }
 
 
-def run_recipe(real: Path, run_dir: Path, extra: list[str]) -> float:
+def run_recipe(real: Path, run_dir: Path, extra: list[str], experiment: str) -> float:
     cmd = [
-        sys.executable, "-m", "tinyml_suite.common.cli", "app=wake_word", "experiment=wake_word_tts_bench",
+        sys.executable, "-m", "tinyml_suite.common.cli", "app=wake_word", f"experiment={experiment}",
         f"app.real_clips={real}", f"hydra.run.dir={run_dir}", *extra,
     ]
     env = {**os.environ, "TF_NUM_INTRAOP_THREADS": os.environ.get("TF_NUM_INTRAOP_THREADS", "2"),
@@ -114,6 +115,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--real", type=Path, help="folder of real Speech Commands clips (evaluation only)")
     ap.add_argument("--run-dir", type=Path, default=None, help="run folder (reused if it has metrics.json)")
+    ap.add_argument("--experiment", default="wake_word_tts_bench",
+                    help="wake_word_tts_bench (run 1) or wake_word_tts_bench_large (run 2)")
     ap.add_argument("--set", action="append", default=[], help="extra Hydra override (repeatable)")
     args = ap.parse_args()
     run_dir = args.run_dir or Path("outputs/wake_word") / time.strftime("tts_bench_%Y-%m-%d_%H-%M-%S")
@@ -121,7 +124,7 @@ def main() -> int:
     if not (run_dir / "metrics.json").exists():
         if args.real is None:
             ap.error("--real is required to train (no metrics.json in --run-dir)")
-        wall = run_recipe(args.real.resolve(), run_dir, args.set)
+        wall = run_recipe(args.real.resolve(), run_dir, args.set, args.experiment)
     m = json.loads((run_dir / "metrics.json").read_text())
     print(table(m, wall))
     return 0
