@@ -85,6 +85,7 @@ class WakeWordApp(App):
     name: ClassVar[str] = "wake_word"
     task: ClassVar[str] = "classification"
     headline: ClassVar[str] = "accuracy"
+    custom_dataset: ClassVar[str] = "speech_commands"  # `tinyml new --from`: <word>/*.wav folders
     firmware_main: ClassVar[str] = "apps/wake_word/main_loop.c"
 
     def __init__(self, **options: Any) -> None:
