@@ -32,6 +32,7 @@ import time
 import numpy as np
 import scipy
 import scipy.fft
+
 from tinyml_suite.common.dsp import MfccParams, frame, mfcc
 
 SR = 16000

@@ -268,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if exc.name == module_name:
                 return _fail(f"'tinyml {argv[0]}' is not available in this version")
             raise
-        entry: Callable[[list[str]], int] = getattr(module, "main")
+        entry: Callable[[list[str]], int] = module.main
         try:
             return int(entry(argv[1:]) or 0)
         except TinyMLError as exc:

@@ -24,6 +24,7 @@ import itertools
 from typing import Any
 
 import numpy as np
+
 from tinyml_suite.common.errors import ConfigError
 
 __all__ = ["binary_metrics", "partial_auc", "roc_auc", "roc_curve", "threshold_at_fpr"]

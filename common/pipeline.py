@@ -24,8 +24,8 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from tinyml_suite.common.app import App
-from tinyml_suite.common.data import DataSplits, Dataset
-from tinyml_suite.common.errors import ConfigError, DatasetError, TinyMLError
+from tinyml_suite.common.data import Dataset, DataSplits
+from tinyml_suite.common.errors import ConfigError, TinyMLError
 from tinyml_suite.common.features import FeatureExtractor
 from tinyml_suite.common.io import cache_dir, config_hash, write_json
 

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+
 from tinyml_suite.common.errors import ConfigError, DeployError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -14,8 +15,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 @pytest.fixture(scope="module")
 def toy_int8():
     import keras
-    from tinyml_suite.common.deploy.quantize import convert
     from toy import build_toy_model
+
+    from tinyml_suite.common.deploy.quantize import convert
 
     keras.utils.set_random_seed(0)
     model = build_toy_model((128, 1), 3)

@@ -35,6 +35,7 @@ from golden.compare import assert_within, log_bound, mfcc_bound
 from golden.generate import golden_path, read_golden, test_signals
 from helpers.cbuild import compile_c, run_numbers
 from helpers.run_if import needs_cc
+
 from tinyml_suite import firmware_templates
 from tinyml_suite.common.deploy.cgen import defines_header, params_defines
 from tinyml_suite.common.dsp import (
@@ -236,7 +237,7 @@ def test_framer_gives_numpy_frames_for_any_chunking(driver, rng, frame_length, h
     exe = driver("mlperf_kws")
     x = rng.standard_normal(3000).astype(np.float32)
     want = frame(x, frame_length=frame_length, hop_length=hop)
-    for trial in range(3):
+    for _trial in range(3):
         cuts = np.sort(rng.integers(0, len(x), size=rng.integers(1, 40)))
         sizes = np.diff(np.concatenate([[0], cuts, [len(x)]]))
         stdin = np.concatenate([[len(x)], x, [len(sizes)], sizes])

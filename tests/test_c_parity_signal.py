@@ -33,6 +33,7 @@ import numpy as np
 import pytest
 from helpers.cbuild import compile_c, run_numbers
 from helpers.run_if import needs_cc
+
 from tinyml_suite.common.deploy.cgen import defines_header
 from tinyml_suite.common.dsp import (
     BandPowerParams,

@@ -8,9 +8,9 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-
 from helpers.cbuild import compile_c, run_numbers
 from helpers.run_if import needs_cc
+
 from tinyml_suite.common.deploy import cgen
 from tinyml_suite.common.errors import ConfigError, DeployError
 

@@ -8,7 +8,6 @@ import subprocess
 
 import numpy as np
 import pytest
-
 from helpers.toy_run import make_toy_run, tinyml_cmd, toy_env
 
 

@@ -7,6 +7,7 @@ import json
 import os
 
 import pytest
+
 from tinyml_suite.common.errors import ConfigError, DeployError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -15,6 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def _context(compose_cfg, tmp_path, overrides=()):
     """A RunContext after the data and features stages, with an UNTRAINED toy model."""
     import keras
+
     from tinyml_suite.common.pipeline import (
         RunContext,
         instantiate_logged,

@@ -27,6 +27,7 @@ import pytest
 import scipy.signal
 from golden.compare import assert_within, log_bound, mfcc_bound
 from golden.generate import golden_path, read_golden
+
 from tinyml_suite.common.deploy.cgen import params_defines
 from tinyml_suite.common.dsp import (
     AudioFrontend,
@@ -400,7 +401,7 @@ def test_streaming_equals_batch_bitwise(rng, params):
     x = (0.3 * rng.standard_normal((2, 24000))).astype(np.float32)
     batch = (mfcc if isinstance(params, MfccParams) else logmel)(x, sample_rate=SR, params=params)
     fe = AudioFrontend(SR, params)
-    for trial in range(5):
+    for _trial in range(5):
         fe.reset()
         cuts = np.sort(rng.integers(0, x.shape[-1], size=rng.integers(1, 100)))
         parts = [fe.push(c) for c in np.split(x, cuts, axis=-1)]

@@ -14,6 +14,7 @@ import pytest
 import scipy.signal
 import scipy.stats
 from helpers.run_if import needs_shared_data
+
 from tinyml_suite.common.dsp import (
     STAT_NAMES,
     BandPowerParams,
@@ -128,7 +129,7 @@ def test_sos_filter_streaming_equals_batch(params, fs, rng):
     sos = butter_sos(sample_rate=fs, params=params)
     x = rng.standard_normal((3, 1000)).astype(np.float32)
     batch = sosfilt(x, sos=sos)
-    for trial in range(5):
+    for _trial in range(5):
         f = SosFilter(sos, batch_shape=(3,))
         cuts = np.sort(rng.integers(0, 1001, size=rng.integers(1, 30)))
         parts = [f.process(c) for c in np.split(x, cuts, axis=-1)]  # includes empty chunks
@@ -545,7 +546,7 @@ def test_imu_stream_equals_batch_windows(L, hop, rng):
     p = ImuWindowParams(window_length=L, hop_length=hop)
     batch = imu_windows(x, params=p)
     assert batch.shape == (p.n_windows(503), 3, L)
-    for trial in range(5):
+    for _trial in range(5):
         s = ImuStream(n_channels=3, params=p)
         cuts = np.sort(rng.integers(0, 504, size=rng.integers(1, 40)))
         parts = [s.push(c) for c in np.split(x, cuts, axis=-1)]

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from helpers.cbuild import C_FLAGS, compile_c
 from helpers.run_if import needs_cc
 from helpers.toy_run import make_toy_run
@@ -54,12 +53,12 @@ def mfcc_ctx(tmp_path_factory):
     """A RunContext with the MFCC front end (49 x 10) and an untrained int8 Conv2D model."""
     import keras
     from omegaconf import OmegaConf
+    from toy import ToyApp
 
     from tinyml_suite.common.data import DataSplits, Split
     from tinyml_suite.common.deploy.quantize import convert
     from tinyml_suite.common.features.audio import Mfcc
     from tinyml_suite.common.pipeline import RunContext
-    from toy import ToyApp
 
     tmp = tmp_path_factory.mktemp("mfcc_run")
     rng = np.random.default_rng(5)
@@ -249,8 +248,9 @@ def test_dsp_only_recipe_builds_and_runs_the_whole_firmware_here(toy_ctx, tmp_pa
     compares the C features (float) with Python's."""
     import copy
 
-    from tinyml_suite.common.deploy.firmware import deploy
     from toy import ToyApp
+
+    from tinyml_suite.common.deploy.firmware import deploy
 
     class DspOnlyToy(ToyApp):
         trains_model = False

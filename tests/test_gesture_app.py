@@ -12,6 +12,7 @@ import json
 import numpy as np
 import pytest
 from helpers.run_if import SHARED_DATA, needs_shared_data
+
 from tinyml_suite.apps.gesture.app import GestureApp
 from tinyml_suite.apps.gesture.labels import event_mask
 from tinyml_suite.apps.gesture.postprocess import (

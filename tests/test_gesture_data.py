@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from helpers.run_if import SHARED_DATA, needs_shared_data
 from scipy.spatial.transform import Rotation
+
 from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.datasets.synthetic import gesture_kinematics as K
 from tinyml_suite.datasets.synthetic.gestures import GestureSynth

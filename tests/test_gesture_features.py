@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from helpers.cbuild import compile_c, run_numbers
 from helpers.run_if import needs_cc
+
 from tinyml_suite.common.dsp import ImuSpectralParams, imu_spectral
 from tinyml_suite.common.errors import ConfigError
 from tinyml_suite.common.features.imu import ImuRaw, ImuSpectral

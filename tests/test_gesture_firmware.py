@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from helpers.cbuild import compile_c, run_numbers
 from helpers.run_if import needs_cc
+
 from tinyml_suite.apps.gesture.app import GestureApp
 from tinyml_suite.apps.gesture.postprocess import DetectorParams, detect
 

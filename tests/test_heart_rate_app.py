@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-
 from helpers.run_if import SHARED_DATA, needs_shared_data
+
 from tinyml_suite.apps.heart_rate.app import EcgApp, HeartRateApp, decode_bins, soft_labels
 from tinyml_suite.apps.heart_rate.metrics import beat_metrics, bland_altman, hr_metrics, hrv_metrics, match_beats
 from tinyml_suite.apps.heart_rate.postprocess import HrTracker, TrackParams, hr_grid

@@ -7,8 +7,8 @@ import pickle
 
 import numpy as np
 import pytest
-
 from helpers.run_if import SHARED_DATA, needs_shared_data
+
 from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.datasets.synthetic.ecg import EcgSim, simulate_ecg, split_beats
 from tinyml_suite.datasets.synthetic.ppg import (

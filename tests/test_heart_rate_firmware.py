@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from helpers.cbuild import compile_c, run_numbers
 from helpers.run_if import needs_cc
-from tinyml_suite.apps.heart_rate.postprocess import HrTracker, TrackParams, hr_grid
+
+from tinyml_suite.apps.heart_rate.postprocess import HrTracker, hr_grid
 from tinyml_suite.common.deploy import cgen
 from tinyml_suite.common.deploy.firmware import dsp_defines, feature_sources, templates_root
 from tinyml_suite.common.features.ppg import PpgSpectrum

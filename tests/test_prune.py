@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
 from tinyml_suite.common.errors import ConfigError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -96,8 +97,9 @@ def test_pruned_toy_model_keeps_its_accuracy():
     unpruned model (measured here: 1.00 before and after).
     """
     import keras
-    from tinyml_suite.common.deploy.prune import prune_and_finetune
     from toy import ToyRaw, ToyTones, build_toy_model
+
+    from tinyml_suite.common.deploy.prune import prune_and_finetune
 
     keras.utils.set_random_seed(1)
     data = ToyTones(seed=1, cache=False, n_per_class=100).load()

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+
 from tinyml_suite.common.errors import ConfigError, DeployError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -27,8 +28,9 @@ def toy_data(n_per_class: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarr
 def trained_toy():
     """The toy CNN trained for a few epochs (about 3 s on 2 cores) + its int8 model."""
     import keras
-    from tinyml_suite.common.deploy.quantize import convert, representative_sample
     from toy import build_toy_model
+
+    from tinyml_suite.common.deploy.quantize import convert, representative_sample
 
     keras.utils.set_random_seed(0)
     X, y = toy_data(80, seed=0)
@@ -130,6 +132,7 @@ def test_batch_one_conversion_avoids_shape_ops():
     """Flatten with a dynamic batch would need SHAPE/STRIDED_SLICE/PACK (and REDUCE_PROD
     for a Dense on a sequence, which TFLM lacks); the fixed batch of 1 removes them."""
     import keras
+
     from tinyml_suite.common.deploy.quantize import convert
     from tinyml_suite.common.deploy.tflite_ops import model_ops
 
@@ -167,6 +170,7 @@ def test_op_without_int8_kernel_is_named():
     """SIN has no int8 kernel: the converter keeps it in float (DEQUANTIZE/QUANTIZE
     around it); convert() must refuse that model and name the op."""
     import keras
+
     from tinyml_suite.common.deploy.quantize import convert
 
     X = np.random.default_rng(0).standard_normal((8, 16)).astype(np.float32)
@@ -177,6 +181,7 @@ def test_op_without_int8_kernel_is_named():
 
 def test_op_without_builtin_is_named_in_one_line():
     import keras
+
     from tinyml_suite.common.deploy.quantize import convert
 
     X = np.random.default_rng(0).standard_normal((8, 16)).astype(np.float32)
@@ -205,6 +210,7 @@ def test_quantize_input_matches_tflite_quantize_op():
     import tensorflow as tf
     from ai_edge_litert import interpreter as litert
     from tflite_micro.python.tflite_micro import runtime
+
     from tinyml_suite.common.deploy.verify import quantize_input
 
     n = 64

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
-
 from helpers.cbuild import C_FLAGS, CXX_FLAGS
 from helpers.run_if import needs_cc
 from helpers.toy_run import make_toy_run
+from omegaconf import OmegaConf
+
 from tinyml_suite.common.errors import DeployError
 
 BOARDS = ["host", "nano33_ble_sense", "esp32s3", "nucleo_l4r5zi", "pico", "rpi4"]

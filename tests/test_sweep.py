@@ -7,7 +7,6 @@ import json
 import subprocess
 
 import pytest
-
 from helpers.toy_run import TESTS, tinyml_cmd, toy_env
 
 

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+
 from tinyml_suite.common.errors import DeployError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -60,6 +61,7 @@ def test_support_table_names_are_schema_builtins():
 def test_unsupported_op_stops_with_its_name():
     """keras.ops.top_k converts to TOPK_V2, which TFLite Micro has no kernel for."""
     import keras
+
     from tinyml_suite.common.deploy.quantize import convert
     from tinyml_suite.common.deploy.tflite_ops import check_tflm_support, model_ops
 
@@ -131,6 +133,7 @@ def test_macs_match_hand_count_and_tflite_graph():
     total                                                         115064
     """
     import keras
+
     from tinyml_suite.common.deploy.macs import keras_macs, tflite_macs
     from tinyml_suite.common.deploy.quantize import convert
 

@@ -8,6 +8,7 @@ import subprocess
 
 import numpy as np
 import pytest
+
 from tinyml_suite.common.errors import DatasetError
 
 

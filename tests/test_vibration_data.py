@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.io
 from helpers.run_if import SHARED_DATA, needs_shared_data
+
 from tinyml_suite.common.dsp import EnvelopeSpectrumParams, envelope_spectrum
 from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.datasets.loaders.cwru import CWRU, RECORDS, parse_name

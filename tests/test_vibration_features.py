@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from helpers.cbuild import compile_c, run_numbers
 from helpers.run_if import needs_cc
+
 from tinyml_suite.common.errors import ConfigError
 from tinyml_suite.common.features.vibration import VibrationFeatures
 from tinyml_suite.datasets.synthetic.vibration import simulate_recording

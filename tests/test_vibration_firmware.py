@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from helpers.cbuild import compile_c, run_numbers
 from helpers.run_if import needs_cc
+
 from tinyml_suite.apps.vibration_anomaly.postprocess import alarm_sequence, anomaly_score
 from tinyml_suite.common.deploy.cgen import (
     ModelSettings,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from tinyml_suite.apps.vibration_anomaly.app import VibrationAnomalyApp, detection_table
 from tinyml_suite.apps.vibration_anomaly.kmeans import KMeans
 from tinyml_suite.apps.vibration_anomaly.postprocess import Alarm, alarm_sequence, anomaly_score

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from helpers.run_if import SHARED_DATA, needs_shared_data
+
 from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.datasets.loaders.wav import fit_length, read_wav
 

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from helpers.cbuild import compile_c, run_numbers
 from helpers.run_if import needs_cc
+
 from tinyml_suite.apps.wake_word.postprocess import Detector, PostprocessParams, smooth
 from tinyml_suite.common.deploy import cgen
 from tinyml_suite.common.deploy.firmware import dsp_defines, templates_root

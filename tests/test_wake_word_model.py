@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from tinyml_suite.common.dsp import LogMelParams, MfccParams, logmel, mfcc
 from tinyml_suite.common.errors import ConfigError
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from tinyml_suite.apps.wake_word.postprocess import (
     Detection,
     Detector,

@@ -13,7 +13,7 @@ from typing import ClassVar
 import numpy as np
 
 from tinyml_suite.common.app import App
-from tinyml_suite.common.data import DataSplits, Dataset, Split
+from tinyml_suite.common.data import Dataset, DataSplits, Split
 from tinyml_suite.common.features import FeatureExtractor
 
 LABELS = ("low", "mid", "high")

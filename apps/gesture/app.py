@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
 from tinyml_suite.apps.gesture.labels import event_mask
 from tinyml_suite.apps.gesture.postprocess import (
     DetectorParams,

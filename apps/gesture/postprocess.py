@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from tinyml_suite.common.errors import ConfigError
 
 __all__ = ["DetectorParams", "GestureDetector", "combine_scores", "detect", "score_stream"]

@@ -36,7 +36,7 @@ import numpy as np
 
 from tinyml_suite.apps.heart_rate.metrics import beat_metrics, hr_metrics, hrv_metrics
 from tinyml_suite.common.dsp import PeakParams, detect_peaks
-from tinyml_suite.common.dsp._checks import check_float, check_int
+from tinyml_suite.common.dsp._checks import check_float
 from tinyml_suite.common.errors import ConfigError
 
 __all__ = ["QrsDetectorParams", "detect_qrs", "detector_params_from", "window_hr", "score_records",

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
 from tinyml_suite.apps.vibration_anomaly.kmeans import KMeans
 from tinyml_suite.apps.vibration_anomaly.labels import NORMAL, is_anomaly
 from tinyml_suite.apps.vibration_anomaly.postprocess import alarm_sequence, anomaly_score

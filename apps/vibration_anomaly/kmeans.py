@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from tinyml_suite.common.errors import ConfigError
 
 __all__ = ["KMeans", "kmeans_plus_plus"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from tinyml_suite.common.errors import ConfigError
 
 __all__ = ["Alarm", "alarm_sequence", "anomaly_score"]

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
 from tinyml_suite.apps.wake_word.augment import SpecAugmentParams, spec_augment
 from tinyml_suite.apps.wake_word.labels import SILENCE, UNKNOWN, keyword_count
 from tinyml_suite.apps.wake_word.postprocess import (

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 import scipy.signal
+
 from tinyml_suite.common.errors import ConfigError
 
 __all__ = [

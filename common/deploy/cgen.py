@@ -142,9 +142,9 @@ def params_defines(params: Any, *, sample_rate: int | None = None) -> dict[str, 
     """
     if not dataclasses.is_dataclass(params):
         raise ConfigError(f"{type(params).__name__} is not a parameter dataclass")
-    prefix = check_identifier(getattr(params, "C_PREFIX"))
+    prefix = check_identifier(params.C_PREFIX)
     out: dict[str, Any] = {
-        f"{prefix}_IMPLEMENTATION_VERSION": int(getattr(params, "IMPLEMENTATION_VERSION"))
+        f"{prefix}_IMPLEMENTATION_VERSION": int(params.IMPLEMENTATION_VERSION)
     }
     if sample_rate is not None:
         out[check_identifier(f"{prefix}_SAMPLE_RATE")] = int(sample_rate)

@@ -121,7 +121,7 @@ def tflite_macs(model_bytes: bytes) -> dict[str, Any]:
         sg = model.Subgraphs(s)
 
         def shape(t: int) -> tuple[int, ...]:
-            ten = sg.Tensors(int(t))
+            ten = sg.Tensors(int(t))  # noqa: B023 - called within this iteration only
             return tuple(int(d) for d in ten.ShapeAsNumpy()) if ten.ShapeLength() else ()
 
         for i in range(sg.OperatorsLength()):

@@ -41,10 +41,11 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+
 from tinyml_suite.common.errors import ConfigError
 
 __all__ = [
-    "MagnitudePruning",
+    "MagnitudePruning",  # noqa: F822 - built lazily by __getattr__ (keeps keras unimported)
     "check_pruning_config",
     "polynomial_sparsity",
     "prunable_kernels",

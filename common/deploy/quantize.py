@@ -38,6 +38,7 @@ import re
 from typing import Any
 
 import numpy as np
+
 from tinyml_suite.common.errors import ConfigError, DeployError
 
 __all__ = ["VARIANTS", "convert", "float_ops", "representative_sample", "weight_scale_counts"]

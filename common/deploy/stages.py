@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from tinyml_suite.common.errors import ConfigError, DeployError
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from tinyml_suite.common.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover

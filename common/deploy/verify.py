@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from tinyml_suite.common.errors import DeployError
 
 __all__ = [
@@ -346,6 +347,7 @@ def locate_divergence(model_bytes: bytes, x: np.ndarray, *, arena_size: int) -> 
     """
     from ai_edge_litert import interpreter as litert
     from tflite_micro.python.tflite_micro import runtime
+
     from tinyml_suite.common.deploy.tflite_ops import _op_name, parse_model
 
     model = parse_model(model_bytes)

@@ -11,6 +11,7 @@ feature vector.
 from __future__ import annotations
 
 import numpy as np
+
 from tinyml_suite.common.dsp._checks import as_signal
 from tinyml_suite.common.dsp.logmel import (
     LogMelParams,

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
 from tinyml_suite.common.dsp._checks import (
     as_signal,
     check_choice,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+
 from tinyml_suite.common.dsp._checks import as_signal, check_choice, check_float, check_int
 from tinyml_suite.common.dsp.filters import ButterworthParams, butter_sos, sosfilt
 from tinyml_suite.common.dsp.spectral import window_coefficients

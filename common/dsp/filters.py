@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.signal
+
 from tinyml_suite.common.dsp._checks import as_signal, check_choice, check_float, check_int
 from tinyml_suite.common.errors import ConfigError
 

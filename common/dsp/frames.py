@@ -16,6 +16,7 @@ librosa pads by ``n_fft // 2``).
 from __future__ import annotations
 
 import numpy as np
+
 from tinyml_suite.common.dsp._checks import as_signal, check_choice, check_int
 from tinyml_suite.common.errors import ConfigError
 

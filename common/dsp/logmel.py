@@ -33,6 +33,7 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.fft
+
 from tinyml_suite.common.dsp._checks import (
     as_signal,
     check_choice,

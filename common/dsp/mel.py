@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+
 from tinyml_suite.common.dsp._checks import check_choice, check_float, check_int
 from tinyml_suite.common.errors import ConfigError
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+
 from tinyml_suite.common.dsp._checks import check_float, check_int
 from tinyml_suite.common.dsp.logmel import (
     LogMelParams,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+
 from tinyml_suite.common.dsp._checks import as_signal, check_float, check_int
 from tinyml_suite.common.errors import ConfigError
 

@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.ndimage
+
 from tinyml_suite.common.dsp._checks import as_signal, check_choice, check_float
 from tinyml_suite.common.errors import ConfigError
 

@@ -13,6 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 import scipy.signal
+
 from tinyml_suite.common.dsp._checks import as_signal, check_choice, check_float, check_int
 from tinyml_suite.common.errors import ConfigError
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+
 from tinyml_suite.common.dsp._checks import as_signal
 from tinyml_suite.common.errors import ConfigError
 

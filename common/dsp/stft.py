@@ -19,6 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 import scipy.fft
+
 from tinyml_suite.common.dsp._checks import as_signal, check_choice, check_int
 from tinyml_suite.common.dsp.frames import PAD_MODES, frame
 from tinyml_suite.common.dsp.windows import WINDOW_CODES, WINDOWS, get_window

@@ -8,6 +8,7 @@ one float32 rounding step.
 from __future__ import annotations
 
 import numpy as np
+
 from tinyml_suite.common.dsp._checks import check_choice, check_int
 from tinyml_suite.common.errors import ConfigError
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from tinyml_suite.common.dsp import LogMelParams, MfccParams, logmel, mfcc
 from tinyml_suite.common.errors import ConfigError
 from tinyml_suite.common.features import FeatureExtractor

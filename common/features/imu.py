@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
+
 from tinyml_suite.common.dsp import ImuSpectralParams, ZScoreParams, imu_spectral, zscore
 from tinyml_suite.common.errors import ConfigError
 from tinyml_suite.common.features import FeatureExtractor

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+
 from tinyml_suite.common.dsp import (
     BandPowerParams,
     ButterworthParams,

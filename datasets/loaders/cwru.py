@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+
 from tinyml_suite.common.data import Dataset, DataSplits, require_dir
 from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.datasets.loaders.vibration_folder import Recording, split_recordings
@@ -213,8 +214,9 @@ class CWRU(Dataset):
         return out
 
     def _load(self) -> DataSplits:
-        from tinyml_suite.common.dsp import ButterworthParams, butter_sos, resample, sosfilt
         from tqdm.auto import tqdm
+
+        from tinyml_suite.common.dsp import ButterworthParams, butter_sos, resample, sosfilt
 
         root = require_dir(self.options.get("root"), dataset="cwru",
                            hint="the CWRU .mat files, e.g. 12k_DE/IR007_0.mat and Normal/Normal_0.mat")

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
+
 from tinyml_suite.common.data import Split
 from tinyml_suite.common.errors import DatasetError
 

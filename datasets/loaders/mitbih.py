@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyml_suite.common.data import DataSplits, Dataset, require_dir
+from tinyml_suite.common.data import Dataset, DataSplits, require_dir
 from tinyml_suite.common.dsp import resample
 from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.datasets.synthetic.ecg import EcgRecord, records_to_splits

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from tinyml_suite.common.data import DataSplits, Dataset, require_dir
+from tinyml_suite.common.data import Dataset, DataSplits, require_dir
 from tinyml_suite.common.dsp import resample
 from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.datasets.synthetic.ppg import HrRecording, recordings_to_splits

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from tinyml_suite.common.data import Dataset, DataSplits, Split, require_dir
 from tinyml_suite.common.errors import ConfigError, DatasetError
 
@@ -154,6 +155,8 @@ class SpeechCommands(Dataset):
     VERSION = 1
 
     def _load(self) -> DataSplits:
+        from tqdm.auto import tqdm
+
         from tinyml_suite.apps.wake_word.augment import Augmenter, AugmentParams
         from tinyml_suite.apps.wake_word.labels import (
             DEFAULT_KEYWORDS,
@@ -163,7 +166,6 @@ class SpeechCommands(Dataset):
             make_labels,
         )
         from tinyml_suite.datasets.loaders.wav import fit_length, read_wav
-        from tqdm.auto import tqdm
 
         o = self.options
         root = require_dir(o.get("root"), dataset="speech_commands", hint=_HINT)
@@ -239,7 +241,7 @@ class SpeechCommands(Dataset):
                 words.append(w)
             sil_aug = Augmenter(AugmentParams.from_options({**(o.get("augment") or {}), "real_noise_prob": 1.0}),
                                 sample_rate=sr, noise_bank=noise_bank)
-            for i in range(n_silence):
+            for _ in range(n_silence):
                 xs.append(sil_aug.silence_clip(rng, n_samples=n_samples))
                 ys.append(index[SILENCE])
                 groups.append(f"noise:{key}")

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+
 from tinyml_suite.common.data import Dataset, DataSplits, Split, require_dir
 from tinyml_suite.common.errors import ConfigError, DatasetError
 

@@ -33,6 +33,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+
 from tinyml_suite.common.errors import DatasetError
 
 __all__ = ["fit_length", "read_wav", "wav_info"]

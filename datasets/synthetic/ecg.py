@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import scipy.signal
 
-from tinyml_suite.common.data import DataSplits, Dataset, Split
+from tinyml_suite.common.data import Dataset, DataSplits, Split
 from tinyml_suite.common.errors import ConfigError, DatasetError
 
 __all__ = ["EcgRecord", "simulate_ecg", "records_to_splits", "stitch", "split_beats", "split_exclusions", "EcgSim"]

@@ -24,6 +24,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+
 from tinyml_suite.common.errors import DatasetError
 
 __all__ = [

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from tinyml_suite.common.data import Dataset, DataSplits
 from tinyml_suite.common.errors import ConfigError
 from tinyml_suite.datasets.loaders.imu_common import (

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import scipy.signal
 
-from tinyml_suite.common.data import DataSplits, Dataset, Split
+from tinyml_suite.common.data import Dataset, DataSplits, Split
 from tinyml_suite.common.dsp import ImuWindowParams, imu_windows
 from tinyml_suite.common.errors import ConfigError, DatasetError
 

@@ -38,6 +38,7 @@ import math
 from typing import Any
 
 import numpy as np
+
 from tinyml_suite.common.data import Dataset, DataSplits, Split
 from tinyml_suite.common.errors import ConfigError, DatasetError
 
@@ -355,8 +356,9 @@ class TtsKeywords(Dataset):
         return [read_wav(f, sample_rate=sample_rate) for f in files]
 
     def _load(self) -> DataSplits:
-        from tinyml_suite.apps.wake_word.labels import SILENCE, UNKNOWN, make_labels
         from tqdm.auto import tqdm
+
+        from tinyml_suite.apps.wake_word.labels import SILENCE, UNKNOWN, make_labels
 
         spec = self._spec()
         labels = make_labels(

@@ -65,6 +65,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+
 from tinyml_suite.common.data import Dataset, DataSplits, Split
 from tinyml_suite.common.errors import ConfigError
 
