@@ -132,28 +132,16 @@ class ImuRaw(FeatureExtractor):
 
 
 @dataclass(kw_only=True, frozen=True)
-class ImuSpectralFeatureParams:
-    """Options of :class:`ImuSpectral` (the fields of
-    :class:`~tinyml_suite.common.dsp.ImuSpectralParams`; see it for units and ranges)."""
+class ImuSpectralFeatureParams(ImuSpectralParams):
+    """Options of :class:`ImuSpectral`: the fields of
+    :class:`~tinyml_suite.common.dsp.ImuSpectralParams` (units, ranges and checks are
+    its own), with a log floor of 1e-6 for the gesture features."""
 
-    filter_kind: str = "none"
-    filter_order: int = 4
-    filter_cutoff_hz: float = 3.0
-    remove_mean: bool = True
-    fisher: bool = True
-    nperseg: int = 64
-    noverlap: int | None = None
-    window: str = "hann"
-    band_edges_hz: tuple[float, ...] = (0.5, 1.5, 3.0, 6.0, 12.0)
-    log_bands: bool = True
     log_floor: float = 1e-6
 
     def dsp(self) -> ImuSpectralParams:
-        return ImuSpectralParams(**{f.name: getattr(self, f.name) for f in fields(self)})
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "band_edges_hz", tuple(float(v) for v in self.band_edges_hz))
-        self.dsp()  # validates every field (one-line ConfigError naming it)
+        """The plain DSP parameters (what ``imu_spectral`` and ``dsp_params.h`` take)."""
+        return ImuSpectralParams(**{f.name: getattr(self, f.name) for f in fields(ImuSpectralParams)})
 
 
 class ImuSpectral(FeatureExtractor):
