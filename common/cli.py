@@ -6,7 +6,8 @@
     tinyml <subcommand> ...                               see ``tinyml --help``
 
 User errors (unknown option, missing dataset folder, a model that does not fit the
-board, ...) print one line, ``tinyml: error: ...``, and exit with status 2.
+board, a read-only or full disk, ...) print one line, ``tinyml: error: ...``, and exit
+with status 2; Ctrl-C prints ``tinyml: interrupted`` and exits with status 130.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ log = logging.getLogger("tinyml")
 CONF_PACKAGE = "tinyml_suite.conf"
 GROUPS = ("app", "dataset", "features", "model", "board", "trainer", "optimize", "experiment", "debug")
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 # Subcommands: name -> "module:function" taking argv and returning an exit status.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -37,6 +39,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("tinyml_suite.common.evaluate_cli", "evaluate a trained run on another dataset folder"),
     "new": ("tinyml_suite.common.scaffold", "start a custom project from an app"),
     "collect": ("tinyml_suite.common.sweep", "collect a sweep's runs into one table and a Pareto plot"),
+    "cache": ("tinyml_suite.common.cache", "show (info) or empty (clear) the dataset/feature cache"),
 }
 
 
@@ -220,10 +223,11 @@ def _precheck(argv: Sequence[str]) -> str | None:
 
 
 def _task(cfg) -> None:
-    """Hydra task: run the recipe; one line and exit 2 on a user error."""
+    """Hydra task: run the recipe; one line and exit 2 on a user or OS error."""
     from hydra.core.hydra_config import HydraConfig
 
     from tinyml_suite.common.pipeline import run_recipe
+    from tinyml_suite.common.runs import os_error_line
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
@@ -232,6 +236,16 @@ def _task(cfg) -> None:
         _cleanup_failed_run(run_dir)
         logging.getLogger("tinyml").debug("user error", exc_info=True)
         sys.exit(_fail(str(exc)))
+    except OSError as exc:  # read-only or full disk, permissions: one line naming the path
+        _cleanup_failed_run(run_dir)
+        logging.getLogger("tinyml").debug("OS error", exc_info=True)
+        code = _fail(os_error_line(exc))
+        # After a failed write, HDF5 (Keras checkpoints) can crash the interpreter in its
+        # exit handlers (seen: SIGSEGV on a full disk): leave now, everything is flushed.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     print(f"tinyml: done: {run_dir}")
     return objective(metrics)
 
@@ -247,18 +261,55 @@ def objective(metrics: dict) -> float | None:
 
 
 def _cleanup_failed_run(run_dir: Path) -> None:
-    """Remove a run directory that holds nothing but Hydra's own bookkeeping."""
+    """Remove a run directory that holds nothing but bookkeeping (Hydra's, lock, status)."""
+    from tinyml_suite.common.runs import BOOKKEEPING
+
     try:
         entries = {p.name for p in run_dir.iterdir()}
-    except FileNotFoundError:
+    except OSError:
         return
-    if entries <= {".hydra", "tinyml.log", "cli.log", "main.log"}:
+    if entries <= BOOKKEEPING:
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _interrupted() -> int:
+    print("tinyml: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tinyml`` console script."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:  # Ctrl-C anywhere: one line, the shell's status, no traceback
+        return _interrupted()
+
+
+def _quiet_unraisable(args) -> None:
+    """Errors in destructors (h5py closing a file on a full disk, ...) go to the run log only."""
+    logging.getLogger("tinyml").debug("ignored in %r: %s: %s", args.object, args.exc_type.__name__, args.exc_value)
+
+
+_excepthook = sys.excepthook
+
+
+def _quiet_dealloc_excepthook(exc_type, exc, tb) -> None:
+    """h5py's Cython destructors print their errors through sys.excepthook (PyErr_PrintEx):
+    after a failed write (full disk) each open HDF5 object adds a traceback. Those go to the
+    run log; any other exception keeps the normal hook."""
+    frames, t = [], tb
+    while t is not None:
+        frames.append(t.tb_frame.f_code.co_filename)
+        t = t.tb_next
+    if frames and frames[-1].endswith("_objects.pyx") and "h5py" in frames[-1]:
+        logging.getLogger("tinyml").debug("h5py: %s: %s", exc_type.__name__, exc)
+        return
+    _excepthook(exc_type, exc, tb)
+
+
+def _main(argv: list[str]) -> int:
+    sys.unraisablehook = _quiet_unraisable
+    sys.excepthook = _quiet_dealloc_excepthook
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if argv and argv[0] in SUBCOMMANDS:
         module_name = SUBCOMMANDS[argv[0]][0]
@@ -273,6 +324,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(entry(argv[1:]) or 0)
         except TinyMLError as exc:
             return _fail(str(exc))
+        except OSError as exc:
+            from tinyml_suite.common.runs import os_error_line
+
+            return _fail(os_error_line(exc))
     if argv and argv[0] in ("--help", "-h", "help"):
         try:
             print_help()

@@ -49,6 +49,19 @@ def _merge_splits(data):
     return Split(np.concatenate([p.x for p in parts]), np.concatenate([p.y for p in parts]), groups, meta)
 
 
+def _read_metrics(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "metrics.json"
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path} is not valid JSON ({exc}); restore it or re-run the recipe") from None
+    if not isinstance(data, dict):
+        raise DatasetError(f"{path} does not hold a metrics object; restore it or re-run the recipe")
+    return data
+
+
 def evaluate_run(run_dir: Path, overrides: list[str], *, split: str = "test", out: Path | None = None) -> dict[str, Any]:
     """Evaluate the run in ``run_dir`` on the dataset the overrides name; return metrics."""
     from omegaconf import OmegaConf, open_dict
@@ -63,6 +76,9 @@ def evaluate_run(run_dir: Path, overrides: list[str], *, split: str = "test", ou
         raise ConfigError(f"{run_dir} is not a tinyml run directory (no .hydra/overrides.yaml); {USAGE}")
     if split not in ("test", "all"):
         raise ConfigError(f"split={split!r} must be 'test' or 'all'")
+    from tinyml_suite.common.runs import check_run
+
+    check_run(run_dir, purpose="tinyml evaluate", need=("metrics.json", "model.keras", "model_int8.tflite"))
     saved = [str(o) for o in OmegaConf.load(hydra_dir / "overrides.yaml") if not str(o).startswith("hydra.")]
     if (hydra_dir / "hydra.yaml").exists():  # keep extra config folders (custom projects, tests)
         hydra_overrides = OmegaConf.load(hydra_dir / "hydra.yaml").hydra.overrides.get("hydra", [])
@@ -83,7 +99,7 @@ def evaluate_run(run_dir: Path, overrides: list[str], *, split: str = "test", ou
         clean = compose_config([*keep, *mine])
         with open_dict(cfg):
             cfg.dataset = clean.dataset
-    saved_metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").exists() else {}
+    saved_metrics = _read_metrics(run_dir)
     app = instantiate_logged(cfg.app)
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
     out_dir = Path(out) if out else run_dir / "evaluations" / f"{cfg.dataset.get('name', 'dataset')}-{stamp}"
@@ -122,7 +138,13 @@ def evaluate_run(run_dir: Path, overrides: list[str], *, split: str = "test", ou
         model_path = run_dir / "model.keras"
         if not model_path.exists():
             raise ConfigError(f"{model_path} is missing; evaluate needs a run that finished training")
-        ctx.model = keras.models.load_model(model_path, compile=False)
+        try:
+            ctx.model = keras.models.load_model(model_path, compile=False)
+        except Exception as exc:  # zip/h5/JSON errors of a truncated or foreign file
+            raise DatasetError(
+                f"{model_path} is damaged or not a Keras model ({type(exc).__name__}: "
+                f"{(str(exc).strip().splitlines() or [''])[0][:160]}); restore it or re-run the recipe"
+            ) from None
         predict = ctx.float_predict()
     else:
         predict = app.dsp_predictor(ctx)
@@ -130,9 +152,11 @@ def evaluate_run(run_dir: Path, overrides: list[str], *, split: str = "test", ou
     result["float"].update(app.extra_evaluation(predict, ctx, "float") or {})
     tflite = run_dir / "model_int8.tflite"
     if app.trains_model and tflite.exists():
+        from tinyml_suite.common.deploy.tflite_ops import parse_model
         from tinyml_suite.common.deploy.verify import tflm_predictor
 
         arena = int(saved_metrics.get("tflm", {}).get("arena_bytes", 0)) or None
+        parse_model(tflite.read_bytes(), what=str(tflite))  # a damaged file: one line, not a crash
         int8_predict = tflm_predictor(tflite.read_bytes(), arena)
         result["int8"] = app.evaluate(int8_predict, ctx.X["test"], ctx.data.test, ctx)
         result["int8"].update(app.extra_evaluation(int8_predict, ctx, "int8") or {})

@@ -93,9 +93,12 @@ def load_run(target: str | Path, *, board: Any = None, model: str | None = None)
     from tinyml_suite.common.deploy.tflite_ops import parse_model
     from tinyml_suite.common.io import config_hash
     from tinyml_suite.common.pipeline import RunContext, instantiate_logged
+    from tinyml_suite.common.runs import check_run
 
     import_plugins()
     run_dir, model_path = _run_dir_and_model(Path(target), model)
+    inside = model_path.parent.resolve() == run_dir.resolve()
+    check_run(run_dir, purpose="tinyml deploy", need=("metrics.json", *((model_path.name,) if inside else ())))
     cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
     if board is not None:
         b = load_board(board)
