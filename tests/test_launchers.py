@@ -47,6 +47,33 @@ TOY_SWEEP = [
 MIN_INT8_ACCURACY = 0.6  # chance is 1/3 (three balanced tone classes)
 
 
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+@pytest.mark.parametrize("group", ["launcher", "sweeper"])
+def test_our_hydra_configs_do_not_shadow_a_plugins_and_compose(group):
+    """A conf/hydra/<group>/<name>.yaml named like a plugin's own config hides it (and
+    its ``defaults: [<name>]`` then names itself: RecursionError). Every option composes."""
+    from hydra import compose, initialize_config_module
+    from hydra.core.config_store import ConfigStore
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.plugins import Plugins
+
+    from tinyml_suite.common.registry import register_configs
+
+    register_configs()
+    Plugins.instance()  # imports the installed plugins, which store their configs
+    plugin_configs = {name.removesuffix(".yaml") for name in ConfigStore.instance().repo["hydra"][group]}
+    ours = sorted(p.stem for p in (CONF / "hydra" / group).glob("*.yaml"))
+    assert ours and not set(ours) & plugin_configs, set(ours) & plugin_configs
+    for name in ours:
+        GlobalHydra.instance().clear()
+        with initialize_config_module("tinyml_suite.conf", version_base="1.3"):
+            cfg = compose(config_name="config", overrides=[f"hydra/{group}={name}"], return_hydra_config=True)
+        assert "_target_" in cfg.hydra[group], name
+    GlobalHydra.instance().clear()
+
+
 def _run(cmd: list[str], env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess:
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     assert proc.returncode == 0, f"{' '.join(cmd[3:])}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
@@ -124,14 +151,19 @@ def ray_cluster(tmp_path):
 @needs_modules("ray", "hydra_plugins.hydra_ray_launcher")
 def test_sweep_on_a_local_ray_cluster(tmp_path, ray_cluster):
     sweep = tmp_path / "sweep"
+    shared_cache = tmp_path / "shared_cache"  # as on a shared filesystem (docs/SWEEPS.md)
     proc = _run(tinyml_cmd(
         "-m", *TOY_SWEEP, "model=toy_cnn,toy_dense", "trainer.learning_rate=0.01",
         "hydra/launcher=ray_cluster", "hydra.launcher.ray.remote.num_cpus=1", f"hydra.sweep.dir={sweep}",
+        f"+hydra.launcher.ray.init.runtime_env.env_vars.TINYML_CACHE={shared_cache}",
     ), ray_cluster)
     # the runs executed as Ray tasks on the cluster named by RAY_ADDRESS
     out = proc.stdout + proc.stderr
     assert "Connecting to existing Ray cluster" in out
     assert out.count("(_run_job pid=") >= 2 and "tinyml: done:" in out
+    # the workers used the cache named in the job's runtime_env, not their node's default
+    assert list((shared_cache / "features").glob("*.npz"))
+    assert not (Path(ray_cluster["TINYML_CACHE"]) / "features").exists()
     rows = _collect_and_check(sweep, ray_cluster)
     assert {r["model"] for r in rows} == {"toy_cnn", "toy_dense"}
     for run in {p.parent for p in sweep.rglob("metrics.json")}:
