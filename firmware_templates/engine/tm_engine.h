@@ -182,6 +182,15 @@ typedef struct {
   const int32_t* chunk; /* [n_inputs] */
 } tm_concat_params_t;
 
+/* SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND (int8, NHWC; a 3-D [b, h, d] tensor has w = 1).
+ * SPACE_TO_BATCH_ND: pad_top/pad_left are the paddings and pad_value fills them;
+ * BATCH_TO_SPACE_ND: pad_top/pad_left are the crops. */
+typedef struct {
+  int32_t in_batch, in_h, in_w, depth;
+  int32_t out_batch, out_h, out_w;
+  int32_t block_h, block_w, pad_top, pad_left, pad_value;
+} tm_space_batch_params_t;
+
 /* ---- kernels -------------------------------------------------------------------- */
 
 void tm_conv_s8(const tm_conv_params_t* p, const int8_t* in, int8_t* out);
@@ -200,6 +209,8 @@ void tm_requant_s8(const tm_requant_params_t* p, const int8_t* in, int8_t* out);
 void tm_quantize_f32_s8(const tm_affine_params_t* p, const float* in, int8_t* out);
 void tm_dequantize_s8_f32(const tm_affine_params_t* p, const int8_t* in, float* out);
 void tm_pad_s8(const tm_pad_params_t* p, const int8_t* in, int8_t* out);
+void tm_space_to_batch_s8(const tm_space_batch_params_t* p, const int8_t* in, int8_t* out);
+void tm_batch_to_space_s8(const tm_space_batch_params_t* p, const int8_t* in, int8_t* out);
 void tm_concat_s8(const tm_concat_params_t* p, const int8_t* const* in, int8_t* out);
 
 #ifdef __cplusplus

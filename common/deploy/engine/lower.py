@@ -608,10 +608,55 @@ def lower_concatenation(g: Graph, op: Operator) -> Step:
         macs=y.size, list_input=True)
 
 
+def _space_batch_shape(op: Operator, t: Tensor, what: str) -> tuple[int, int, int, int]:
+    if len(t.shape) == 4:
+        return tuple(int(d) for d in t.shape)  # type: ignore[return-value]
+    if len(t.shape) == 3:  # ExtendShapeSpaceToBatch: [b, h, d] -> [b, h, 1, d]
+        return int(t.shape[0]), int(t.shape[1]), 1, int(t.shape[2])
+    raise _fail(op, f"{what} '{t.name}' has rank {len(t.shape)}; 3-D or 4-D expected")
+
+
+def _lower_space_batch(g: Graph, op: Operator, to_batch: bool) -> Step:
+    x = _tensor(g, op, 0, "input")
+    blk = _tensor(g, op, 1, "block shape")
+    pc = _tensor(g, op, 2, "paddings" if to_batch else "crops")
+    y = g.t(op.outputs[0])
+    _need(op, x, "int8", "input")
+    _need(op, y, "int8", "output")
+    if not (blk.is_const and pc.is_const):
+        raise _fail(op, "the block shape or paddings are not constant")
+    block = [int(v) for v in np.asarray(blk.data).ravel()] + [1]
+    pads = np.asarray(pc.data).astype(np.int64).reshape(-1, 2).tolist() + [[0, 0]]
+    bi, hi, wi, di = _space_batch_shape(op, x, "input")
+    bo, ho, wo, do = _space_batch_shape(op, y, "output")
+    bh, bw = block[0], block[1]
+    if to_batch:
+        ok = (bo == bi * bh * bw and ho * bh == hi + sum(pads[0]) and wo * bw == wi + sum(pads[1]))
+    else:
+        ok = (bi == bo * bh * bw and ho == hi * bh - sum(pads[0]) and wo == wi * bw - sum(pads[1]))
+    if not ok or di != do:
+        raise _fail(op, f"shapes {list(x.shape)} -> {list(y.shape)} do not match block {block[:2]} / {pads[:2]}")
+    return Step(op, "tm_space_to_batch_s8" if to_batch else "tm_batch_to_space_s8", "tm_space_batch_params_t", {
+        "in_batch": bi, "in_h": hi, "in_w": wi, "depth": di, "out_batch": bo, "out_h": ho, "out_w": wo,
+        "block_h": bh, "block_w": bw, "pad_top": int(pads[0][0]), "pad_left": int(pads[1][0]),
+        "pad_value": 0,  # TFLite Micro pads with 0, not the zero point (SpaceToBatchParams.output_offset)
+    }, [], [x.index], [y.index], "tm_eng_space_to_batch.c" if to_batch else "tm_eng_batch_to_space.c",
+        macs=y.size)
+
+
+def lower_space_to_batch_nd(g: Graph, op: Operator) -> Step:
+    return _lower_space_batch(g, op, True)
+
+
+def lower_batch_to_space_nd(g: Graph, op: Operator) -> Step:
+    return _lower_space_batch(g, op, False)
+
+
 #: builtin operator -> lowering function
 LOWERINGS: dict[str, Callable[[Graph, Operator], Step]] = {
     "ADD": lower_add,
     "AVERAGE_POOL_2D": lower_average_pool_2d,
+    "BATCH_TO_SPACE_ND": lower_batch_to_space_nd,
     "CONCATENATION": lower_concatenation,
     "CONV_2D": lower_conv_2d,
     "DEPTHWISE_CONV_2D": lower_depthwise_conv_2d,
@@ -627,6 +672,7 @@ LOWERINGS: dict[str, Callable[[Graph, Operator], Step]] = {
     "QUANTIZE": lower_quantize,
     "RESHAPE": lower_reshape,
     "SOFTMAX": lower_softmax,
+    "SPACE_TO_BATCH_ND": lower_space_to_batch_nd,
     "SQUEEZE": lower_reshape,
     "SUB": lower_sub,
     "TANH": lower_tanh,
