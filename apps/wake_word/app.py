@@ -28,8 +28,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from tinyml_suite.apps.wake_word.augment import SpecAugmentParams, spec_augment
-from tinyml_suite.apps.wake_word.labels import SILENCE, UNKNOWN, keyword_count
 from tinyml_suite.apps.wake_word.postprocess import (
     PostprocessParams,
     build_stream,
@@ -43,6 +41,8 @@ from tinyml_suite.apps.wake_word.postprocess import (
 from tinyml_suite.common.app import App, PredictFn, classification_metrics
 from tinyml_suite.common.data import DataSplits, Split
 from tinyml_suite.common.errors import ConfigError, DatasetError
+from tinyml_suite.datasets.audio_augment import SpecAugmentParams, spec_augment
+from tinyml_suite.datasets.keywords import SILENCE, UNKNOWN, keyword_count
 
 if TYPE_CHECKING:  # pragma: no cover
     from tinyml_suite.common.pipeline import RunContext
@@ -78,7 +78,7 @@ class WakeWordApp(App):
         A Speech Commands folder whose clips are scored after training (never used for
         training or model selection).
     spec_augment : mapping
-        :class:`~tinyml_suite.apps.wake_word.augment.SpecAugmentParams` for the training inputs.
+        :class:`~tinyml_suite.datasets.audio_augment.SpecAugmentParams` for the training inputs.
     seed : int
         Seed of the SpecAugment masks.
     """
@@ -249,7 +249,7 @@ class WakeWordApp(App):
         if key in ctx.state:
             return ctx.state[key]
         from tinyml_suite.datasets.loaders.speech_commands import scan_clips
-        from tinyml_suite.datasets.loaders.wav import fit_length, read_wav
+        from tinyml_suite.datasets.wav import fit_length, read_wav
 
         assert ctx.data is not None and ctx.features is not None
         root = Path(str(self.real_clips)).expanduser()
