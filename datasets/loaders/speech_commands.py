@@ -155,8 +155,7 @@ class SpeechCommands(Dataset):
     VERSION = 1
 
     def _load(self) -> DataSplits:
-        from tqdm.auto import tqdm
-
+        from tinyml_suite.common.console import progress
         from tinyml_suite.datasets.audio_augment import Augmenter, AugmentParams
         from tinyml_suite.datasets.keywords import (
             DEFAULT_KEYWORDS,
@@ -234,7 +233,7 @@ class SpeechCommands(Dataset):
             ys: list[int] = []
             groups: list[str] = []
             words: list[str] = []
-            for rel, w, spk in tqdm(items, desc=f"speech_commands {key}", leave=False, unit="clip"):
+            for rel, w, spk in progress(items, desc=f"speech_commands {key}", leave=False, unit="clip"):
                 xs.append(fit_length(read_wav(root / rel, sample_rate=sr), n_samples))
                 ys.append(index[w] if w in index else index[UNKNOWN])  # _silence_/_unknown_ folders too
                 groups.append(spk)
