@@ -22,9 +22,6 @@ import numpy as np
 
 from tinyml_suite.apps.heart_rate.metrics import hr_metrics
 from tinyml_suite.apps.heart_rate.postprocess import TrackParams, hr_grid, params_from, recording_segments, track
-
-#: Tracking parameters the validation split may choose (``app.calibrate_tracking``).
-CALIBRATABLE = ("sigma_bpm", "gamma", "uniform", "gamma_motion", "uniform_motion", "reacquire_acc")
 from tinyml_suite.common.app import App, PredictFn
 from tinyml_suite.common.data import DataSplits, Split
 from tinyml_suite.common.errors import ConfigError, DatasetError
@@ -37,6 +34,8 @@ __all__ = ["HeartRateApp", "EcgApp", "decode_bins", "soft_labels"]
 log = logging.getLogger("tinyml")
 
 PPG_CHANNELS = ("ppg", "acc_x", "acc_y", "acc_z")
+#: Tracking parameters the validation split may choose (``app.calibrate_tracking``).
+CALIBRATABLE = ("sigma_bpm", "gamma", "uniform", "gamma_motion", "uniform_motion", "reacquire_acc")
 
 
 def soft_labels(bpm: np.ndarray, grid: np.ndarray, sigma_bpm: float) -> np.ndarray:

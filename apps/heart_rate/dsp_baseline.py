@@ -40,7 +40,7 @@ from tinyml_suite.common.dsp import (
     butter_filter,
     detect_peaks,
 )
-from tinyml_suite.common.dsp._checks import check_float, check_int
+from tinyml_suite.common.dsp._checks import check_float
 from tinyml_suite.common.errors import ConfigError
 from tinyml_suite.common.features.ppg import PpgSpectrumParams, ppg_spectra
 
