@@ -22,3 +22,13 @@ def needs_shared_data(name: str) -> pytest.MarkDecorator:
     """Skip unless ../shared/data/<name> exists (real recordings; never required)."""
     path = SHARED_DATA / name
     return pytest.mark.skipif(not path.is_dir(), reason=f"real dataset folder absent: {path}")
+
+
+def needs_module(*modules: str, extra: str = "voices") -> pytest.MarkDecorator:
+    """Skip unless every Python module of ``modules`` imports (an optional extra's libraries)."""
+    import importlib.util
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    return pytest.mark.skipif(
+        bool(missing), reason=f"{', '.join(missing)} not installed (pip install 'tinyml-suite[{extra}]')"
+    )
