@@ -228,7 +228,7 @@ def test_few_shot_mixes_n_recordings_per_keyword_from_chosen_speakers(tmp_path):
     for s in speakers:
         for w in ("yes", "go", "dog"):
             _write_clip(tmp_path / w / f"{s}_nohash_0.wav")
-    data = TtsKeywords(keywords=["yes", "go"], per_keyword=2, eval_fraction=0.5, cache=False, seed=4,
+    data = TtsKeywords(keywords=["yes", "go"], per_keyword=2, eval_fraction=0.5, cache=False, seed=4, smoke=True,
                        real_dir=str(tmp_path), real_per_keyword=2, real_copies=3,
                        real_speaker_percent=[0, 50]).load()
     real = np.array([g.startswith("real:") for g in data.train.groups])

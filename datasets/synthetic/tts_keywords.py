@@ -566,6 +566,27 @@ class TtsKeywords(Dataset):
             raise DatasetError(f"dataset.noise_dir={root} holds no .wav files; point it at background-noise recordings")
         return [read_wav(f, sample_rate=sample_rate) for f in files]
 
+    def cache_key(self) -> str:
+        """The base key over the options that shape the data: a feature that is switched off
+        (no neural voice, no rooms, no near misses, no few-shot folder) draws nothing, so its
+        options are left out and such a dataset keeps the key it had before those options existed."""
+        o = self.options
+        off: set[str] = set()
+        if not o.get("neural_voices"):
+            off |= {"neural_voices", "neural_share", "neural_takes", "neural_unknown_words", "neural_ranges", "speakers"}
+        if not float((o.get("rooms") or {}).get("prob", 0.0)):
+            off.add("rooms")
+        if not float(o.get("hard_negative_share", 0.0)):
+            off |= {"hard_negative_share", "hard_negatives"}
+        if not o.get("real_dir"):
+            off |= {"real_dir", "real_per_keyword", "real_speaker_percent", "real_copies"}
+        full = self.options
+        try:
+            self.options = {k: v for k, v in full.items() if k not in off}
+            return super().cache_key()
+        finally:
+            self.options = full
+
     def load(self) -> DataSplits:
         """The splits; with ``real_dir``, the synthetic part (cached on its own, so that
         few-shot runs share it) plus the few-shot recordings in the training split."""
