@@ -63,10 +63,10 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
                          ["dataset.neural_voices=[]", "dataset.rooms.prob=0.5", "dataset.hard_negative_share=0.3"]),
     "default": ("the recipe as configured (conf/dataset/tts_keywords.yaml)", []),
     "fewshot_1": ("'voices' + 1 real clip per keyword (tuning speakers)",
-                  [*NEW_DATA, "dataset.real_dir={real}", "dataset.real_per_keyword=1",
+                  ["dataset=tts_fewshot", *NEW_DATA, "dataset.real_dir={real}", "dataset.real_per_keyword=1",
                    "dataset.real_speaker_percent=[0,50]"]),
     "fewshot_3": ("'voices' + up to 3 real clips per keyword (tuning speakers)",
-                  [*NEW_DATA, "dataset.real_dir={real}", "dataset.real_per_keyword=3",
+                  ["dataset=tts_fewshot", *NEW_DATA, "dataset.real_dir={real}", "dataset.real_per_keyword=3",
                    "dataset.real_speaker_percent=[0,50]"]),
 }
 
@@ -103,7 +103,7 @@ def train_variant(name: str, real: Path, run_dir: Path, extra: list[str]) -> flo
 
 def load_real(root: Path, sample_rate: int, n_samples: int) -> dict[str, Any]:
     from tinyml_suite.datasets.loaders.speech_commands import scan_clips
-    from tinyml_suite.datasets.loaders.wav import fit_length, read_wav
+    from tinyml_suite.datasets.wav import fit_length, read_wav
 
     clips = scan_clips(root)
     x = np.stack([fit_length(read_wav(root / rel, sample_rate=sample_rate), n_samples) for rel, _, _ in clips])
@@ -172,7 +172,7 @@ def score_run(run_dir: Path, real_root: Path, seed: int = 0) -> dict[str, Any]:
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
-    from tinyml_suite.apps.wake_word.postprocess import PostprocessParams, stream_inputs
+    from tinyml_suite.apps.wake_word.postprocess import PostprocessParams, stream_inputs, threshold_for_fa_rate
     from tinyml_suite.common.deploy.verify import litert_predictor, tflm_predictor
 
     cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
@@ -208,10 +208,9 @@ def score_run(run_dir: Path, real_root: Path, seed: int = 0) -> dict[str, Any]:
         Xs = stream_inputs(frames, extractor.params.num_frames(16000), 1)
         Ps = np.concatenate([int8_stream(np.ascontiguousarray(Xs[i : i + 4096])) for i in range(0, len(Xs), 4096)])
         curves[part] = stream_curve(Ps, events, len(stream), extractor, post, n_kw, thresholds)
-    tun = curves["tuning"]
-    ok = [i for i, fa in enumerate(tun["fa_per_hour"]) if fa <= TARGET_FA_PER_HOUR]
-    k = ok[0] if ok else len(thresholds) - 1
-    out["threshold"] = float(thresholds[k])
+    thr = threshold_for_fa_rate(curves["tuning"], TARGET_FA_PER_HOUR)
+    k = int(np.argmin(np.abs(thresholds - thr)))
+    out["threshold"] = thr
     out["stream"] = {part: {"frr": curves[part]["frr"][k], "fa_per_hour": curves[part]["fa_per_hour"][k],
                             "events": curves[part]["events"], "hours": curves[part]["hours"]}
                      for part in curves}

@@ -221,14 +221,14 @@ def _write_clip(path, seconds=0.4, f0=180.0):
 def test_few_shot_mixes_n_recordings_per_keyword_from_chosen_speakers(tmp_path):
     import hashlib
 
-    from tinyml_suite.datasets.synthetic.tts_keywords import TtsKeywords
+    from tinyml_suite.datasets.few_shot import FewShotKeywords
 
     speakers = [f"{i:08x}" for i in range(12)]
     low = [s for s in speakers if int(hashlib.sha1(s.encode()).hexdigest(), 16) % 100 < 50]
     for s in speakers:
         for w in ("yes", "go", "dog"):
             _write_clip(tmp_path / w / f"{s}_nohash_0.wav")
-    data = TtsKeywords(keywords=["yes", "go"], per_keyword=2, eval_fraction=0.5, cache=False, seed=4, smoke=True,
+    data = FewShotKeywords(keywords=["yes", "go"], per_keyword=2, eval_fraction=0.5, cache=False, seed=4, smoke=True,
                        real_dir=str(tmp_path), real_per_keyword=2, real_copies=3,
                        real_speaker_percent=[0, 50]).load()
     real = np.array([g.startswith("real:") for g in data.train.groups])
@@ -239,4 +239,6 @@ def test_few_shot_mixes_n_recordings_per_keyword_from_chosen_speakers(tmp_path):
     copies = data.train.x[real][:3, 0]
     assert not np.array_equal(copies[0], copies[1])  # each copy augmented afresh
     with pytest.raises(ConfigError, match="real_per_keyword=-1"):
-        TtsKeywords(keywords=["yes"], per_keyword=1, cache=False, real_dir=str(tmp_path), real_per_keyword=-1).load()
+        FewShotKeywords(keywords=["yes"], per_keyword=1, cache=False, real_dir=str(tmp_path), real_per_keyword=-1).load()
+    with pytest.raises(ConfigError, match="dataset.real_dir is not set"):
+        FewShotKeywords(keywords=["yes"], cache=False).load()

@@ -35,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -568,7 +567,7 @@ class TtsKeywords(Dataset):
 
     def cache_key(self) -> str:
         """The base key over the options that shape the data: a feature that is switched off
-        (no neural voice, no rooms, no near misses, no few-shot folder) draws nothing, so its
+        (no neural voice, no rooms, no near misses) draws nothing, so its
         options are left out and such a dataset keeps the key it had before those options existed."""
         o = self.options
         off: set[str] = set()
@@ -578,81 +577,12 @@ class TtsKeywords(Dataset):
             off.add("rooms")
         if not float(o.get("hard_negative_share", 0.0)):
             off |= {"hard_negative_share", "hard_negatives"}
-        if not o.get("real_dir"):
-            off |= {"real_dir", "real_per_keyword", "real_speaker_percent", "real_copies"}
         full = self.options
         try:
             self.options = {k: v for k, v in full.items() if k not in off}
             return super().cache_key()
         finally:
             self.options = full
-
-    def load(self) -> DataSplits:
-        """The splits; with ``real_dir``, the synthetic part (cached on its own, so that
-        few-shot runs share it) plus the few-shot recordings in the training split."""
-        if not self.options.get("real_dir"):
-            return super().load()
-        synthetic = {k: v for k, v in self.options.items() if not k.startswith("real_")}
-        data = type(self)(seed=self.seed, cache=self.cache, **synthetic).load()
-        spec = self._spec()
-        index = {lab: i for i, lab in enumerate(data.labels)}
-        data.train = self._with_real_clips(data.train, spec, index, self._load_noise_bank(spec["sample_rate"]))
-        return data
-
-    def _real_selection(self, keywords: tuple[str, ...]) -> list[tuple[str, str, str]]:
-        """The few-shot recordings: up to ``real_per_keyword`` clips of each keyword, speakers
-        chosen by ``real_speaker_percent`` (SHA-1 of the speaker id, mod 100, in [low, high))."""
-        from tinyml_suite.datasets.loaders.speech_commands import scan_clips
-
-        o = self.options
-        n = int(o.get("real_per_keyword", 0))
-        if n < 0:
-            raise ConfigError(f"dataset.real_per_keyword={n} must be >= 0")
-        lo, hi = _float_pair("real_speaker_percent", o.get("real_speaker_percent", (0, 100)), 0.0, 100.0)
-        clips = scan_clips(o["real_dir"])
-        chosen = []
-        for kw in keywords:
-            cands = [c for c in clips if c[1] == kw
-                     and lo <= int(hashlib.sha1(c[2].encode()).hexdigest(), 16) % 100 < hi]
-            cands.sort(key=lambda c: hashlib.sha1(f"few-shot:{self.seed}:{c[0]}".encode()).hexdigest())
-            chosen += cands[:n]
-        return chosen
-
-    def _with_real_clips(self, train: Split, spec: dict[str, Any], index: dict[str, int],
-                         noise_bank: list[np.ndarray]) -> Split:
-        """``train`` plus ``real_copies`` augmented copies of each few-shot recording."""
-        from tinyml_suite.datasets.audio_augment import Augmenter, AugmentParams
-        from tinyml_suite.datasets.loaders.wav import fit_length, read_wav
-
-        chosen = self._real_selection(spec["keywords"])
-        copies = int(self.options.get("real_copies", 25))
-        if copies < 1:
-            raise ConfigError(f"dataset.real_copies={copies} must be >= 1")
-        if not chosen:
-            log.warning("dataset.real_dir: no recording of the keywords matched; training on synthetic clips only")
-            return train
-        root = self.options["real_dir"]
-        n = spec["n_samples"]
-        aug = Augmenter(AugmentParams.from_options({**spec["augment"], "max_shift_s": 0.1, "speed": (0.9, 1.1)}),
-                        sample_rate=spec["sample_rate"], noise_bank=noise_bank)
-        rng = np.random.default_rng(np.random.SeedSequence([self.seed, 51]))
-        xs, ys, groups, words = [], [], [], []
-        for rel, word, speaker in chosen:
-            x = fit_length(read_wav(Path(root) / rel, sample_rate=spec["sample_rate"]), n)
-            for _ in range(copies):
-                xs.append(aug.recorded_clip(x, rng))
-                ys.append(index[word])
-                groups.append(f"real:{speaker}")
-                words.append(word)
-        per_kw = {k: sum(1 for c in chosen if c[1] == k) for k in spec["keywords"]}
-        log.info("few-shot: %d real recordings (%s) x %d augmented copies added to training",
-                 len(chosen), ", ".join(f"{k} {v}" for k, v in per_kw.items()), copies)
-        m = len(xs)
-        meta = {k: np.concatenate([v, np.array(words if k == "word" else ["real"] * m if k == "voice"
-                                               else np.zeros(m, np.int64) if k == "onset" else np.full(m, n))])
-                for k, v in train.meta.items()}
-        return Split(np.concatenate([train.x, np.stack(xs)[:, None, :]]), np.concatenate([train.y, ys]),
-                     groups=np.concatenate([train.groups, groups]), meta=meta)
 
     def _load(self) -> DataSplits:
         from tqdm.auto import tqdm
