@@ -11,7 +11,7 @@ import logging
 
 import numpy as np
 import pytest
-from helpers.run_if import needs_module
+from helpers.run_if import needs_modules
 
 from tinyml_suite.common.errors import ConfigError
 
@@ -21,7 +21,7 @@ SR = 16000
 # -- speaker conversion ---------------------------------------------------------------------
 
 
-@needs_module("parselmouth")
+@needs_modules("parselmouth")
 @pytest.mark.parametrize("f0, ratio, duration", [(220.0, 1.16, 1.0), (264.0, 1.33, 1.2), (95.0, 0.92, 0.85)])
 def test_conversion_moves_f0_formants_and_duration_as_asked(f0, ratio, duration):
     from tinyml_suite.datasets.synthetic.voice_conversion import (
@@ -45,7 +45,7 @@ def test_conversion_moves_f0_formants_and_duration_as_asked(f0, ratio, duration)
     np.testing.assert_allclose(shifted / f1f2, ratio, rtol=0.06)
 
 
-@needs_module("parselmouth")
+@needs_modules("parselmouth")
 def test_conversion_rejects_bad_profiles_and_inputs():
     from tinyml_suite.datasets.synthetic.voice_conversion import SpeakerProfile, convert_speaker
 
@@ -85,7 +85,7 @@ def test_drawn_speakers_follow_the_published_group_statistics():
 # -- the bundled neural voice -----------------------------------------------------------------
 
 
-@needs_module("piper", "parselmouth")
+@needs_modules("piper", "parselmouth")
 def test_neural_voice_is_speech_like_and_converts_to_other_speakers():
     from tinyml_suite.datasets.synthetic.neural_tts import NeuralVoice, available_voices
     from tinyml_suite.datasets.synthetic.voice_conversion import (
@@ -131,7 +131,7 @@ def test_missing_voice_is_one_line_and_falls_back_to_espeak(monkeypatch, caplog)
 # -- rooms ---------------------------------------------------------------------------------------
 
 
-@needs_module("pyroomacoustics")
+@needs_modules("pyroomacoustics")
 def test_simulated_rooms_are_reverberant_impulse_responses():
     from tinyml_suite.datasets.synthetic.rooms import RoomParams, reverberate, room_impulse_responses
 
@@ -182,7 +182,7 @@ def test_tts_hard_negatives_fill_their_share_of_unknown():
 
 
 @pytest.mark.slow
-@needs_module("piper", "parselmouth", "pyroomacoustics")
+@needs_modules("piper", "parselmouth", "pyroomacoustics")
 def test_tts_with_neural_voice_rooms_and_near_misses():
     from tinyml_suite.datasets.synthetic.neural_tts import available_voices
     from tinyml_suite.datasets.synthetic.tts_keywords import TtsKeywords
