@@ -185,9 +185,14 @@ def run_recipe(cfg: DictConfig, run_dir: Path | None = None) -> tuple[dict[str, 
 
     if run_dir is None:
         run_dir = Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else Path.cwd()
+    from tinyml_suite.common.config import TrainerConfig, check_seed, parse_options
+
+    # nonsense values stop here, before anything is trained or written (one line each)
+    seed = check_seed(cfg.get("seed"))
+    if "trainer" in cfg:
+        parse_options(TrainerConfig, OmegaConf.to_container(cfg.trainer, resolve=True), where="trainer")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    seed = int(cfg.seed)
     _seed_everything(seed)
 
     app = instantiate_logged(cfg.app)
