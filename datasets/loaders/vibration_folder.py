@@ -206,7 +206,7 @@ def read_recording(
     if ext == ".wav":
         import soundfile as sf
 
-        from tinyml_suite.datasets.loaders.wav import check_riff
+        from tinyml_suite.datasets.wav import check_riff
 
         check_riff(path)  # a truncated copy is refused, not read short
         try:
