@@ -169,6 +169,16 @@ def _one_line(exc: BaseException) -> str:
     if not lines:
         return type(exc).__name__
     first = lines[0]
+    if first.startswith("LexerNoViableAltException:") or type(exc).__name__ == "OverrideParseException":
+        bad = first.split(":", 1)[1].strip() if ":" in first else first
+        key, _, value = bad.partition("=")
+        return (f"cannot parse the override '{bad}': quote a value that holds spaces, non-ASCII letters or "
+                f"special characters, inside the shell's quotes: '{key}=\"{value}\"'")
+    cause = exc.__cause__
+    if first.startswith("Error merging override") and cause is not None:
+        reason = (str(cause).strip().splitlines() or [""])[0]
+        if reason:
+            first = f"{first}: {reason}"
     full_key = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("full_key:")), "")
     if full_key and full_key not in first:
         first = f"{first} (key: {full_key})"
