@@ -44,7 +44,7 @@ import numpy as np
 from tinyml_suite.common.data import Dataset, DataSplits, require_dir
 from tinyml_suite.common.dsp import resample
 from tinyml_suite.common.errors import ConfigError, DatasetError
-from tinyml_suite.datasets.synthetic.ppg import HrRecording, recordings_to_splits
+from tinyml_suite.datasets.synthetic.ppg import HrRecording, augment_options, recordings_to_splits
 
 __all__ = ["Spc2015", "SpcFile", "find_spc_files", "read_spc_recording", "spc_window_count"]
 
@@ -192,6 +192,9 @@ class Spc2015Options:
     val_subjects: Any = None
     n_test: int = 1  # seeded draw when neither fold nor test_subjects is given
     n_val: int = 1
+    augment_copies: Any = None  # training copies with simulated arm motion (null: none; datasets/synthetic/ppg.py)
+    augment_activities: Any = None  # activities of the simulated motion (null: recordings_to_splits' list)
+    augment_artefact: Any = None  # [low, high] artefact-to-pulse ratio multiplier range of the copies
     smoke: bool = False  # set by debug=smoke: a tiny dataset
 
 
@@ -225,6 +228,7 @@ class Spc2015(Dataset):
         ref_len = str(o.pop("reference_length", "exact"))
         split_opts = {k: o.pop(k) for k in ("test_subjects", "val_subjects", "fold", "n_test", "n_val") if k in o}
         split_opts = {k: v for k, v in split_opts.items() if v is not None}
+        split_opts.update(augment_options(o))
         if o:
             raise ConfigError(f"dataset.{sorted(o)[0]} is not an option of spc2015; see conf/dataset/spc2015.yaml")
         files = find_spc_files(root, include_extra)
