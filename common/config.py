@@ -271,7 +271,7 @@ class TrainerConfig:
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
     tensorboard: bool = True
-    verbose: int = 2  # Keras fit verbosity (0 silent, 1 bar, 2 one line per epoch)
+    verbose: int = 2  # 2: one bar over the epochs (a line every 15 s off a terminal); 1: Keras' own; 0: silent
     deterministic: bool = True  # tf.config.experimental.enable_op_determinism
 
     def __post_init__(self) -> None:

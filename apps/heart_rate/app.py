@@ -185,6 +185,7 @@ class HeartRateApp(App):
             return None
         import keras
 
+        from tinyml_suite.common.train import epoch_progress
         from tinyml_suite.datasets.synthetic.ppg import PpgSim
 
         o = self.pretrain
@@ -202,8 +203,9 @@ class HeartRateApp(App):
         model = ctx.model
         model.compile(optimizer=keras.optimizers.Adam(float(o.get("learning_rate", 0.003))), loss=self.loss())
         log.info("Pretraining on %d simulated windows (%d subjects x %g min) for %d epochs", len(X), n_subj, minutes, epochs)
+        shown, verbose = epoch_progress(int(ctx.cfg.trainer.get("verbose", 2)), epochs, "pretrain")
         hist = model.fit(X, soft_labels(y, self.grid, self.label_sigma), epochs=epochs,
-                         batch_size=int(o.get("batch_size", 64)), shuffle=True, verbose=int(ctx.cfg.trainer.get("verbose", 2)))
+                         batch_size=int(o.get("batch_size", 64)), shuffle=True, callbacks=shown, verbose=verbose)
         return {"pretrain": {"windows": int(len(X)), "subjects": n_subj, "epochs": epochs,
                              "final_loss": float(hist.history["loss"][-1])}}
 

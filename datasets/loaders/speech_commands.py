@@ -178,8 +178,7 @@ class SpeechCommands(Dataset):
     Options = SpeechCommandsOptions
 
     def _load(self) -> DataSplits:
-        from tqdm.auto import tqdm
-
+        from tinyml_suite.common.console import progress
         from tinyml_suite.datasets.audio_augment import Augmenter, AugmentParams
         from tinyml_suite.datasets.keywords import (
             SILENCE,
@@ -256,7 +255,7 @@ class SpeechCommands(Dataset):
             ys: list[int] = []
             groups: list[str] = []
             words: list[str] = []
-            for rel, w, spk in tqdm(items, desc=f"speech_commands {key}", leave=False, unit="clip"):
+            for rel, w, spk in progress(items, desc=f"speech_commands {key}", leave=False, unit="clip"):
                 xs.append(fit_length(read_wav(root / rel, sample_rate=sr), n_samples))
                 ys.append(index[w] if w in index else index[UNKNOWN])  # _silence_/_unknown_ folders too
                 groups.append(spk)

@@ -277,7 +277,7 @@ class GestureSynth(Dataset):
         return self._readings(ideal, sensor, rng), meta
 
     def _load(self) -> DataSplits:
-        from tqdm.auto import tqdm
+        from tinyml_suite.common.console import progress
 
         o = self.options
         labels = self.labels
@@ -292,7 +292,7 @@ class GestureSynth(Dataset):
             s: {"x": [], "y": [], "g": [], "kind": [], "start_s": [], "duration_s": []}
             for s in ("train", "val", "test")
         }
-        for i in tqdm(range(self._n_users()), desc="gesture_synth users", leave=False):
+        for i in progress(range(self._n_users()), desc="gesture_synth users", leave=False):
             user, sensor = self._user(i)
             rng = np.random.default_rng([self.seed, 2000 + i])
             b = buckets[assign[user.user_id]]

@@ -850,10 +850,10 @@ class PpgSim(Dataset):
         split_opts = {k: v for k, v in split_opts.items() if v is not None}
         if o:
             raise ConfigError(f"dataset.{sorted(o)[0]} is not an option of ppg_sim; see conf/dataset/ppg_sim.yaml")
-        from tqdm.auto import tqdm
+        from tinyml_suite.common.console import progress
 
         recs = []
-        for s in tqdm(range(n_subjects), desc="ppg_sim subjects", leave=False):
+        for s in progress(range(n_subjects), desc="ppg_sim subjects", leave=False):
             r = simulate_wrist_ppg(minutes * 60.0, sample_rate=fs, rng=np.random.default_rng([self.seed, s]),
                                    artefact_scale=art, noise_std=noise, protocol_kind=kind)
             n_win = 1 + (len(r.ppg) - int(window_s * fs)) // int(hop_s * fs)

@@ -625,8 +625,7 @@ class TtsKeywords(Dataset):
             self.options = full
 
     def _load(self) -> DataSplits:
-        from tqdm.auto import tqdm
-
+        from tinyml_suite.common.console import progress
         from tinyml_suite.datasets.keywords import UNKNOWN, make_labels
 
         spec = self._spec()
@@ -669,7 +668,7 @@ class TtsKeywords(Dataset):
             # clips go straight into one preallocated array (one copy of the audio in memory)
             x = np.empty((len(words), 1, spec["n_samples"]), dtype=np.float32)
             results: list[tuple[None, str, int, int, str]] = []
-            for part in tqdm(_map_fresh_processes(job_spec, chunks, workers), total=len(chunks),
+            for part in progress(_map_fresh_processes(job_spec, chunks, workers), total=len(chunks),
                              desc=f"tts {split}", unit="chunk", leave=False):
                 for clip, voice, onset, length, spoken in part:
                     x[len(results), 0] = clip
