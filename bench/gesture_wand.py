@@ -91,10 +91,12 @@ def near_miss_windows(ctx, user: str) -> np.ndarray:
 
 def family_windows(seed: int, fs: float, length: int, n: int) -> dict[str, np.ndarray]:
     """``n`` simulated windows of every family, from simulated people the training never saw."""
+    from tinyml_suite.datasets.loaders.magic_wand import WAND_NOISE_G
     from tinyml_suite.datasets.synthetic.gestures import synthetic_background
 
     return {f: synthetic_background(n, seed=seed + 7919, sample_rate=fs, window_samples=length, axes="accel",
-                                    tempo=2.0, accel_range_g=2.0, wrist=2.0, roll=5.0, kinds=[f])
+                                    tempo=2.0, accel_range_g=2.0, wrist=2.0, roll=5.0, accel_noise_g=WAND_NOISE_G,
+                                    kinds=[f])
             for f in FAMILIES}
 
 
@@ -108,6 +110,7 @@ def rejected(post: np.ndarray, mask: list[int], threshold: float) -> float:
 def run_fold(name: str, args, base: list[str], out: Path, families: dict[str, np.ndarray] | None) -> dict[str, Any]:
     from tinyml_suite.common.cli import compose_config
     from tinyml_suite.common.pipeline import run_recipe
+    from tinyml_suite.datasets.loaders.imu_common import match_orientation
 
     plan = fold_plan(name)
     stages = "[data,features,train,evaluate]" if args.float_only else "[data,features,train,evaluate,optimize,verify,deploy]"
@@ -130,7 +133,10 @@ def run_fold(name: str, args, base: list[str], out: Path, families: dict[str, np
                            "calibration": {k: v for k, v in (cal.get("validation") or {}).items() if k != "table"},
                            "params": m["model"].get("params")}
     near = ctx.features(near_miss_windows(ctx, user))
-    fam = {f: ctx.features(w) for f, w in (families or {}).items()}
+    # simulated windows held the way the held-out user holds the wand (as in training)
+    ups = [r.x[:, 0] for r in ctx.dataset.recordings() if not r.continuous and r.group == user]
+    fam = {f: ctx.features(np.stack([match_orientation(x, ups[i % len(ups)]) for i, x in enumerate(w)]))
+           for f, w in (families or {}).items()}
     saved: dict[str, np.ndarray] = {}
     for variant, predict in predictors.items():
         mv = m.get(variant) or {}

@@ -136,10 +136,13 @@ def test_choose_detector_trades_detections_for_false_triggers_on_validation_only
     v = c["validation"]
     assert v["false_per_min"] == 0.0 and v["detection_recall"] == 1.0 and "<= 0.5 false/min" in v["rule"]
     assert len(v["table"]["threshold"]) == 16
-    # nothing meets the target: the best gesture + rejection score, and the rule says so
-    c = choose_detector(win_post, np.array([0, 1, 2, 2]), MASK, [*gestures, quiet],
-                        thresholds=[0.6], min_consecutive=[1], **kw)
-    assert c["threshold"] == 0.6 and c["validation"]["rule"].startswith("no combination")
+    # nothing meets the target (every combination fires on the three confident bursts):
+    # the fewest false triggers, then the usual order, and the rule says so
+    burst = _stream(([2] * 30 + [1] * 3) * 3 + [2] * 201, 0.999)
+    c = choose_detector(win_post, np.array([0, 1, 2, 2]), MASK, [*gestures, burst],
+                        thresholds=[0.6, 0.9], min_consecutive=[1, 2], **kw)
+    assert c["validation"]["rule"].startswith("no combination") and c["validation"]["false_per_min"] == 3.0
+    assert (c["threshold"], c["min_consecutive"]) == (0.6, 1)  # ties: the fewest in a row, middle threshold
 
 
 def test_calibrated_detector_replaces_the_configured_one():

@@ -79,7 +79,7 @@ class GestureApp(App):
         "min_consecutive": 2,
         "refractory_s": 1.2,
         "calibrate_detector": None,
-        "max_false_per_min": 0.5,
+        "max_false_per_min": 1.0,
         "balance_classes": True,
         "stream_seconds": None,
     }

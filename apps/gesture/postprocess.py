@@ -311,7 +311,7 @@ def choose_detector(
     streams), and the share of the gestures detected on the others
     (``streams``: dicts with the ``stream`` - a LabelledStream -, its ``posteriors`` and
     window ``ends``). The rule: keep the combinations whose false-trigger rate is at
-    most ``max_false_per_min`` (all, if none is); among them maximise
+    most ``max_false_per_min`` (if none is: those with the fewest); among them maximise
     ``gesture score + rejection`` (the gesture score is the stream detection rate when
     there are gesture streams, else the window accuracy); among ties take the fewest
     inferences in a row, then the middle threshold of the tied ones.
@@ -350,14 +350,18 @@ def choose_detector(
         return float(gesture or 0.0) + float(r["rejection"] if r["rejection"] is not None else 0.0)
 
     ok = [r for r in rows if r["false_per_min"] is None or r["false_per_min"] <= max_false_per_min + 1e-12]
-    pool = ok or rows
+    if ok:
+        pool = ok
+    else:  # the fewest false triggers, then the same order
+        least = min(float(r["false_per_min"]) for r in rows)
+        pool = [r for r in rows if float(r["false_per_min"]) <= least + 1e-12]
     best = max(score(r) for r in pool)
     tied = [r for r in pool if score(r) >= best - 1e-9]
     m_best = min(r["min_consecutive"] for r in tied)
     tied = sorted((r for r in tied if r["min_consecutive"] == m_best), key=lambda r: r["threshold"])
     pick = tied[(len(tied) - 1) // 2]
-    rule = (f"max gesture + rejection with <= {max_false_per_min:g} false/min on validation"
-            if ok else f"no combination reached <= {max_false_per_min:g} false/min on validation: max gesture + rejection")
+    rule = (f"max gesture + rejection with <= {max_false_per_min:g} false/min on validation" if ok else
+            f"no combination reached <= {max_false_per_min:g} false/min on validation: the fewest, then max gesture + rejection")
     return {
         "threshold": pick["threshold"], "min_consecutive": pick["min_consecutive"],
         "validation": {**{k: pick[k] for k in ("gesture_accuracy", "rejection", "detection_recall", "false_per_min")},

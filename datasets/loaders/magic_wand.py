@@ -113,9 +113,13 @@ class MagicWand(Dataset):
         (mapping ``kind: weight``; a list: equal shares; null: the historical mix)
     reversed_negatives : labels whose training recordings, drawn backwards
         (:func:`.imu_common.reversed_recording`), are added as negatives
-    partial_negatives : labels whose training recordings, abandoned after 35-60 % of
+    partial_negatives : labels whose training recordings, abandoned after 30-50 % of
         their samples (:func:`.imu_common.partial_recording`), are added as negatives
     near_miss_copies : augmented windows per recording for each of the two near misses
+    train_negative_hop : samples between training windows of the negative logs (null:
+        ``negative_hop``; smaller: more time shifts of the few real negatives)
+    negative_copies : augmented copies per training negative window (null:
+        ``train_shifts``); every other copy is the motion drawn backwards
     gesture_streams : :meth:`streams` also renders every gesture recording as a stream
         (held still for one window length before and after), to measure detection
         after the debounce
@@ -148,6 +152,8 @@ class MagicWand(Dataset):
         "reversed_negatives": [],
         "partial_negatives": [],
         "near_miss_copies": 1,
+        "train_negative_hop": None,
+        "negative_copies": None,
         "gesture_streams": False,
         "val_users": ["lsj", "negative_2"],
         "test_users": ["liucx", "negative_1"],
@@ -173,6 +179,10 @@ class MagicWand(Dataset):
                 raise ConfigError(
                     f"dataset.{key}={list(o[key])}: {bad} are not gesture labels of dataset.labels={list(o['labels'])}"
                 )
+        if o["train_negative_hop"] is not None and int(o["train_negative_hop"]) < 1:
+            raise ConfigError(f"dataset.train_negative_hop={o['train_negative_hop']} must be >= 1 (or null)")
+        if o["negative_copies"] is not None and int(o["negative_copies"]) < 0:
+            raise ConfigError(f"dataset.negative_copies={o['negative_copies']} must be >= 0 (or null)")
         if int(o["near_miss_copies"]) < 1:
             raise ConfigError(f"dataset.near_miss_copies={o['near_miss_copies']} must be >= 1")
 
@@ -263,12 +273,16 @@ class MagicWand(Dataset):
             split = assign[rec.group]
             b = buckets[split]
             if rec.continuous:
-                wins = list(slide(rec.x, L, hop))
+                train_hop = int(o["train_negative_hop"] or hop) if split == "train" else hop
+                wins = list(slide(rec.x, L, train_hop))
                 if not wins:  # shorter than one window: pad it
                     wins = [fit_window(rec.x, L)]
                 if split == "train" and o["augment_negatives"]:
-                    wins += [fit_window(augment_recording(w, rng, **aug), L, rng=rng)
-                             for w in list(wins) for _ in range(shifts)]
+                    # every other copy is drawn backwards: still not a gesture, and new motion
+                    copies = shifts if o["negative_copies"] is None else int(o["negative_copies"])
+                    wins += [fit_window(augment_recording(reversed_recording(w) if (i + c) % 2 else w, rng, **aug),
+                                        L, rng=rng)
+                             for i, w in enumerate(list(wins)) for c in range(copies)]
             else:
                 wins = [fit_window(rec.x, L)]
                 if split == "train":
@@ -350,7 +364,7 @@ class MagicWand(Dataset):
             if rec.label in o["reversed_negatives"]:
                 variants.append(reversed_recording(rec.x))
             if rec.label in o["partial_negatives"]:
-                variants.append(partial_recording(rec.x, float(rng.uniform(0.35, 0.6))))
+                variants.append(partial_recording(rec.x, float(rng.uniform(0.3, 0.5))))
             for x in variants:
                 out += [(fit_window(augment_recording(x, rng, **aug), L, rng=rng), k)
                         for _ in range(int(o["near_miss_copies"]))]
