@@ -76,7 +76,7 @@ def _pct(v: float | None) -> str:
 
 def near_miss_windows(ctx, user: str) -> np.ndarray:
     """The held-out user's own rings and slopes drawn backwards and gestures cut at 40 %."""
-    from tinyml_suite.datasets.loaders.imu_common import fit_window, partial_recording, reversed_recording
+    from tinyml_suite.datasets.imu_common import fit_window, partial_recording, reversed_recording
 
     L = int(ctx.data.train.x.shape[-1])
     out = []
@@ -110,7 +110,7 @@ def rejected(post: np.ndarray, mask: list[int], threshold: float) -> float:
 def run_fold(name: str, args, base: list[str], out: Path, families: dict[str, np.ndarray] | None) -> dict[str, Any]:
     from tinyml_suite.common.cli import compose_config
     from tinyml_suite.common.pipeline import run_recipe
-    from tinyml_suite.datasets.loaders.imu_common import match_orientation
+    from tinyml_suite.datasets.imu_common import match_orientation
 
     plan = fold_plan(name)
     stages = "[data,features,train,evaluate]" if args.float_only else "[data,features,train,evaluate,optimize,verify,deploy]"

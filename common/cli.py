@@ -33,7 +33,7 @@ EXIT_USER_ERROR = 2
 
 # Subcommands: name -> "module:function" taking argv and returning an exit status.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "deploy": ("tinyml_suite.common.deploy.cli", "deploy a saved .tflite (and its run config) to a board"),
+    "deploy": ("tinyml_suite.common.deploy_cli", "deploy a saved .tflite (and its run config) to a board"),
     "evaluate": ("tinyml_suite.common.evaluate_cli", "evaluate a trained run on another dataset folder"),
     "new": ("tinyml_suite.common.scaffold", "start a custom project from an app"),
     "collect": ("tinyml_suite.common.sweep", "collect a sweep's runs into one table and a Pareto plot"),
@@ -179,7 +179,7 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "config"):
     from hydra import compose, initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
-    from tinyml_suite.common.config import register_configs
+    from tinyml_suite.common.registry import register_configs
 
     register_configs()
     GlobalHydra.instance().clear()
@@ -223,17 +223,30 @@ def _task(cfg) -> None:
     """Hydra task: run the recipe; one line and exit 2 on a user error."""
     from hydra.core.hydra_config import HydraConfig
 
+    from tinyml_suite.common.console import quiet_run
     from tinyml_suite.common.pipeline import run_recipe
+    from tinyml_suite.common.report import summary_block
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        metrics, _ = run_recipe(cfg, run_dir)
+        # TensorFlow's native chatter goes to the run log, not the console
+        with quiet_run(_run_log(run_dir)):
+            metrics, _ = run_recipe(cfg, run_dir)
     except TinyMLError as exc:
         _cleanup_failed_run(run_dir)
         logging.getLogger("tinyml").debug("user error", exc_info=True)
         sys.exit(_fail(str(exc)))
+    print(summary_block(metrics, run_dir))
     print(f"tinyml: done: {run_dir}")
     return objective(metrics)
+
+
+def _run_log(run_dir: Path) -> Path:
+    """The file Hydra's job logging writes (``<run dir>/tinyml.log``)."""
+    for h in logging.getLogger().handlers:
+        if isinstance(h, logging.FileHandler):
+            return Path(h.baseFilename)
+    return run_dir / "tinyml.log"
 
 
 def objective(metrics: dict) -> float | None:
@@ -287,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import hydra
 
-    from tinyml_suite.common.config import register_configs
+    from tinyml_suite.common.registry import register_configs
 
     register_configs()
     user = _user_conf_dir()

@@ -109,7 +109,7 @@ def test_open_set_metrics_accept_only_confident_gestures():
 
 
 def _stream(seq, p, events=()):
-    from tinyml_suite.datasets.loaders.imu_common import LabelledStream
+    from tinyml_suite.datasets.imu_common import LabelledStream
 
     post = _onehot(seq, p=p)
     n = len(seq)

@@ -426,7 +426,7 @@ def test_imu_csv_continuous_mode_slides_windows_and_streams_negatives(tmp_path, 
 
 
 def test_augmented_copies_keep_physics_and_lengths(rng):
-    from tinyml_suite.datasets.loaders.imu_common import augment_recording
+    from tinyml_suite.datasets.imu_common import augment_recording
 
     x = np.stack([np.zeros(100), np.zeros(100), np.ones(100), np.full(100, 0.5), np.zeros(100), np.zeros(100)])
     for _ in range(10):
@@ -498,7 +498,7 @@ def test_magic_wand_gesture_streams_hold_the_device_around_each_gesture(wand_roo
 
 def test_reversed_recording_is_the_movement_drawn_backwards():
     """Physics check: a letter drawn forward and then back reads as reversed_recording says."""
-    from tinyml_suite.datasets.loaders.imu_common import partial_recording, reversed_recording
+    from tinyml_suite.datasets.imu_common import partial_recording, reversed_recording
 
     rng = np.random.default_rng(3)
     fs = 100.0

@@ -89,6 +89,35 @@ def test_ppg_sim_motion_is_on_the_cadence_and_corrupts_the_ppg():
     assert np.mean(err[run] > 10) > 0.3
 
 
+def test_ppg_sim_test_protocol_exercises():
+    # The SPC 2015 test protocol's movements: each exercise moves the wrist (ACC) and
+    # corrupts the PPG; push-ups corrupt it hard while the wrist barely accelerates.
+    protocol = [("rest", 30.0), ("forearm", 60.0), ("upper_arm", 60.0), ("jump", 60.0), ("pushup", 60.0), ("boxing", 60.0)]
+    r = simulate_wrist_ppg(0.0, rng=2, protocol=protocol)
+    clean = simulate_wrist_ppg(0.0, rng=2, protocol=protocol, artefact_scale=0.0)
+    assert np.array_equal(r.acc, clean.acc) and np.array_equal(r.beats, clean.beats)
+    starts, win, ref = _windows(r)
+    act = r.activity[starts + win // 2]
+    acc_sd = np.array([r.acc[:, s : s + win].std(axis=1).max() for s in starts])
+    art_sd = np.array([(r.ppg - clean.ppg)[s : s + win].std() for s in starts])
+    per = {a: act == ACTIVITIES.index(a) for a, _ in protocol}
+    assert all(m.sum() >= 20 for a, m in per.items() if a != "rest")
+    for a in ("forearm", "upper_arm", "jump", "boxing"):
+        assert np.median(acc_sd[per[a]]) > 0.1, a
+    assert np.median(acc_sd[per["jump"]]) > 3 * np.median(acc_sd[per["pushup"]])
+    assert np.median(acc_sd[per["pushup"]]) < 0.15 and np.median(art_sd[per["pushup"]]) > 0.15
+    # the PPG's spectral peak stops being the heart rate in many exercise windows ...
+    ex = np.isin(act, [ACTIVITIES.index(a) for a in ("forearm", "upper_arm", "jump", "pushup", "boxing")])
+    err = np.abs(np.array([_spectral_peak_bpm(r.ppg[s : s + win], FS) for s in starts]) - ref)
+    err0 = np.abs(np.array([_spectral_peak_bpm(clean.ppg[s : s + win], FS) for s in starts]) - ref)
+    assert np.mean(err[ex] > 5) > 0.2
+    # ... although without the artefact it is (the HR jumps while jumping: one 3.75 BPM bin of slack)
+    assert np.mean(err0[ex] <= 5) > 0.9
+    assert ref[per["jump"]].mean() > ref[per["forearm"]].mean() + 15
+    with pytest.raises(ConfigError, match="protocol kind 'dance' is unknown"):
+        simulate_wrist_ppg(60.0, protocol_kind="dance")
+
+
 def test_ppg_sim_saturates_and_bad_arguments():
     r = simulate_wrist_ppg(300.0, rng=0, protocol=[("rest", 30.0), ("walk", 30.0), ("run", 240.0)], artefact_scale=6.0)
     top = r.ppg.max()
@@ -157,18 +186,30 @@ def test_ecg_sim_dataset_cuts_records_into_segments_that_stitch_back():
 # -- SPC 2015 (.mat) -------------------------------------------------------------------
 
 
-def _write_spc(root, subject: int, hr_bpm: float, seconds: float = 40.0, rng=None):
+def _write_spc(root, subject: int | str, hr_bpm: float, seconds: float = 40.0, rng=None, *, kind: str = "training",
+               ref_dir=None, n_ref: int | None = None, ref: np.ndarray | None = None):
+    """One SPC 2015 recording in the official naming: ``kind`` training (DATA_<nn>_TYPE02 +
+    _BPMtrace), extra (DATA_<S..>, BPM_<S..>) or test (TEST_<S..>, 5 rows, True_<S..> in
+    ``ref_dir``). Returns the number of 8 s / 2 s windows of the signal."""
     import scipy.io
 
     fs = 125.0
     t = np.arange(int(seconds * fs)) / fs
     ppg = np.sin(2 * np.pi * hr_bpm / 60 * t)
     acc = np.stack([0.01 * np.sin(t), 0.02 * np.cos(t), np.ones_like(t)])
-    sig = np.vstack([np.zeros_like(t), ppg, ppg + 0.1, acc])
-    name = f"DATA_{subject:02d}_TYPE02"
-    scipy.io.savemat(root / f"{name}.mat", {"sig": sig})
+    rows = [ppg, ppg + 0.1, *acc] if kind == "test" else [np.zeros_like(t), ppg, ppg + 0.1, *acc]
+    sig_name, ref_name = {
+        "training": (f"DATA_{subject:02d}_TYPE02" if isinstance(subject, int) else "", ""),
+        "extra": (f"DATA_{subject}", f"BPM_{subject}"),
+        "test": (f"TEST_{subject}", f"True_{subject}"),
+    }[kind]
+    ref_name = ref_name or f"{sig_name}_BPMtrace"
+    root.mkdir(parents=True, exist_ok=True)
+    scipy.io.savemat(root / f"{sig_name}.mat", {"sig": np.vstack(rows)})
     n_win = 1 + (len(t) - 1000) // 250
-    scipy.io.savemat(root / f"{name}_BPMtrace.mat", {"BPM0": np.full((n_win, 1), hr_bpm)})
+    bpm = np.full((n_win if n_ref is None else n_ref, 1), hr_bpm) if ref is None else np.asarray(ref, float)[:, None]
+    (ref_dir or root).mkdir(parents=True, exist_ok=True)
+    scipy.io.savemat((ref_dir or root) / f"{ref_name}.mat", {"BPM0": bpm})
     return n_win
 
 
@@ -209,6 +250,111 @@ def test_spc2015_loader_errors(tmp_path):
         Spc2015(root=str(tmp_path), cache=False).load()
     with pytest.raises(ConfigError, match="dataset.bogus"):
         Spc2015(root=str(tmp_path), bogus=1, cache=False).load()
+
+
+def _official_tree(root):
+    """A tiny tree of the official SPC 2015 distribution's shape."""
+    n = {"01": _write_spc(root / "Training_data", 1, 70), "02": _write_spc(root / "Training_data", 2, 90, seconds=30)}
+    n["S04_T01"] = _write_spc(root / "Extra_TrainingData", "S04_T01", 100, kind="extra")
+    for rec, hr in (("S01_T01", 110), ("S04_T02", 120)):
+        n[rec] = _write_spc(root / "TestData", rec, hr, kind="test", ref_dir=root / "TrueBPM")
+    return n
+
+
+def test_spc2015_reads_the_official_layout_unchanged(tmp_path):
+    from tinyml_suite.datasets.loaders.spc2015 import Spc2015, find_spc_files
+
+    n = _official_tree(tmp_path)
+    # training recordings only by default
+    d = Spc2015(root=str(tmp_path), test_subjects=["02"], cache=False).load()
+    assert set(d.train.groups) == {"01"} and set(d.test.groups) == {"02"} and len(d.test) == n["02"]
+    # include_extra: the extra recording, and the test recordings with their TrueBPM/ references
+    files = find_spc_files(tmp_path, include_extra=True)
+    assert [(f.subject, f.recording, f.kind) for f in files] == [
+        ("01", "01", "training"), ("02", "02", "training"), ("S01", "S01_T01", "test"),
+        ("S04", "S04_T01", "extra"), ("S04", "S04_T02", "test")]
+    assert files[2].reference == tmp_path / "TrueBPM" / "True_S01_T01.mat"
+    d = Spc2015(root=str(tmp_path), include_extra=True, test_subjects=["S04"], val_subjects=["S01"], cache=False).load()
+    # one person, two recordings: both on the same side of the split, each named in meta
+    assert set(d.test.groups) == {"S04"} and sorted(set(d.test.meta["recording"])) == ["S04_T01", "S04_T02"]
+    for rec, hr in (("S04_T01", 100.0), ("S04_T02", 120.0)):
+        m = d.test.meta["recording"] == rec
+        assert m.sum() == n[rec] and np.allclose(d.test.y[m], hr)
+        assert abs(_spectral_peak_bpm(d.test.x[m][0, 0], FS) - hr) < 2.0  # 5-row test files: PPG rows 0-1
+    assert set(d.val.groups) == {"S01"} and set(d.train.groups) == {"01", "02"}
+    # a flat folder of the same files still loads
+    flat = tmp_path / "flat"
+    _write_spc(flat, 1, 70)
+    _write_spc(flat, "S01_T01", 110, kind="test")
+    assert {f.recording for f in find_spc_files(flat, include_extra=True)} == {"01", "S01_T01"}
+
+
+def test_spc2015_training_copies_with_synthetic_motion(tmp_path):
+    from tinyml_suite.datasets.loaders.spc2015 import Spc2015
+    from tinyml_suite.datasets.synthetic.ppg import add_synthetic_motion
+
+    for s in (1, 2, 3):
+        _write_spc(tmp_path, s, 60 + 10 * s)
+    plain = Spc2015(root=str(tmp_path), fold=0, cache=False).load()
+    d = Spc2015(root=str(tmp_path), fold=0, augment_copies=1, augment_activities=["jump", "forearm"], cache=False).load()
+    n = len(plain.train)
+    assert len(d.train) == 2 * n and len(d.val) == len(plain.val) and len(d.test) == len(plain.test)
+    assert np.array_equal(d.test.x, plain.test.x)  # never the evaluation windows
+    aug = d.train.meta["augmented"] == 1
+    assert aug.sum() == n and np.array_equal(d.train.y[aug], d.train.y[~aug])
+    assert np.array_equal(d.train.x[~aug], plain.train.x)
+    # the copies move: ACC motion (gravity kept) and a PPG artefact on the same real pulse
+    assert np.all(d.train.x[aug, 1:].std(axis=-1).max(axis=1) > 0.05)
+    assert np.allclose(d.train.x[aug, 1:].mean(axis=-1), plain.train.x[:, 1:].mean(axis=-1), atol=0.05)
+    # ACC-consistent: the artefact's strongest line sits on a line of the added motion or
+    # on a harmonic of its fundamental (the coupling is nonlinear)
+    x = plain.train.x[:40]
+    y = add_synthetic_motion(x, np.random.default_rng(3), sample_rate=FS, activities=["forearm"], artefact=(2.0, 2.0))
+    hits = 0
+    for a, b in zip(x, y):
+        art_peak = _spectral_peak_bpm(b[0] - a[0], FS)
+        f = np.fft.rfftfreq(1024, 1 / FS) * 60
+        band = (f >= 30) & (f <= 240)
+        acc_power = sum(np.abs(np.fft.rfft((b[k] - a[k]) * np.hanning(256), 1024)) ** 2 for k in (1, 2, 3))[band]
+        lines = f[band][acc_power > 0.1 * acc_power.max()]
+        fundamental = f[band][np.argmax(acc_power)]
+        lines = np.concatenate([lines, fundamental * np.array([2.0, 3.0])])
+        hits += np.min(np.abs(lines - art_peak)) < 4.0
+    assert hits >= 0.9 * len(x), (hits, len(x))
+    with pytest.raises(ConfigError, match="augmentation activities"):
+        add_synthetic_motion(x, np.random.default_rng(0), sample_rate=FS, activities=["rest"])
+
+
+def test_spc2015_reference_checks(tmp_path, caplog):
+    from tinyml_suite.datasets.loaders.spc2015 import Spc2015
+
+    _write_spc(tmp_path, 1, 70)
+    n2 = _write_spc(tmp_path, 2, 80, n_ref=3)  # a 3-value trace for a 17-window recording
+    with pytest.raises(DatasetError, match=rf"DATA_02_TYPE02_BPMtrace.mat holds 3 reference values but "
+                                           rf"DATA_02_TYPE02.mat \(5000 samples at 125 Hz\) has {n2} windows"):
+        Spc2015(root=str(tmp_path), cache=False).load()
+    d = Spc2015(root=str(tmp_path), reference_length="trim", test_subjects=["02"], n_val=0, cache=False).load()
+    assert len(d.test) == 3 and "keeping the first 3" in caplog.text
+    with pytest.raises(ConfigError, match="reference_length='loose' must be 'exact' or 'trim'"):
+        Spc2015(root=str(tmp_path), reference_length="loose", cache=False).load()
+    # NaN references: reported with their count, the windows left out
+    ref = np.full(n2, 80.0)
+    ref[[0, 5, 6]] = np.nan
+    _write_spc(tmp_path, 2, 80, ref=ref)
+    caplog.clear()
+    d = Spc2015(root=str(tmp_path), test_subjects=["02"], n_val=0, cache=False).load()
+    assert len(d.test) == n2 - 3 and int(d.extra["dropped_reference_windows"]) == 3
+    assert "recording 02: 3 of 17 reference values are NaN" in caplog.text
+    # a test recording whose reference is missing, or present twice
+    _write_spc(tmp_path / "TestData", "S01_T01", 110, kind="test", ref_dir=tmp_path / "TrueBPM")
+    (tmp_path / "TrueBPM" / "True_S01_T01.mat").rename(tmp_path / "True_S01_T01.mat.bak")
+    with pytest.raises(DatasetError, match="TEST_S01_T01.mat has no reference file True_S01_T01.mat beside it or anywhere"):
+        Spc2015(root=str(tmp_path), include_extra=True, cache=False).load()
+    _write_spc(tmp_path / "TestData", "S01_T01", 110, kind="test", ref_dir=tmp_path / "TrueBPM")
+    _write_spc(tmp_path / "copy", "S01_T01", 110, kind="test", ref_dir=tmp_path / "copy" / "TrueBPM")
+    (tmp_path / "copy" / "TEST_S01_T01.mat").unlink()
+    with pytest.raises(DatasetError, match="TEST_S01_T01.mat: 2 reference files named True_S01_T01.mat"):
+        Spc2015(root=str(tmp_path), include_extra=True, cache=False).load()
 
 
 # -- PPG-DaLiA (pickle) ----------------------------------------------------------------

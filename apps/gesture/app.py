@@ -197,7 +197,7 @@ class GestureApp(App):
             return []
         seconds = self.options["stream_seconds"]
         streams = source(split, seconds=None if seconds is None else float(seconds))
-        from tinyml_suite.datasets.loaders.imu_common import slide
+        from tinyml_suite.datasets.imu_common import slide
 
         data = ctx.data
         fs = float(data.sample_rate)

@@ -214,8 +214,7 @@ class CWRU(Dataset):
         return out
 
     def _load(self) -> DataSplits:
-        from tqdm.auto import tqdm
-
+        from tinyml_suite.common.console import progress
         from tinyml_suite.common.dsp import ButterworthParams, butter_sos, resample, sosfilt
 
         root = require_dir(self.options.get("root"), dataset="cwru",
@@ -243,7 +242,7 @@ class CWRU(Dataset):
         if lowpass is not None:
             sos = butter_sos(sample_rate=fs, params=ButterworthParams(
                 kind="lowpass", order=int(self._opt("lowpass_order", 8)), cutoff_hz=float(lowpass)))
-        for f in tqdm(files, desc="reading CWRU", leave=False):
+        for f in progress(files, desc="reading CWRU", leave=False):
             got = read_mat(f.path, channels)
             if got is None:
                 skipped.append(f.path.name)

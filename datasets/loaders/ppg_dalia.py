@@ -27,7 +27,7 @@ import numpy as np
 from tinyml_suite.common.data import Dataset, DataSplits, require_dir
 from tinyml_suite.common.dsp import resample
 from tinyml_suite.common.errors import ConfigError, DatasetError
-from tinyml_suite.datasets.synthetic.ppg import HrRecording, recordings_to_splits
+from tinyml_suite.datasets.synthetic.ppg import HrRecording, augment_options, recordings_to_splits
 
 __all__ = ["PpgDalia", "safe_load_pickle", "RestrictedUnpickler", "ALLOWED_GLOBALS"]
 
@@ -141,7 +141,7 @@ class PpgDalia(Dataset):
     name = "ppg_dalia"
     task = "regression"
     apps = ("heart_rate",)
-    VERSION = 1
+    VERSION = 2
 
     def _load(self) -> DataSplits:
         o = dict(self.options)
@@ -151,6 +151,7 @@ class PpgDalia(Dataset):
         fs = float(o.pop("sample_rate", 32.0))
         split_opts = {k: o.pop(k) for k in ("test_subjects", "val_subjects", "fold", "n_test", "n_val") if k in o}
         split_opts = {k: v for k, v in split_opts.items() if v is not None}
+        split_opts.update(augment_options(o))
         if o:
             raise ConfigError(f"dataset.{sorted(o)[0]} is not an option of ppg_dalia; see conf/dataset/ppg_dalia.yaml")
         files = sorted((p for p in root.rglob("*.pkl") if re.fullmatch(r"S\d+\.pkl", p.name)),

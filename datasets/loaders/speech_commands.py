@@ -25,7 +25,7 @@ Without list files it would be split by hash; score a model on all of it with
 ``tinyml evaluate <run> dataset=speech_commands dataset.root=<test set> split=all``.
 
 Training clips are augmented (``augment_copies`` times each, with
-:class:`~tinyml_suite.apps.wake_word.augment.AugmentParams` from ``augment``), mixing in
+:class:`~tinyml_suite.datasets.audio_augment.AugmentParams` from ``augment``), mixing in
 ``_background_noise_`` when present; validation and test clips stay as recorded.
 
 Examples
@@ -142,7 +142,7 @@ class SpeechCommands(Dataset):
     augment_copies : int
         Augmented versions of each training clip (0: train on the clean clips).
     augment : mapping
-        :class:`~tinyml_suite.apps.wake_word.augment.AugmentParams` fields.
+        :class:`~tinyml_suite.datasets.audio_augment.AugmentParams` fields.
     max_per_class : int or None
         Cap on clips per keyword and split (quick experiments).
     smoke : bool
@@ -155,17 +155,16 @@ class SpeechCommands(Dataset):
     VERSION = 1
 
     def _load(self) -> DataSplits:
-        from tqdm.auto import tqdm
-
-        from tinyml_suite.apps.wake_word.augment import Augmenter, AugmentParams
-        from tinyml_suite.apps.wake_word.labels import (
+        from tinyml_suite.common.console import progress
+        from tinyml_suite.datasets.audio_augment import Augmenter, AugmentParams
+        from tinyml_suite.datasets.keywords import (
             DEFAULT_KEYWORDS,
             SILENCE,
             UNKNOWN,
             check_keywords,
             make_labels,
         )
-        from tinyml_suite.datasets.loaders.wav import fit_length, read_wav
+        from tinyml_suite.datasets.wav import fit_length, read_wav
 
         o = self.options
         root = require_dir(o.get("root"), dataset="speech_commands", hint=_HINT)
@@ -234,7 +233,7 @@ class SpeechCommands(Dataset):
             ys: list[int] = []
             groups: list[str] = []
             words: list[str] = []
-            for rel, w, spk in tqdm(items, desc=f"speech_commands {key}", leave=False, unit="clip"):
+            for rel, w, spk in progress(items, desc=f"speech_commands {key}", leave=False, unit="clip"):
                 xs.append(fit_length(read_wav(root / rel, sample_rate=sr), n_samples))
                 ys.append(index[w] if w in index else index[UNKNOWN])  # _silence_/_unknown_ folders too
                 groups.append(spk)
@@ -284,7 +283,7 @@ class SpeechCommands(Dataset):
         )
 
     def _background(self, root: Path, sr: int) -> list[np.ndarray]:
-        from tinyml_suite.datasets.loaders.wav import read_wav
+        from tinyml_suite.datasets.wav import read_wav
 
         folder = root / BACKGROUND_DIR
         files = sorted(folder.glob("*.wav")) if folder.is_dir() else []

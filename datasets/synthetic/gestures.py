@@ -9,7 +9,7 @@ users with gestures and negative movements embedded in idle motion, for the app'
 streaming evaluation. The physics is described in :mod:`.gesture_kinematics`.
 
 Output channels: ``ax, ay, az`` in g and, with ``axes='accel_gyro'``, ``gx, gy, gz`` in
-rad/s (see :mod:`tinyml_suite.datasets.loaders.imu_common`).
+rad/s (see :mod:`tinyml_suite.datasets.imu_common`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 
 from tinyml_suite.common.data import Dataset, DataSplits
 from tinyml_suite.common.errors import ConfigError
-from tinyml_suite.datasets.loaders.imu_common import (
+from tinyml_suite.datasets.imu_common import (
     ACCEL_CHANNELS,
     GYRO_CHANNELS,
     LabelledStream,
@@ -247,7 +247,7 @@ class GestureSynth(Dataset):
         return self._readings(ideal, sensor, rng), meta
 
     def _load(self) -> DataSplits:
-        from tqdm.auto import tqdm
+        from tinyml_suite.common.console import progress
 
         o = self.options
         labels = self.labels
@@ -262,7 +262,7 @@ class GestureSynth(Dataset):
             s: {"x": [], "y": [], "g": [], "kind": [], "start_s": [], "duration_s": []}
             for s in ("train", "val", "test")
         }
-        for i in tqdm(range(self._n_users()), desc="gesture_synth users", leave=False):
+        for i in progress(range(self._n_users()), desc="gesture_synth users", leave=False):
             user, sensor = self._user(i)
             rng = np.random.default_rng([self.seed, 2000 + i])
             b = buckets[assign[user.user_id]]

@@ -438,7 +438,7 @@ class VibrationSim(Dataset):
                     "window": window, "hop": hop, "seconds": seconds, "machine": machine, "bearing": bearing}
 
     def _load(self) -> DataSplits:
-        from tqdm.auto import tqdm
+        from tinyml_suite.common.console import progress
 
         c = self._config()
         labels = ("normal", *c["faults"])
@@ -451,7 +451,7 @@ class VibrationSim(Dataset):
                     jobs.append((si, split, ci, label, r, sev))
         parts: dict[str, dict[str, list]] = {s: {"x": [], "y": [], "g": [], "fault": [], "sev": [],
                                                   "load": [], "rpm": []} for s in _SPLITS}
-        for si, split, ci, label, r, sev in tqdm(jobs, desc="simulating recordings", leave=False):
+        for si, split, ci, label, r, sev in progress(jobs, desc="simulating recordings", leave=False):
             rng = np.random.default_rng([self.seed, si, ci, r])
             x, info = simulate_recording(rng, sample_rate_hz=c["fs"], seconds=c["seconds"], fault=label,
                                          severity=sev, machine=c["machine"], bearing=c["bearing"])
