@@ -34,6 +34,7 @@ __all__ = [
     "FirmwareSpec",
     "check_vectors",
     "check_vectors_text",
+    "device_stream",
     "dsp_defines",
     "feature_sources",
     "generate_sources",
@@ -366,6 +367,17 @@ def check_vectors(spec: FirmwareSpec, arena_bytes: int) -> dict[str, np.ndarray]
     return {"stream": stream, "features": feats, "input_q": qin.astype(np.int8), "output_q": qout.astype(np.int8)}
 
 
+def device_stream(spec: FirmwareSpec, n_inferences: int) -> np.ndarray:
+    """The first samples of the check stream that give ``n_inferences`` windows.
+
+    ``window + (n - 1) x hop`` samples (or the whole stream when it is shorter): the
+    emulated check run keeps its inputs few.
+    """
+    stream = np.asarray(spec.check_stream, dtype=np.float32)
+    n = spec.window_samples + (max(int(n_inferences), 1) - 1) * spec.hop_samples
+    return stream[:, : min(n, stream.shape[-1])]
+
+
 def check_vectors_text(vec: dict[str, np.ndarray], spec: FirmwareSpec) -> str:
     """``testdata/check_vectors.txt`` in the format tm_check.c reads."""
     stream = vec["stream"]
@@ -464,6 +476,13 @@ def deploy(ctx: RunContext, board: Any = None, out_dir: Path | None = None) -> d
         extra["settings.json"] = _runner_settings_json(spec, ctx)
     else:
         generated = generate_sources(spec, arena_bytes=arena_bytes, arena_margin=board.arena_margin)
+        if board.template == "baremetal":
+            from tinyml_suite.common.deploy.baremetal import check_samples_c
+
+            generated["tm_testdata.c"] = check_samples_c(
+                device_stream(spec, board.check_inferences),
+                banner=cgen.generated_banner(cgen.TOOL, spec.config_hash, "//"),
+            )
         if board.template == "host_c":
             vec = check_vectors(spec, arena_bytes)
             extra["testdata/check_vectors.txt"] = check_vectors_text(vec, spec)
@@ -498,6 +517,8 @@ def deploy(ctx: RunContext, board: Any = None, out_dir: Path | None = None) -> d
     ctx.metrics["fit"] = fit
     ctx.metrics["latency"] = latency
     ctx.metrics["firmware"] = fw
+    ctx.state["firmware_spec"] = spec
+    ctx.state["firmware_arena_bytes"] = arena_bytes
     log.info(
         "Firmware for %s: %s (flash %d/%d, RAM %d/%d bytes; latency estimate %s ms)",
         board.name, out, fit["flash_bytes"], fit["flash_budget"], fit["ram_bytes"], fit["ram_budget"],
