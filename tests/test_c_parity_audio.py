@@ -37,7 +37,7 @@ from helpers.cbuild import compile_c, run_numbers
 from helpers.run_if import needs_cc
 
 from tinyml_suite import firmware_templates
-from tinyml_suite.common.deploy.cgen import defines_header, params_defines
+from tinyml_suite.common.deploy.cgen import defines_header
 from tinyml_suite.common.dsp import (
     LogMelParams,
     MfccParams,
@@ -47,6 +47,7 @@ from tinyml_suite.common.dsp import (
     mel_filterbank,
     mfcc,
 )
+from tinyml_suite.common.dsp.c_params import params_defines
 from tinyml_suite.common.dsp.mfcc import dct_matrix, lifter_weights
 
 pytestmark = [needs_cc(), pytest.mark.needs_cc]

@@ -28,7 +28,6 @@ import scipy.signal
 from golden.compare import assert_within, log_bound, mfcc_bound
 from golden.generate import golden_path, read_golden
 
-from tinyml_suite.common.deploy.cgen import params_defines
 from tinyml_suite.common.dsp import (
     AudioFrontend,
     LogMelParams,
@@ -47,6 +46,7 @@ from tinyml_suite.common.dsp import (
     power_spectrum,
     stft,
 )
+from tinyml_suite.common.dsp.c_params import params_defines
 from tinyml_suite.common.errors import ConfigError
 
 librosa = pytest.importorskip("librosa")

@@ -157,18 +157,30 @@ def test_ecg_sim_dataset_cuts_records_into_segments_that_stitch_back():
 # -- SPC 2015 (.mat) -------------------------------------------------------------------
 
 
-def _write_spc(root, subject: int, hr_bpm: float, seconds: float = 40.0, rng=None):
+def _write_spc(root, subject: int | str, hr_bpm: float, seconds: float = 40.0, rng=None, *, kind: str = "training",
+               ref_dir=None, n_ref: int | None = None, ref: np.ndarray | None = None):
+    """One SPC 2015 recording in the official naming: ``kind`` training (DATA_<nn>_TYPE02 +
+    _BPMtrace), extra (DATA_<S..>, BPM_<S..>) or test (TEST_<S..>, 5 rows, True_<S..> in
+    ``ref_dir``). Returns the number of 8 s / 2 s windows of the signal."""
     import scipy.io
 
     fs = 125.0
     t = np.arange(int(seconds * fs)) / fs
     ppg = np.sin(2 * np.pi * hr_bpm / 60 * t)
     acc = np.stack([0.01 * np.sin(t), 0.02 * np.cos(t), np.ones_like(t)])
-    sig = np.vstack([np.zeros_like(t), ppg, ppg + 0.1, acc])
-    name = f"DATA_{subject:02d}_TYPE02"
-    scipy.io.savemat(root / f"{name}.mat", {"sig": sig})
+    rows = [ppg, ppg + 0.1, *acc] if kind == "test" else [np.zeros_like(t), ppg, ppg + 0.1, *acc]
+    sig_name, ref_name = {
+        "training": (f"DATA_{subject:02d}_TYPE02" if isinstance(subject, int) else "", ""),
+        "extra": (f"DATA_{subject}", f"BPM_{subject}"),
+        "test": (f"TEST_{subject}", f"True_{subject}"),
+    }[kind]
+    ref_name = ref_name or f"{sig_name}_BPMtrace"
+    root.mkdir(parents=True, exist_ok=True)
+    scipy.io.savemat(root / f"{sig_name}.mat", {"sig": np.vstack(rows)})
     n_win = 1 + (len(t) - 1000) // 250
-    scipy.io.savemat(root / f"{name}_BPMtrace.mat", {"BPM0": np.full((n_win, 1), hr_bpm)})
+    bpm = np.full((n_win if n_ref is None else n_ref, 1), hr_bpm) if ref is None else np.asarray(ref, float)[:, None]
+    (ref_dir or root).mkdir(parents=True, exist_ok=True)
+    scipy.io.savemat((ref_dir or root) / f"{ref_name}.mat", {"BPM0": bpm})
     return n_win
 
 
@@ -209,6 +221,75 @@ def test_spc2015_loader_errors(tmp_path):
         Spc2015(root=str(tmp_path), cache=False).load()
     with pytest.raises(ConfigError, match="dataset.bogus"):
         Spc2015(root=str(tmp_path), bogus=1, cache=False).load()
+
+
+def _official_tree(root):
+    """A tiny tree of the official SPC 2015 distribution's shape."""
+    n = {"01": _write_spc(root / "Training_data", 1, 70), "02": _write_spc(root / "Training_data", 2, 90, seconds=30)}
+    n["S04_T01"] = _write_spc(root / "Extra_TrainingData", "S04_T01", 100, kind="extra")
+    for rec, hr in (("S01_T01", 110), ("S04_T02", 120)):
+        n[rec] = _write_spc(root / "TestData", rec, hr, kind="test", ref_dir=root / "TrueBPM")
+    return n
+
+
+def test_spc2015_reads_the_official_layout_unchanged(tmp_path):
+    from tinyml_suite.datasets.loaders.spc2015 import Spc2015, find_spc_files
+
+    n = _official_tree(tmp_path)
+    # training recordings only by default
+    d = Spc2015(root=str(tmp_path), test_subjects=["02"], cache=False).load()
+    assert set(d.train.groups) == {"01"} and set(d.test.groups) == {"02"} and len(d.test) == n["02"]
+    # include_extra: the extra recording, and the test recordings with their TrueBPM/ references
+    files = find_spc_files(tmp_path, include_extra=True)
+    assert [(f.subject, f.recording, f.kind) for f in files] == [
+        ("01", "01", "training"), ("02", "02", "training"), ("S01", "S01_T01", "test"),
+        ("S04", "S04_T01", "extra"), ("S04", "S04_T02", "test")]
+    assert files[2].reference == tmp_path / "TrueBPM" / "True_S01_T01.mat"
+    d = Spc2015(root=str(tmp_path), include_extra=True, test_subjects=["S04"], val_subjects=["S01"], cache=False).load()
+    # one person, two recordings: both on the same side of the split, each named in meta
+    assert set(d.test.groups) == {"S04"} and sorted(set(d.test.meta["recording"])) == ["S04_T01", "S04_T02"]
+    for rec, hr in (("S04_T01", 100.0), ("S04_T02", 120.0)):
+        m = d.test.meta["recording"] == rec
+        assert m.sum() == n[rec] and np.allclose(d.test.y[m], hr)
+        assert abs(_spectral_peak_bpm(d.test.x[m][0, 0], FS) - hr) < 2.0  # 5-row test files: PPG rows 0-1
+    assert set(d.val.groups) == {"S01"} and set(d.train.groups) == {"01", "02"}
+    # a flat folder of the same files still loads
+    flat = tmp_path / "flat"
+    _write_spc(flat, 1, 70)
+    _write_spc(flat, "S01_T01", 110, kind="test")
+    assert {f.recording for f in find_spc_files(flat, include_extra=True)} == {"01", "S01_T01"}
+
+
+def test_spc2015_reference_checks(tmp_path, caplog):
+    from tinyml_suite.datasets.loaders.spc2015 import Spc2015
+
+    _write_spc(tmp_path, 1, 70)
+    n2 = _write_spc(tmp_path, 2, 80, n_ref=3)  # a 3-value trace for a 17-window recording
+    with pytest.raises(DatasetError, match=rf"DATA_02_TYPE02_BPMtrace.mat holds 3 reference values but "
+                                           rf"DATA_02_TYPE02.mat \(5000 samples at 125 Hz\) has {n2} windows"):
+        Spc2015(root=str(tmp_path), cache=False).load()
+    d = Spc2015(root=str(tmp_path), reference_length="trim", test_subjects=["02"], n_val=0, cache=False).load()
+    assert len(d.test) == 3 and "keeping the first 3" in caplog.text
+    with pytest.raises(ConfigError, match="reference_length='loose' must be 'exact' or 'trim'"):
+        Spc2015(root=str(tmp_path), reference_length="loose", cache=False).load()
+    # NaN references: reported with their count, the windows left out
+    ref = np.full(n2, 80.0)
+    ref[[0, 5, 6]] = np.nan
+    _write_spc(tmp_path, 2, 80, ref=ref)
+    caplog.clear()
+    d = Spc2015(root=str(tmp_path), test_subjects=["02"], n_val=0, cache=False).load()
+    assert len(d.test) == n2 - 3 and int(d.extra["dropped_reference_windows"]) == 3
+    assert "recording 02: 3 of 17 reference values are NaN" in caplog.text
+    # a test recording whose reference is missing, or present twice
+    _write_spc(tmp_path / "TestData", "S01_T01", 110, kind="test", ref_dir=tmp_path / "TrueBPM")
+    (tmp_path / "TrueBPM" / "True_S01_T01.mat").rename(tmp_path / "True_S01_T01.mat.bak")
+    with pytest.raises(DatasetError, match="TEST_S01_T01.mat has no reference file True_S01_T01.mat beside it or anywhere"):
+        Spc2015(root=str(tmp_path), include_extra=True, cache=False).load()
+    _write_spc(tmp_path / "TestData", "S01_T01", 110, kind="test", ref_dir=tmp_path / "TrueBPM")
+    _write_spc(tmp_path / "copy", "S01_T01", 110, kind="test", ref_dir=tmp_path / "copy" / "TrueBPM")
+    (tmp_path / "copy" / "TEST_S01_T01.mat").unlink()
+    with pytest.raises(DatasetError, match="TEST_S01_T01.mat: 2 reference files named True_S01_T01.mat"):
+        Spc2015(root=str(tmp_path), include_extra=True, cache=False).load()
 
 
 # -- PPG-DaLiA (pickle) ----------------------------------------------------------------

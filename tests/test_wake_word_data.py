@@ -276,7 +276,7 @@ def test_espeak_voice_errors_are_one_line():
 
 
 def test_augmentation_building_blocks(rng):
-    from tinyml_suite.apps.wake_word import augment as A
+    from tinyml_suite.datasets import audio_augment as A
 
     # SNR is what was asked for (speech level vs noise level)
     s = _tone(300, SR)
@@ -301,7 +301,7 @@ def test_augmentation_building_blocks(rng):
 
 
 def test_augmenter_effects(rng):
-    from tinyml_suite.apps.wake_word.augment import (
+    from tinyml_suite.datasets.audio_augment import (
         Augmenter,
         AugmentParams,
         SpecAugmentParams,

@@ -28,8 +28,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from tinyml_suite.apps.wake_word.augment import SpecAugmentParams, spec_augment
-from tinyml_suite.apps.wake_word.labels import SILENCE, UNKNOWN, keyword_count
 from tinyml_suite.apps.wake_word.postprocess import (
     Detector,
     PostprocessParams,
@@ -44,6 +42,8 @@ from tinyml_suite.apps.wake_word.postprocess import (
 from tinyml_suite.common.app import App, PredictFn, classification_metrics
 from tinyml_suite.common.data import DataSplits, Split
 from tinyml_suite.common.errors import ConfigError, DatasetError
+from tinyml_suite.datasets.audio_augment import SpecAugmentParams, spec_augment
+from tinyml_suite.datasets.keywords import SILENCE, UNKNOWN, keyword_count
 
 if TYPE_CHECKING:  # pragma: no cover
     from tinyml_suite.common.pipeline import RunContext
@@ -79,7 +79,7 @@ class WakeWordApp(App):
         A Speech Commands folder whose clips are scored after training (never used for
         training or model selection).
     spec_augment : mapping
-        :class:`~tinyml_suite.apps.wake_word.augment.SpecAugmentParams` for the training inputs.
+        :class:`~tinyml_suite.datasets.audio_augment.SpecAugmentParams` for the training inputs.
     seed : int
         Seed of the SpecAugment masks.
     """

@@ -191,7 +191,7 @@ def build_stream(
     stream : np.ndarray [shape=(total,), dtype=float32], clipped to [-1, 1]
     events : list of StreamEvent, one per clip (silence-class clips included, keyword False)
     """
-    from tinyml_suite.apps.wake_word.augment import coloured_noise
+    from tinyml_suite.datasets.audio_augment import coloured_noise
 
     clips = np.asarray(clips, dtype=np.float32)
     n, clip_len = clips.shape

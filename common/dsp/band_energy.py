@@ -128,7 +128,7 @@ class LogBandEnergyParams:
         Adds ``LBE_SAMPLE_RATE`` and the bin ranges ``LBE_BIN_LO``/``LBE_BIN_HI``
         (brace initializers of ``n_bands`` ints).
         """
-        from tinyml_suite.common.deploy.cgen import params_defines
+        from tinyml_suite.common.dsp.c_params import params_defines
 
         bins = self.bins(sample_rate)
         out = params_defines(self)

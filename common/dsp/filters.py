@@ -108,7 +108,7 @@ class ButterworthParams:
         >>> d["BUTTER_N_SECTIONS"], len(d["BUTTER_SOS"])
         (1, 6)
         """
-        from tinyml_suite.common.deploy.cgen import params_defines
+        from tinyml_suite.common.dsp.c_params import params_defines
 
         if self.zero_phase:
             raise ConfigError(

@@ -137,7 +137,7 @@ class ImuSpectralParams:
         (Welch bin ranges of the bands), ``IMUSPEC_BIN_WIDTH``, ``IMUSPEC_HOP`` and, with a
         filter, ``IMUSPEC_N_SECTIONS`` and ``IMUSPEC_SOS`` (float32 coefficients).
         """
-        from tinyml_suite.common.deploy.cgen import params_defines
+        from tinyml_suite.common.dsp.c_params import params_defines
 
         fs = check_float("sample_rate", sample_rate, lo=0.0, lo_open=True)
         freqs = np.fft.rfftfreq(self.nperseg, 1.0 / fs)

@@ -106,7 +106,7 @@ class ZScoreParams:
         Adds ``ZSCORE_PER_WINDOW`` and, with fixed statistics, ``ZSCORE_COUNT`` and the
         float32 brace initializers ``ZSCORE_MEAN_VALUES``/``ZSCORE_STD_VALUES``.
         """
-        from tinyml_suite.common.deploy.cgen import params_defines
+        from tinyml_suite.common.dsp.c_params import params_defines
 
         out = params_defines(self)
         out["ZSCORE_PER_WINDOW"] = int(self.per_window)

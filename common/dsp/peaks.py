@@ -92,7 +92,7 @@ class PeakParams:
 
         Adds ``PEAKS_MIN_DISTANCE`` and ``PEAKS_WINDOW`` (samples) at ``sample_rate``.
         """
-        from tinyml_suite.common.deploy.cgen import params_defines
+        from tinyml_suite.common.dsp.c_params import params_defines
 
         out = params_defines(self)
         out["PEAKS_SAMPLE_RATE"] = float(sample_rate)

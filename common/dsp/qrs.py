@@ -80,7 +80,7 @@ class PanTompkinsParams:
 
     def c_defines(self, *, sample_rate: float) -> dict[str, Any]:
         """``#define`` names for ``dsp_params.h``: the fields, both SOS tables, ``PANTOMP_N_INT``."""
-        from tinyml_suite.common.deploy.cgen import params_defines
+        from tinyml_suite.common.dsp.c_params import params_defines
 
         hp, bp = self.filters(sample_rate)
         out = params_defines(self, sample_rate=int(round(sample_rate)))

@@ -130,7 +130,7 @@ class WelchParams:
 
     def c_defines(self, **_: Any) -> dict[str, Any]:
         """``#define`` names and values for ``dsp_params.h`` (adds ``WELCH_HOP``, ``WELCH_N_BINS``)."""
-        from tinyml_suite.common.deploy.cgen import params_defines
+        from tinyml_suite.common.dsp.c_params import params_defines
 
         out = params_defines(self)
         out["WELCH_HOP"] = self.hop
@@ -250,7 +250,7 @@ class BandPowerParams:
         the half-open bin ranges from :func:`band_bins` over ``rfftfreq(n_fft, 1 /
         sample_rate)``) and ``BANDS_BIN_WIDTH``.
         """
-        from tinyml_suite.common.deploy.cgen import params_defines
+        from tinyml_suite.common.dsp.c_params import params_defines
 
         fs = check_float("sample_rate", sample_rate, lo=0.0, lo_open=True)
         freqs = np.fft.rfftfreq(check_int("n_fft", n_fft, lo=2), 1.0 / fs)

@@ -72,7 +72,7 @@ class StatsParams:
 
     def c_defines(self, **_: Any) -> dict[str, Any]:
         """``#define`` names and values for ``dsp_params.h`` (adds ``STATS_COUNT``)."""
-        from tinyml_suite.common.deploy.cgen import params_defines
+        from tinyml_suite.common.dsp.c_params import params_defines
 
         out = params_defines(self)
         out["STATS_COUNT"] = len(STAT_NAMES)

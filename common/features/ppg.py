@@ -230,7 +230,7 @@ class PpgSpectrum(FeatureExtractor):
         return [self.params]
 
     def c_defines(self) -> dict[str, Any]:
-        from tinyml_suite.common.deploy.cgen import params_defines
+        from tinyml_suite.common.dsp.c_params import params_defines
 
         lo, hi = spectrum_bins(self.sample_rate, self.params)
         out = params_defines(self.params, sample_rate=int(round(self.sample_rate)))
@@ -313,7 +313,7 @@ class PpgTime(FeatureExtractor):
         return [self.params]
 
     def c_defines(self) -> dict[str, Any]:
-        from tinyml_suite.common.deploy.cgen import params_defines
+        from tinyml_suite.common.dsp.c_params import params_defines
 
         p: PpgTimeParams = self.params
         out = params_defines(p, sample_rate=int(round(self.sample_rate)))

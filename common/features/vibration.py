@@ -282,7 +282,7 @@ class VibrationFeatures(FeatureExtractor):
 
     def c_defines(self) -> dict[str, Any]:
         """Every ``#define`` of ``dsp_params.h`` for the device front end."""
-        from tinyml_suite.common.deploy.cgen import params_defines
+        from tinyml_suite.common.dsp.c_params import params_defines
 
         if self._samples is None:
             raise ConfigError("VibrationFeatures.c_defines() needs the window length: compute features first")

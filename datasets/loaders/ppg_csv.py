@@ -133,7 +133,7 @@ class PpgCsv(Dataset):
     name = "ppg_csv"
     task = "regression"
     apps = ("heart_rate",)
-    VERSION = 1
+    VERSION = 2
 
     def _load(self) -> DataSplits:
         o = dict(self.options)

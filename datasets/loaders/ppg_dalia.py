@@ -141,7 +141,7 @@ class PpgDalia(Dataset):
     name = "ppg_dalia"
     task = "regression"
     apps = ("heart_rate",)
-    VERSION = 1
+    VERSION = 2
 
     def _load(self) -> DataSplits:
         o = dict(self.options)

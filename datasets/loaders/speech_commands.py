@@ -25,7 +25,7 @@ Without list files it would be split by hash; score a model on all of it with
 ``tinyml evaluate <run> dataset=speech_commands dataset.root=<test set> split=all``.
 
 Training clips are augmented (``augment_copies`` times each, with
-:class:`~tinyml_suite.apps.wake_word.augment.AugmentParams` from ``augment``), mixing in
+:class:`~tinyml_suite.datasets.audio_augment.AugmentParams` from ``augment``), mixing in
 ``_background_noise_`` when present; validation and test clips stay as recorded.
 
 Examples
@@ -142,7 +142,7 @@ class SpeechCommands(Dataset):
     augment_copies : int
         Augmented versions of each training clip (0: train on the clean clips).
     augment : mapping
-        :class:`~tinyml_suite.apps.wake_word.augment.AugmentParams` fields.
+        :class:`~tinyml_suite.datasets.audio_augment.AugmentParams` fields.
     max_per_class : int or None
         Cap on clips per keyword and split (quick experiments).
     smoke : bool
@@ -157,8 +157,8 @@ class SpeechCommands(Dataset):
     def _load(self) -> DataSplits:
         from tqdm.auto import tqdm
 
-        from tinyml_suite.apps.wake_word.augment import Augmenter, AugmentParams
-        from tinyml_suite.apps.wake_word.labels import (
+        from tinyml_suite.datasets.audio_augment import Augmenter, AugmentParams
+        from tinyml_suite.datasets.keywords import (
             DEFAULT_KEYWORDS,
             SILENCE,
             UNKNOWN,

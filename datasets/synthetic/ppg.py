@@ -401,12 +401,15 @@ class HrRecording:
     ref_bpm : [shape=(n_windows,)] reference HR of window ``i`` = samples
         ``[i * hop, i * hop + window)``; NaN drops the window.
     activity : [shape=(n,), int] optional per-sample activity code (-1 unknown)
+    name : str, optional
+        Recording name (``meta['recording']``); default: the subject id.
     """
 
     subject: str
     signals: np.ndarray
     ref_bpm: np.ndarray
     activity: np.ndarray | None = None
+    name: str | None = None
 
 
 def _pick(subjects: list[str], spec: Any, what: str) -> list[str]:
@@ -457,8 +460,11 @@ def recordings_to_splits(
     ``all_test``), every window goes to the test split and the training split holds a
     copy of it (for evaluation-only runs of a trained model or a DSP method).
 
-    Meta columns: ``t_s`` (window start, s), ``rec`` (recording index), ``activity``
-    (majority activity code, -1 unknown), ``motion_g`` (mean ACC std in the window).
+    Meta columns: ``t_s`` (window start, s), ``rec`` (recording index), ``recording``
+    (its name), ``activity`` (majority activity code, -1 unknown), ``motion_g`` (mean ACC
+    std in the window). Windows whose reference is NaN (or not positive) are left out,
+    with a warning naming the recording and the count (``extra['dropped_reference_windows']``
+    holds the total).
     """
     if not recordings:
         raise DatasetError(f"dataset={name} found no recordings")
@@ -487,7 +493,9 @@ def recordings_to_splits(
     if overlap:
         raise DatasetError(f"subject(s) {sorted(overlap)} are in both test_subjects and val_subjects; pick disjoint sets")
 
-    parts: dict[str, dict[str, list]] = {k: {"x": [], "y": [], "g": [], "t": [], "rec": [], "act": [], "mot": []} for k in ("train", "val", "test")}
+    parts: dict[str, dict[str, list]] = {k: {"x": [], "y": [], "g": [], "t": [], "rec": [], "name": [], "act": [], "mot": []}
+                                         for k in ("train", "val", "test")}
+    dropped = 0
     for ri, rec in enumerate(recordings):
         sig = np.asarray(rec.signals, dtype=np.float32)
         if sig.ndim != 2 or sig.shape[0] != len(PPG_CHANNELS):
@@ -510,6 +518,10 @@ def recordings_to_splits(
                 if seg.size:
                     act[i] = np.bincount(seg.astype(int)).argmax()
         keep = np.isfinite(ref) & (ref > 0)
+        if not keep.all():
+            dropped += int((~keep).sum())
+            log.warning("recording %s: %d of %d reference values are NaN or not positive; those windows are left out",
+                        rec.name or rec.subject, int((~keep).sum()), m)
         split = "test" if (rec.subject in test or all_test or len(subjects) == 1) else "val" if rec.subject in val else "train"
         d = parts[split]
         d["x"].append(w[keep])
@@ -517,13 +529,15 @@ def recordings_to_splits(
         d["g"].append(np.full(int(keep.sum()), rec.subject))
         d["t"].append((starts / fs)[keep])
         d["rec"].append(np.full(int(keep.sum()), ri))
+        d["name"].append(np.full(int(keep.sum()), rec.name or rec.subject))
         d["act"].append(act[keep])
         d["mot"].append(w[keep, 1:].std(axis=-1).mean(axis=-1))
 
     def build(d: dict[str, list]) -> Split:
         if not d["x"]:
             return Split(np.zeros((0, 4, win), np.float32), np.zeros(0, np.float32), np.zeros(0, dtype="<U8"),
-                         {"t_s": np.zeros(0), "rec": np.zeros(0, np.int32), "activity": np.zeros(0, np.int16), "motion_g": np.zeros(0, np.float32)})
+                         {"t_s": np.zeros(0), "rec": np.zeros(0, np.int32), "recording": np.zeros(0, dtype="<U8"),
+                          "activity": np.zeros(0, np.int16), "motion_g": np.zeros(0, np.float32)})
         return Split(
             np.concatenate(d["x"]),
             np.concatenate(d["y"]).astype(np.float32),
@@ -531,6 +545,7 @@ def recordings_to_splits(
             {
                 "t_s": np.concatenate(d["t"]).astype(np.float64),
                 "rec": np.concatenate(d["rec"]).astype(np.int32),
+                "recording": np.concatenate(d["name"]).astype(str),
                 "activity": np.concatenate(d["act"]).astype(np.int16),
                 "motion_g": np.concatenate(d["mot"]).astype(np.float32),
             },
@@ -543,7 +558,8 @@ def recordings_to_splits(
         splits["train"] = splits["test"]  # evaluation-only data (one subject or all_test)
     return DataSplits(
         splits["train"], splits["val"], splits["test"], fs, PPG_CHANNELS, "regression", (), name,
-        extra={"window_s": np.asarray(window_s, np.float64), "hop_s": np.asarray(hop_s, np.float64)},
+        extra={"window_s": np.asarray(window_s, np.float64), "hop_s": np.asarray(hop_s, np.float64),
+               "dropped_reference_windows": np.asarray(dropped, np.int64)},
     )
 
 
@@ -559,7 +575,7 @@ class PpgSim(Dataset):
     name = "ppg_sim"
     task = "regression"
     apps = ("heart_rate",)
-    VERSION = 3
+    VERSION = 4
 
     def _load(self) -> DataSplits:
         o = dict(self.options)

@@ -4,11 +4,11 @@ Any keyword list works without a recording (``dataset.keywords=[lights,on,off]``
 example is a fresh utterance: a random English dialect (en-us, en-gb-scotland, en-029,
 ...) with a random voice variant (+m1..+m8, +f1..+f5, klatt models, named voices),
 speaking rate, pitch and pitch range, trimmed, resampled from 22.05 kHz to 16 kHz and
-turned into a 1 s clip by :class:`~tinyml_suite.apps.wake_word.augment.Augmenter`
+turned into a 1 s clip by :class:`~tinyml_suite.datasets.audio_augment.Augmenter`
 (speed, reverb, time shift, noise, band-limiting, gain).
 
 Classes: the keywords, ``_silence_`` (background noise only) and ``_unknown_`` (other
-words, see :func:`~tinyml_suite.apps.wake_word.labels.unknown_vocabulary`), in the
+words, see :func:`~tinyml_suite.datasets.keywords.unknown_vocabulary`), in the
 proportions ``silence_share`` and ``unknown_share`` (relative to one keyword's count).
 
 Splits are held out by voice variant: a variant (a 'speaker') is in exactly one of
@@ -83,8 +83,8 @@ def synth_utterance(
 
     Returns an empty array if espeak produced no audible sound.
     """
-    from tinyml_suite.apps.wake_word.augment import trim_silence
     from tinyml_suite.common.dsp.resample import resample
+    from tinyml_suite.datasets.audio_augment import trim_silence
     from tinyml_suite.datasets.synthetic.espeak import get_synth
 
     synth = get_synth()
@@ -123,8 +123,8 @@ def _text(word: str, rng: np.random.Generator, punctuation: list[str]) -> str:
 
 def _generate_chunk(spec: dict[str, Any], jobs: list[tuple[int, str]]) -> list[tuple[np.ndarray, str, int, int]]:
     """Make the clips of ``jobs`` = [(index, word or SILENCE)]; returns (clip, voice, onset, length)."""
-    from tinyml_suite.apps.wake_word.augment import Augmenter, AugmentParams
-    from tinyml_suite.apps.wake_word.labels import SILENCE
+    from tinyml_suite.datasets.audio_augment import Augmenter, AugmentParams
+    from tinyml_suite.datasets.keywords import SILENCE
 
     sr = spec["sample_rate"]
     n = spec["n_samples"]
@@ -232,7 +232,7 @@ class TtsKeywords(Dataset):
         Marks appended at random ('', '.', '!', '?'): espeak-ng intones a statement, an
         exclamation and a question differently (prosody variety).
     augment : mapping
-        :class:`~tinyml_suite.apps.wake_word.augment.AugmentParams` fields.
+        :class:`~tinyml_suite.datasets.audio_augment.AugmentParams` fields.
     noise_dir : str or None
         Folder of real background-noise WAVs (e.g. Speech Commands ``_background_noise_``).
     workers : int
@@ -247,7 +247,7 @@ class TtsKeywords(Dataset):
     VERSION = 2
 
     def _spec(self) -> dict[str, Any]:
-        from tinyml_suite.apps.wake_word.labels import (
+        from tinyml_suite.datasets.keywords import (
             DEFAULT_KEYWORDS,
             check_keywords,
             unknown_vocabulary,
@@ -325,7 +325,7 @@ class TtsKeywords(Dataset):
 
     def _plan(self, spec: dict[str, Any], split: str, rng: np.random.Generator) -> list[str]:
         """The word of every example of a split (keywords, SILENCE, unknown words)."""
-        from tinyml_suite.apps.wake_word.labels import SILENCE
+        from tinyml_suite.datasets.keywords import SILENCE
 
         smoke = bool(self.options.get("smoke", False))
         n_kw = spec["per_keyword"] if split == "train" else max(1, math.ceil(spec["per_keyword"] * spec["eval_fraction"]))
@@ -358,7 +358,7 @@ class TtsKeywords(Dataset):
     def _load(self) -> DataSplits:
         from tqdm.auto import tqdm
 
-        from tinyml_suite.apps.wake_word.labels import SILENCE, UNKNOWN, make_labels
+        from tinyml_suite.datasets.keywords import SILENCE, UNKNOWN, make_labels
 
         spec = self._spec()
         labels = make_labels(

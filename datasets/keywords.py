@@ -1,4 +1,4 @@
-"""Class labels of the wake_word app and the word lists the datasets draw from.
+"""The keyword vocabulary: wake_word class labels and the word lists the datasets draw from.
 
 The label order is always ``keywords..., "_silence_", "_unknown_"`` (the two extra classes
 only when enabled), so index ``i < len(keywords)`` is keyword ``i``. The firmware's
