@@ -224,7 +224,7 @@ class DeviceTrace:
     inferences: list[dict[str, np.ndarray]]
     events: list[dict[str, Any]]
     logs: list[str]
-    end: dict[str, int]
+    end: dict[str, Any]  # the summary line: numbers as int, names as str
     other: list[str]
 
 
@@ -241,7 +241,7 @@ def parse_trace(text: str) -> DeviceTrace:
     events: list[dict[str, Any]] = []
     logs: list[str] = []
     other: list[str] = []
-    end: dict[str, int] | None = None
+    end: dict[str, Any] | None = None
     for line in text.splitlines():
         line = line.strip()
         if not line:
@@ -263,7 +263,7 @@ def parse_trace(text: str) -> DeviceTrace:
         elif line.startswith("#"):
             logs.append(line.lstrip("# ").rstrip())
         elif line.startswith("end "):
-            end = {k: int(v) for k, v in _kv(line).items() if re.fullmatch(r"-?\d+", v)}
+            end = {k: int(v) if re.fullmatch(r"-?\d+", v) else v for k, v in _kv(line).items()}
         else:
             other.append(line)
     if not header:

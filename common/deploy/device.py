@@ -214,7 +214,7 @@ def device_check(project: str | Path, spec: FirmwareSpec, board: BoardConfig, *,
         "heap_bytes": int(trace.end.get("heap", 0)),
         "sizes": {k: v for k, v in sizes.items() if k != "sections"},
         **_instructions(trace, spec.macs),
-        "front_end_unit": _front_end_unit(spec),
+        "front_end_unit": FRONT_END_UNIT.get(str(trace.end.get("fe_fn")), "none"),
         "instructions_note": INSTRUCTIONS_NOTE,
         "n_events": len(trace.events),
         "check_samples": int(stream.shape[-1]),
@@ -226,15 +226,6 @@ def device_check(project: str | Path, spec: FirmwareSpec, board: BoardConfig, *,
         result["flash_bytes"], result["ram_bytes"], result["stack_bytes"], result["instructions_per_inference"],
     )
     return result
-
-
-def _front_end_unit(spec: FirmwareSpec) -> str:
-    main = spec.firmware_main or ""
-    if "wake_word" in main or spec.feature_kind in ("mfcc", "logmel") and main:
-        return FRONT_END_UNIT["tm_fe_audio_frame"]
-    if "ecg" in main:
-        return FRONT_END_UNIT["tm_pantomp_push"]
-    return FRONT_END_UNIT["tm_features_compute"]
 
 
 def _with_stream(spec: FirmwareSpec, stream: np.ndarray) -> FirmwareSpec:

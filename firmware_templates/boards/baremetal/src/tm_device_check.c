@@ -13,7 +13,7 @@
  *     inf 3 f=<hex> q=<hex> o=<hex>
  * (the bytes in memory order: little-endian float32, int8).
  * Events are the HAL's JSON lines. The last line sums it up:
- *     end status=0 frames=N inferences=K model_calls=.. model_instr=.. fe_calls=.. fe_instr=..
+ *     end status=0 inferences=K model_calls=.. model_instr=.. fe_calls=.. fe_instr=.. fe_fn=<name>
  *         pp_calls=.. pp_instr=.. stack=<bytes> stack_size=<bytes> heap=<bytes>
  * Instruction counts are SysTick ticks x TM_CM_INSTRUCTIONS_PER_TICK (tm_cm.h): QEMU's
  * executed instructions, a proxy for cycles. The stack is measured by painting (tm_cm.h)
@@ -32,6 +32,7 @@ typedef struct {
 
 static counter_t g_model, g_fe, g_pp;
 static uint32_t g_inference;
+static const char* g_fe_fn = "none"; /* the front-end function the main loop called */
 
 static void put(const char* s) {
   int n = 0;
@@ -107,18 +108,21 @@ int __wrap_tm_model_invoke(const int8_t* in, int8_t* out) {
 int __wrap_tm_features_compute(const float* window, float* out) {
   const uint64_t t0 = tm_cm_ticks();
   const int status = __real_tm_features_compute(window, out);
+  g_fe_fn = "tm_features_compute";
   count(&g_fe, t0);
   return status;
 }
 
 void __wrap_tm_fe_audio_frame(const float* frame, float* out) {
   const uint64_t t0 = tm_cm_ticks();
+  g_fe_fn = "tm_fe_audio_frame";
   __real_tm_fe_audio_frame(frame, out);
   count(&g_fe, t0);
 }
 
 void __wrap_tm_pantomp_push(void* state, float x, float* y) {
   const uint64_t t0 = tm_cm_ticks();
+  g_fe_fn = "tm_pantomp_push";
   __real_tm_pantomp_push(state, x, y);
   count(&g_fe, t0);
 }
@@ -159,6 +163,8 @@ int tm_device_check_end(int setup_status) {
   put_u64(g_inference);
   put_counter("model", &g_model);
   put_counter("fe", &g_fe);
+  put(" fe_fn=");
+  put(g_fe_fn);
   put_counter("pp", &g_pp);
   put(" stack=");
   put_u64(tm_cm_stack_max());
