@@ -155,7 +155,8 @@ def device_check(project: str | Path, spec: FirmwareSpec, board: BoardConfig, *,
                  expected_events: ExpectedEvents | None = None, timeout: float = 600) -> dict[str, Any]:
     """Build, run and compare the firmware of ``project`` on the board's emulator.
 
-    The project folder is built in a temporary copy (its own ``build/`` stays as rendered).
+    The project folder is built in a temporary copy (its own ``build/`` stays as rendered);
+    what the check program printed is saved as ``check_output.txt`` in the project.
     ``expected_events(features, outputs)`` receives the device's float features
     ``(k, F)`` and dequantised outputs ``(k, O)`` and returns the events the app's Python
     post-processing reports for them (None: not compared). Returns the ``device`` entry
@@ -173,6 +174,9 @@ def device_check(project: str | Path, spec: FirmwareSpec, board: BoardConfig, *,
         check = baremetal.build(work, "build/check.elf")
         sizes = baremetal.elf_sizes(fw)
         status, text = baremetal.run_qemu(check, board.emulator, timeout=timeout)
+    from tinyml_suite.common.io import write_text
+
+    write_text(project / "check_output.txt", text)  # what the check program printed (debugging)
     trace = baremetal.parse_trace(text)
     if status != 0 or trace.end.get("status", 0) != 0:
         raise DeployError(
