@@ -19,7 +19,7 @@ from tinyml_suite.common.data import DataSplits, Split
 from tinyml_suite.common.errors import DatasetError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tinyml_suite.common.pipeline import RunContext
+    from tinyml_suite.common.context import RunContext
 
 __all__ = ["App", "PredictFn", "classification_metrics", "default_device_events"]
 

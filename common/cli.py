@@ -34,7 +34,7 @@ EXIT_USER_ERROR = 2
 # Subcommands: name -> ("module" or "module:function", description); the function (default
 # ``main``) takes argv and returns an exit status.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "deploy": ("tinyml_suite.common.deploy.cli", "deploy a saved .tflite (and its run config) to a board"),
+    "deploy": ("tinyml_suite.common.deploy_cli", "deploy a saved .tflite (and its run config) to a board"),
     "evaluate": ("tinyml_suite.common.evaluate_cli", "evaluate a trained run on another dataset folder"),
     "new": ("tinyml_suite.common.scaffold", "start a custom project from an app"),
     "collect": ("tinyml_suite.common.sweep", "collect a sweep's runs into one table and a Pareto plot"),
@@ -182,7 +182,7 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "config"):
     from hydra import compose, initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
 
-    from tinyml_suite.common.config import register_configs
+    from tinyml_suite.common.registry import register_configs
 
     register_configs()
     GlobalHydra.instance().clear()
@@ -290,7 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import hydra
 
-    from tinyml_suite.common.config import register_configs
+    from tinyml_suite.common.registry import register_configs
 
     register_configs()
     user = _user_conf_dir()

@@ -2,7 +2,8 @@
 
 The board and features groups (and the trainer and optimize groups) are validated by
 dataclasses: each ``conf/board/<name>.yaml`` starts ``defaults: [base_board, _self_]``,
-so a misspelt key or a value of the wrong type stops composition with one line.
+so a misspelt key or a value of the wrong type stops composition with one line. The
+recipe stores them in the ConfigStore (``common/registry.py``).
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional  # noqa: UP035 - OmegaConf needs typing generics
 
-from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-__all__ = ["BoardConfig", "TrainerConfig", "OptimizeConfig", "register_configs"]
+__all__ = ["BoardConfig", "OptimizeConfig", "PruningConfig", "TrainerConfig", "board_from_cfg"]
 
 
 @dataclass
@@ -85,44 +85,6 @@ class OptimizeConfig:
     verify_samples: int = 200  # inputs compared between LiteRT and TFLM
     max_eval_samples: Optional[int] = None  # cap on test examples run on TFLM (None: all)
     pruning: PruningConfig = field(default_factory=PruningConfig)
-
-
-def import_plugins() -> list[str]:
-    """Import user modules that define apps, datasets or feature extractors.
-
-    Modules are named in ``$TINYML_PLUGINS`` (comma-separated) and in the ``plugins:``
-    list of a custom project's ``tinyml_project.yaml`` (the project folder is put on
-    ``sys.path``). Feature extractors defined there get their typed schemas too.
-    """
-    import importlib
-    import os
-    import sys
-    from pathlib import Path
-
-    names = [n.strip() for n in os.environ.get("TINYML_PLUGINS", "").split(",") if n.strip()]
-    marker = Path.cwd() / "tinyml_project.yaml"
-    if marker.exists():
-        from omegaconf import OmegaConf
-
-        names += [str(n) for n in (OmegaConf.load(marker).get("plugins") or [])]
-        if str(Path.cwd()) not in sys.path:
-            sys.path.insert(0, str(Path.cwd()))
-    for name in names:
-        importlib.import_module(name)
-    return names
-
-
-def register_configs() -> None:
-    """Store the schemas (and the features schemas) in Hydra's ConfigStore."""
-    import_plugins()
-    cs = ConfigStore.instance()
-    cs.store(group="board", name="base_board", node=BoardConfig)
-    cs.store(group="trainer", name="base_trainer", node=TrainerConfig)
-    cs.store(group="optimize", name="base_optimize", node=OptimizeConfig)
-    from tinyml_suite.common.features import extractor_classes, schema_for
-
-    for kind, cls in extractor_classes().items():
-        cs.store(group="features", name=f"base_{kind}", node=schema_for(cls))
 
 
 def board_from_cfg(cfg: Any) -> BoardConfig:

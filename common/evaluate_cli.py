@@ -2,8 +2,10 @@
 
     tinyml evaluate <run_dir> dataset=<name> dataset.root=<folder> [split=test|all] [out=<dir>]
 
-The run's own overrides (``.hydra/overrides.yaml``) are replayed, then the new ones on
-top, so the features and the app options are exactly the run's. The float model
+The run is read by ``common/runs.py::load_run`` (the same path as ``tinyml deploy``): its
+own overrides (``.hydra/overrides.yaml``) are replayed, then the new ones on top, so the
+features and the app options are exactly the run's. Scoring is the pipeline's evaluate
+stage with the run's saved calibration. The float model
 (``model.keras``) and, when present, the int8 model (``model_int8.tflite``, on the TFLite
 Micro runtime) are scored with the app's own ``evaluate``/``extra_evaluation`` hooks.
 Class labels are matched by name to the run's labels. Results go to
@@ -12,7 +14,6 @@ Class labels are matched by name to the run's labels. Results go to
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -51,47 +52,23 @@ def _merge_splits(data):
 
 def evaluate_run(run_dir: Path, overrides: list[str], *, split: str = "test", out: Path | None = None) -> dict[str, Any]:
     """Evaluate the run in ``run_dir`` on the dataset the overrides name; return metrics."""
-    from omegaconf import OmegaConf, open_dict
+    from tinyml_suite.common.io import write_json
+    from tinyml_suite.common.pipeline import evaluate_predictor, stage_data, stage_evaluate, stage_features
+    from tinyml_suite.common.runs import load_run
 
-    from tinyml_suite.common.cli import compose_config
-    from tinyml_suite.common.io import config_hash, write_json
-    from tinyml_suite.common.pipeline import RunContext, instantiate_logged, stage_data, stage_features
-
-    run_dir = Path(run_dir)
-    hydra_dir = run_dir / ".hydra"
-    if not (hydra_dir / "overrides.yaml").exists():
-        raise ConfigError(f"{run_dir} is not a tinyml run directory (no .hydra/overrides.yaml); {USAGE}")
     if split not in ("test", "all"):
         raise ConfigError(f"split={split!r} must be 'test' or 'all'")
-    saved = [str(o) for o in OmegaConf.load(hydra_dir / "overrides.yaml") if not str(o).startswith("hydra.")]
-    if (hydra_dir / "hydra.yaml").exists():  # keep extra config folders (custom projects, tests)
-        hydra_overrides = OmegaConf.load(hydra_dir / "hydra.yaml").hydra.overrides.get("hydra", [])
-        saved += [str(o) for o in hydra_overrides if str(o).startswith("hydra.searchpath")]
-    new_keys = {o.split("=", 1)[0] for o in overrides}
-    replay = []
-    for o in saved:
-        key = o.split("=", 1)[0]
-        if key in new_keys or (key.startswith("dataset.") and "dataset" in new_keys):
-            continue
-        replay.append(o)
-    cfg = compose_config([*replay, *overrides])
-    if "dataset" in new_keys:
-        # A new dataset gets its own defaults plus the user's dataset.* values, not the
-        # dataset.* values an experiment of the run set for its own dataset.
-        keep = [o for o in replay if o.startswith(("app=", "hydra.searchpath"))]
-        mine = [o for o in overrides if o.startswith("dataset")]
-        clean = compose_config([*keep, *mine])
-        with open_dict(cfg):
-            cfg.dataset = clean.dataset
-    saved_metrics = json.loads((run_dir / "metrics.json").read_text()) if (run_dir / "metrics.json").exists() else {}
-    app = instantiate_logged(cfg.app)
+    run_dir = Path(run_dir)
+    if not (run_dir / ".hydra" / "overrides.yaml").exists():
+        raise ConfigError(f"{run_dir} is not a tinyml run directory (no .hydra/overrides.yaml); {USAGE}")
+    ctx = load_run(run_dir, overrides=overrides)
+    cfg, app = ctx.cfg, ctx.app
+    saved = ctx.state["saved_metrics"]
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
-    out_dir = Path(out) if out else run_dir / "evaluations" / f"{cfg.dataset.get('name', 'dataset')}-{stamp}"
-    ctx = RunContext(cfg=cfg, run_dir=out_dir, app=app, seed=int(cfg.seed),
-                     config_hash=config_hash(OmegaConf.to_container(cfg, resolve=False)))
+    ctx.run_dir = Path(out) if out else run_dir / "evaluations" / f"{cfg.dataset.get('name', 'dataset')}-{stamp}"
     stage_data(ctx)
     assert ctx.data is not None
-    train_labels = list(saved_metrics.get("data", {}).get("labels", []))
+    train_labels = list(saved.get("data", {}).get("labels", []))
     if train_labels and list(ctx.data.labels) != train_labels and ctx.data.task != "regression":
         missing = [lab for lab in ctx.data.labels if lab not in train_labels]
         if missing:
@@ -107,7 +84,6 @@ def evaluate_run(run_dir: Path, overrides: list[str], *, split: str = "test", ou
     if split == "all":
         ctx.data.test = _merge_splits(ctx.data)
     stage_features(ctx)
-    ctx.state["calibration"] = saved_metrics.get("calibration", {})
     result: dict[str, Any] = {
         "run": str(run_dir),
         "app": app.name,
@@ -120,22 +96,18 @@ def evaluate_run(run_dir: Path, overrides: list[str], *, split: str = "test", ou
         import keras
 
         model_path = run_dir / "model.keras"
-        if not model_path.exists():
+        if "keras" not in ctx.artifacts:
             raise ConfigError(f"{model_path} is missing; evaluate needs a run that finished training")
         ctx.model = keras.models.load_model(model_path, compile=False)
-        predict = ctx.float_predict()
-    else:
-        predict = app.dsp_predictor(ctx)
-    result["float"] = app.evaluate(predict, ctx.X["test"], ctx.data.test, ctx)
-    result["float"].update(app.extra_evaluation(predict, ctx, "float") or {})
-    tflite = run_dir / "model_int8.tflite"
-    if app.trains_model and tflite.exists():
+    stage_evaluate(ctx)  # the saved calibration is kept: nothing is refitted
+    result["float"] = ctx.metrics["float"]
+    tflite = ctx.artifacts.get("tflite_int8")
+    if app.trains_model and tflite is not None:
         from tinyml_suite.common.deploy.verify import tflm_predictor
 
-        arena = int(saved_metrics.get("tflm", {}).get("arena_bytes", 0)) or None
-        int8_predict = tflm_predictor(tflite.read_bytes(), arena)
-        result["int8"] = app.evaluate(int8_predict, ctx.X["test"], ctx.data.test, ctx)
-        result["int8"].update(app.extra_evaluation(int8_predict, ctx, "int8") or {})
+        arena = int(saved.get("tflm", {}).get("arena_bytes", 0)) or None
+        result["int8"] = evaluate_predictor(ctx, tflm_predictor(Path(tflite).read_bytes(), arena), "int8")
+    out_dir = ctx.run_dir
     write_json(out_dir / "metrics.json", result)
     head = app.headline
     print(f"{app.name} on {result['dataset']} ({split}, n={result['n']}): float {head} = "

@@ -4,14 +4,12 @@
 composed Hydra config and returns ``(metrics, context)``. Each stage is a function of a
 :class:`RunContext` that returns its piece of ``metrics.json`` and leaves its objects on
 the context. Stages call the app's hooks (``common/app.py``) and never branch on the
-app's name. The deploy-side stages (optimise, verify, deploy) live in
-``common/deploy/stages.py``.
+app's name. The context and ``instantiate_logged`` live in ``common/context.py``; the
+deploy-side stages (optimise, verify, deploy) in ``common/stages.py``.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
 import logging
 import os
 import platform
@@ -24,81 +22,15 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from tinyml_suite.common.app import App
-from tinyml_suite.common.data import Dataset, DataSplits
+from tinyml_suite.common.context import RunContext, instantiate_logged
+from tinyml_suite.common.data import Dataset
 from tinyml_suite.common.errors import ConfigError, TinyMLError
 from tinyml_suite.common.features import FeatureExtractor
 from tinyml_suite.common.io import cache_dir, config_hash, write_json
 
-__all__ = ["RunContext", "STAGES", "run_recipe", "instantiate_logged"]
+__all__ = ["RunContext", "STAGES", "evaluate_predictor", "instantiate_logged", "run_recipe"]
 
 log = logging.getLogger("tinyml")
-
-
-@dataclasses.dataclass
-class RunContext:
-    """Everything a stage may read or produce during one run."""
-
-    cfg: DictConfig
-    run_dir: Path
-    app: App
-    seed: int
-    config_hash: str
-    dataset: Dataset | None = None
-    data: DataSplits | None = None
-    features: FeatureExtractor | None = None
-    X: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
-    model: Any = None  # keras.Model once trained
-    history: dict[str, list[float]] = dataclasses.field(default_factory=dict)
-    artifacts: dict[str, Path] = dataclasses.field(default_factory=dict)
-    metrics: dict[str, Any] = dataclasses.field(default_factory=dict)
-    state: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-    @property
-    def smoke(self) -> bool:
-        return bool(self.cfg.get("smoke", False))
-
-    def rng(self, stage: str) -> np.random.Generator:
-        """A generator seeded from the run seed and the stage name (reproducible)."""
-        return np.random.default_rng([self.seed, sum(map(ord, stage))])
-
-    def float_predict(self, batch_size: int = 256) -> Callable[[np.ndarray], np.ndarray]:
-        """The float Keras model as a predictor returning numpy float32."""
-        model = self.model
-
-        def predict(X: np.ndarray) -> np.ndarray:
-            if len(X) == 0:
-                shape = tuple(int(d) for d in model.outputs[0].shape[1:])
-                return np.zeros((0, *shape), dtype=np.float32)
-            return np.asarray(model.predict(X, batch_size=batch_size, verbose=0), dtype=np.float32)
-
-        return predict
-
-
-def instantiate_logged(node: DictConfig, **kwargs: Any) -> Any:
-    """``hydra.utils.instantiate`` with a log line naming the target (lightning style)."""
-    from hydra.utils import instantiate
-
-    target = node.get("_target_", "?")
-    missing = sorted(OmegaConf.missing_keys(node))
-    if missing:
-        names = missing  # full keys, e.g. "dataset.root"
-        raise ConfigError(
-            f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} not set: pass "
-            + " ".join(f"{n}=<value>" for n in names)
-            + " on the command line (or in conf/local/default.yaml)"
-        )
-    log.info("Instantiating <%s>", target)
-    try:
-        return instantiate(node, **kwargs, _convert_="all")
-    except Exception as exc:  # unwrap Hydra's InstantiationException for our own errors
-        cause = exc
-        while cause is not None and not isinstance(cause, TinyMLError):
-            cause = cause.__cause__ or (cause.__context__ if cause.__cause__ is None else None)
-        if isinstance(cause, TinyMLError):
-            raise cause from None
-        if isinstance(exc, TypeError) or "TypeError" in type(exc.__cause__).__name__:
-            raise ConfigError(f"cannot build <{target}>: {exc.__cause__ or exc}") from exc
-        raise
 
 
 # -- stages -------------------------------------------------------------------------
@@ -182,19 +114,27 @@ def stage_train(ctx: RunContext) -> dict[str, Any]:
     return {**before, **train_model(ctx)}
 
 
-def stage_evaluate(ctx: RunContext) -> dict[str, Any]:
-    """Calibrate on validation data, then score the float model on the test split."""
-    predict = ctx.float_predict() if ctx.app.trains_model else ctx.app.dsp_predictor(ctx)
-    ctx.state["calibration"] = ctx.app.calibrate(predict, ctx) or {}
-    # saved with the run so that `tinyml evaluate` and `tinyml deploy` can reuse it
-    ctx.metrics["calibration"] = ctx.state["calibration"]
+def evaluate_predictor(ctx: RunContext, predict: Callable[[np.ndarray], np.ndarray], variant: str) -> dict[str, Any]:
+    """The app's metrics of one predictor on the test split, with its further figures."""
     assert ctx.data is not None
     result = ctx.app.evaluate(predict, ctx.X["test"], ctx.data.test, ctx)
     if ctx.app.headline not in result:
         raise TinyMLError(
             f"app={ctx.app.name} evaluate() returned no '{ctx.app.headline}' (its headline metric)"
         )
-    result.update(ctx.app.extra_evaluation(predict, ctx, "float") or {})
+    result.update(ctx.app.extra_evaluation(predict, ctx, variant) or {})
+    return result
+
+
+def stage_evaluate(ctx: RunContext) -> dict[str, Any]:
+    """Calibrate on validation data (unless the run is a saved one that has its calibration),
+    then score the float model on the test split."""
+    predict = ctx.float_predict() if ctx.app.trains_model else ctx.app.dsp_predictor(ctx)
+    if "calibration" not in ctx.state:
+        ctx.state["calibration"] = ctx.app.calibrate(predict, ctx) or {}
+    # saved with the run so that `tinyml evaluate` and `tinyml deploy` can reuse it
+    ctx.metrics["calibration"] = ctx.state["calibration"]
+    result = evaluate_predictor(ctx, predict, "float")
     ctx.metrics["float"] = result
     log.info("Float %s = %.4f", ctx.app.headline, result[ctx.app.headline])
     return {}
@@ -202,11 +142,12 @@ def stage_evaluate(ctx: RunContext) -> dict[str, Any]:
 
 def _deploy_stage(name: str) -> Callable[[RunContext], dict[str, Any]]:
     def run(ctx: RunContext) -> dict[str, Any]:
-        module = importlib.import_module("tinyml_suite.common.deploy.stages")
-        return getattr(module, f"stage_{name}")(ctx)
+        from tinyml_suite.common import stages
+
+        return getattr(stages, f"stage_{name}")(ctx)
 
     run.__name__ = f"stage_{name}"
-    run.__doc__ = f"The {name} stage (common/deploy/stages.py)."
+    run.__doc__ = f"The {name} stage (common/stages.py)."
     return run
 
 
@@ -232,11 +173,9 @@ STAGES: dict[str, Callable[[RunContext], dict[str, Any]]] = {
 
 def _stage_available(name: str) -> bool:
     if name in ("optimize", "verify", "deploy", "device"):
-        try:
-            module = importlib.import_module("tinyml_suite.common.deploy.stages")
-        except ModuleNotFoundError:
-            return False
-        return hasattr(module, f"stage_{name}")
+        from tinyml_suite.common import stages
+
+        return hasattr(stages, f"stage_{name}")
     return True
 
 

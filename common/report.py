@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tinyml_suite.common.io import write_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tinyml_suite.common.pipeline import RunContext
+    from tinyml_suite.common.context import RunContext
 
 __all__ = ["write_report", "plot_history", "plot_memory", "float_int8_rows"]
 

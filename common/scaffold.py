@@ -50,7 +50,7 @@ def _defaults_choice(app_yaml: str, group: str) -> str:
 def scaffold(directory: Path, app: str, name: str | None = None) -> Path:
     """Write a new project folder for ``app``; refuse to overwrite an existing one."""
     from tinyml_suite.common.cli import list_options
-    from tinyml_suite.common.pipeline import instantiate_logged  # noqa: F401 - import check
+    from tinyml_suite.common.context import instantiate_logged  # noqa: F401 - import check
 
     apps = list_options("app")
     if app not in apps:

@@ -15,7 +15,7 @@ import numpy as np
 from tinyml_suite.common.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tinyml_suite.common.pipeline import RunContext
+    from tinyml_suite.common.context import RunContext
 
 __all__ = ["build_model", "train_model", "configure_tensorflow", "adapt_normalization"]
 
@@ -43,7 +43,7 @@ def configure_tensorflow(seed: int, deterministic: bool = True) -> None:
 
 def build_model(ctx: RunContext) -> Any:
     """Instantiate ``cfg.model`` with the input shape and output size filled in."""
-    from tinyml_suite.common.pipeline import instantiate_logged
+    from tinyml_suite.common.context import instantiate_logged
 
     assert ctx.data is not None
     configure_tensorflow(ctx.seed, bool(ctx.cfg.trainer.get("deterministic", True)))

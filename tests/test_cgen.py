@@ -202,7 +202,7 @@ def test_every_generated_header_starts_with_the_banner(tiny_int8_model):
 @needs_cc()
 def test_runner_quantisation_matches_the_python_reference(tmp_path):
     """tm_quantize_input / tm_dequantize_output (C) vs verify.quantize_input / dequantize."""
-    from tinyml_suite.common.deploy.firmware import templates_root
+    from tinyml_suite.common.deploy.templates import templates_root
     from tinyml_suite.common.deploy.verify import dequantize, quantize_input
 
     common = templates_root() / "common"

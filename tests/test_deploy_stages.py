@@ -1,4 +1,4 @@
-"""stage_optimize and stage_verify (common/deploy/stages.py) on the toy recipe."""
+"""stage_optimize and stage_verify (common/stages.py) on the toy recipe."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def _context(compose_cfg, tmp_path, overrides=()):
 
 def test_optimize_and_verify_fill_metrics_state_and_files(compose_cfg, tmp_path):
     """No training (seeded random weights): checks the plumbing, not accuracy."""
-    from tinyml_suite.common.deploy.stages import stage_optimize, stage_verify
+    from tinyml_suite.common.stages import stage_optimize, stage_verify
 
     ctx = _context(
         compose_cfg, tmp_path,
@@ -80,7 +80,7 @@ def test_optimize_and_verify_fill_metrics_state_and_files(compose_cfg, tmp_path)
 
 
 def test_variant_config_errors(compose_cfg, tmp_path):
-    from tinyml_suite.common.deploy.stages import stage_optimize
+    from tinyml_suite.common.stages import stage_optimize
 
     ctx = _context(compose_cfg, tmp_path, ["optimize.variants=[float32,int4]"])
     with pytest.raises(ConfigError, match=r"\['int4'\] unknown") as err:
@@ -92,7 +92,7 @@ def test_variant_config_errors(compose_cfg, tmp_path):
 
 
 def test_verify_without_optimize_is_a_deploy_error(compose_cfg, tmp_path):
-    from tinyml_suite.common.deploy.stages import stage_verify
+    from tinyml_suite.common.stages import stage_verify
 
     ctx = _context(compose_cfg, tmp_path)
     with pytest.raises(DeployError, match="run the optimize stage first"):

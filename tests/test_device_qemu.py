@@ -99,9 +99,9 @@ def _read_capture(layout: str, path: Path) -> np.ndarray:
 @pytest.mark.parametrize("app", sorted(APPS))
 def test_app_firmware_on_the_emulated_cortex_m4_matches_python(app, tmp_path_factory, tmp_path):
     from tinyml_suite.common.deploy.baremetal import QemuSerial, build, parse_trace
-    from tinyml_suite.common.deploy.cli import load_run
+    from tinyml_suite.common.runs import load_run
     from tinyml_suite.common.deploy.device import compare_trace
-    from tinyml_suite.common.deploy.firmware import spec_from_context
+    from tinyml_suite.common.firmware_stage import spec_from_context
     from tinyml_suite.common.device_cli import capture, main_validate
 
     run = _run_on_qemu(app, tmp_path_factory.getbasetemp())

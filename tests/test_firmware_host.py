@@ -37,8 +37,8 @@ pytestmark = needs_cc()
 @pytest.fixture(scope="module")
 def toy_ctx(tmp_path_factory):
     """RunContext of a saved toy run (trained by the real `tinyml` command) + its test data."""
-    from tinyml_suite.common.deploy.cli import load_run
     from tinyml_suite.common.pipeline import instantiate_logged
+    from tinyml_suite.common.runs import load_run
 
     run = make_toy_run(tmp_path_factory.getbasetemp())
     ctx = load_run(run, board="host")
@@ -103,7 +103,7 @@ def case(request):
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make not found")
 def test_make_check_passes_and_catches_a_wrong_expectation(case, tmp_path):
-    from tinyml_suite.common.deploy.firmware import deploy
+    from tinyml_suite.common.firmware_stage import deploy
 
     ctx, _ = case
     out = tmp_path / "host"
@@ -141,7 +141,7 @@ class Event(ctypes.Structure):
 
 
 def _build_runner_library(project: Path, out: Path) -> ctypes.CDLL:
-    from tinyml_suite.common.deploy.firmware import templates_root
+    from tinyml_suite.common.deploy.templates import templates_root
 
     src = project / "src"
     common = templates_root() / "common"
@@ -156,8 +156,8 @@ def _build_runner_library(project: Path, out: Path) -> ctypes.CDLL:
 def test_c_runner_with_tflm_in_the_loop_matches_the_python_pipeline(case, tmp_path):
     from tflite_micro.python.tflite_micro import runtime
 
-    from tinyml_suite.common.deploy.firmware import deploy, spec_from_context
     from tinyml_suite.common.deploy.verify import dequantize, quantize_input, run_tflm
+    from tinyml_suite.common.firmware_stage import deploy, spec_from_context
 
     ctx, stream = case
     project = tmp_path / "host"
@@ -250,7 +250,7 @@ def test_dsp_only_recipe_builds_and_runs_the_whole_firmware_here(toy_ctx, tmp_pa
 
     from toy import ToyApp
 
-    from tinyml_suite.common.deploy.firmware import deploy
+    from tinyml_suite.common.firmware_stage import deploy
 
     class DspOnlyToy(ToyApp):
         trains_model = False

@@ -426,7 +426,7 @@ def test_imu_csv_continuous_mode_slides_windows_and_streams_negatives(tmp_path, 
 
 
 def test_augmented_copies_keep_physics_and_lengths(rng):
-    from tinyml_suite.datasets.loaders.imu_common import augment_recording
+    from tinyml_suite.datasets.imu_common import augment_recording
 
     x = np.stack([np.zeros(100), np.zeros(100), np.ones(100), np.full(100, 0.5), np.zeros(100), np.zeros(100)])
     for _ in range(10):

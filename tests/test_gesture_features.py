@@ -108,7 +108,8 @@ int main(void) {
 def _build_front_end(extractor, x: np.ndarray, tmp_path: Path) -> np.ndarray:
     """Compile the extractor's c_sources() with generated headers; run it on ``x``."""
     from tinyml_suite.common.deploy.cgen import defines_header, dsp_params_header
-    from tinyml_suite.common.deploy.firmware import dsp_defines, feature_sources
+    from tinyml_suite.common.deploy.firmware import dsp_defines
+    from tinyml_suite.common.deploy.templates import feature_sources
 
     n, ch, length = x.shape
     ref = extractor(x)  # also tells the extractor the channel count

@@ -17,7 +17,8 @@ from helpers.run_if import needs_cc
 
 from tinyml_suite.apps.heart_rate.postprocess import HrTracker, hr_grid
 from tinyml_suite.common.deploy import cgen
-from tinyml_suite.common.deploy.firmware import dsp_defines, feature_sources, templates_root
+from tinyml_suite.common.deploy.firmware import dsp_defines
+from tinyml_suite.common.deploy.templates import feature_sources, templates_root
 from tinyml_suite.common.features.ppg import PpgSpectrum
 from tinyml_suite.datasets.synthetic.ppg import simulate_wrist_ppg
 

@@ -36,7 +36,7 @@ GENERATED = {"model_settings.h", "dsp_params.h", "app_settings.h", "model_data.h
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
-    from tinyml_suite.common.deploy.cli import load_run
+    from tinyml_suite.common.runs import load_run
 
     run = make_toy_run(tmp_path_factory.getbasetemp())
     return run, load_run(run, board="host")
@@ -44,7 +44,7 @@ def toy(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def projects(toy, tmp_path_factory):
-    from tinyml_suite.common.deploy.firmware import deploy
+    from tinyml_suite.common.firmware_stage import deploy
 
     _, ctx = toy
     root = tmp_path_factory.mktemp("projects")
@@ -91,7 +91,7 @@ def _model_bytes(src: Path) -> bytes:
 
 @pytest.mark.parametrize("board", BOARDS)
 def test_banner_on_every_generated_source(projects, board):
-    from tinyml_suite.common.deploy.firmware import templates_root
+    from tinyml_suite.common.deploy.templates import templates_root
 
     project, _ = projects[board]
     root = templates_root()
@@ -194,7 +194,7 @@ def test_linux_runner_matches_the_tflm_outputs(projects, tmp_path):
 
 def test_failed_render_leaves_nothing(toy, tmp_path, monkeypatch):
     from tinyml_suite.common.deploy import render
-    from tinyml_suite.common.deploy.firmware import deploy
+    from tinyml_suite.common.firmware_stage import deploy
 
     _, ctx = toy
 

@@ -141,7 +141,8 @@ int main(void) {
 
 def _front_end(extractor: VibrationFeatures, x: np.ndarray, tmp_path: Path) -> tuple[np.ndarray, np.ndarray]:
     from tinyml_suite.common.deploy.cgen import defines_header, dsp_params_header
-    from tinyml_suite.common.deploy.firmware import dsp_defines, feature_sources
+    from tinyml_suite.common.deploy.firmware import dsp_defines
+    from tinyml_suite.common.deploy.templates import feature_sources
 
     n, ch, length = x.shape
     ref = extractor(x)

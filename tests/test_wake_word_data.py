@@ -12,7 +12,7 @@ import soundfile as sf
 from helpers.run_if import SHARED_DATA, needs_shared_data
 
 from tinyml_suite.common.errors import ConfigError, DatasetError
-from tinyml_suite.datasets.loaders.wav import fit_length, read_wav
+from tinyml_suite.datasets.wav import fit_length, read_wav
 
 SR = 16000
 

@@ -21,7 +21,8 @@ from helpers.run_if import needs_cc
 
 from tinyml_suite.apps.wake_word.postprocess import Detector, PostprocessParams, smooth
 from tinyml_suite.common.deploy import cgen
-from tinyml_suite.common.deploy.firmware import dsp_defines, templates_root
+from tinyml_suite.common.deploy.firmware import dsp_defines
+from tinyml_suite.common.deploy.templates import templates_root
 
 pytestmark = needs_cc()
 

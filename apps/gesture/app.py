@@ -135,7 +135,7 @@ class GestureApp(App):
         streams = source("test", seconds=None if seconds is None else float(seconds))
         if not streams:
             return {}
-        from tinyml_suite.datasets.loaders.imu_common import slide
+        from tinyml_suite.datasets.imu_common import slide
 
         data = ctx.data
         fs = float(data.sample_rate)

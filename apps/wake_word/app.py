@@ -250,7 +250,7 @@ class WakeWordApp(App):
         if key in ctx.state:
             return ctx.state[key]
         from tinyml_suite.datasets.loaders.speech_commands import scan_clips
-        from tinyml_suite.datasets.loaders.wav import fit_length, read_wav
+        from tinyml_suite.datasets.wav import fit_length, read_wav
 
         assert ctx.data is not None and ctx.features is not None
         root = Path(str(self.real_clips)).expanduser()

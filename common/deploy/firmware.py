@@ -1,11 +1,13 @@
-"""What the firmware needs, gathered from a run, and the C/C++ sources generated from it.
+"""What the firmware needs (a :class:`FirmwareSpec`), the C/C++ sources generated from it,
+and the board project built from both.
 
-:func:`spec_from_context` collects one :class:`FirmwareSpec` from a
-:class:`~tinyml_suite.common.pipeline.RunContext` (a live run, or a saved run rebuilt by
-``tinyml deploy``): the model bytes and its int8 I/O, the measured arena, the signal
-(rate, channels, window, hop), the feature extractor, the app's firmware context and
-calibration. :func:`generate_sources` turns it into the generated files of a board
-project, all through :mod:`tinyml_suite.common.deploy.cgen`.
+A :class:`FirmwareSpec` is plain data: the model bytes and its int8 I/O, the measured
+arena, the signal (rate, channels, window, hop), the feature extractor, the app's
+firmware context and calibration. The recipe fills one from a run
+(``common/firmware_stage.py::spec_from_context``). :func:`generate_sources` turns it
+into the generated files of a board project, all through
+:mod:`tinyml_suite.common.deploy.cgen`; :func:`build_firmware` runs the fit check and
+renders the whole project for a :class:`~tinyml_suite.common.config.BoardConfig`.
 
 :func:`check_vectors` runs the Python pipeline (numpy features, the suite's int8
 quantisation, the TFLM runtime) on a stream of samples at the firmware's window/hop
@@ -18,38 +20,28 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from tinyml_suite.common.config import BoardConfig
 from tinyml_suite.common.deploy import cgen
+from tinyml_suite.common.deploy.templates import templates_root
 from tinyml_suite.common.errors import DeployError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from tinyml_suite.common.pipeline import RunContext
 
 __all__ = [
     "FirmwareSpec",
+    "build_firmware",
     "check_vectors",
     "check_vectors_text",
     "device_stream",
     "dsp_defines",
-    "feature_sources",
     "generate_sources",
-    "spec_from_context",
-    "templates_root",
+    "runner_settings_json",
 ]
 
 log = logging.getLogger(__name__)
-
-_FEATURES_IMPL = re.compile(r"^\s*int\s+tm_features_compute\s*\(", re.MULTILINE)
-
-
-def templates_root() -> Path:
-    """The ``firmware_templates`` folder of the installed package."""
-    return Path(str(resources.files("tinyml_suite.firmware_templates")))
 
 
 @dataclasses.dataclass
@@ -127,185 +119,7 @@ class FirmwareSpec:
         )
 
 
-# -- gathering ----------------------------------------------------------------------
-
-
-def _guess_sensor(channels: int, rate: float) -> str:
-    if channels == 1 and rate >= 4000:
-        return "audio"
-    if channels in (3, 6, 9):
-        return "imu"
-    return "adc"
-
-
-def _model_bytes(ctx: RunContext) -> bytes | None:
-    if not ctx.app.trains_model:
-        return None
-    path = ctx.artifacts.get("tflite_int8") or ctx.run_dir / "model_int8.tflite"
-    path = Path(path)
-    if not path.exists():
-        raise DeployError(
-            f"no int8 model at {path}; run the optimize stage first (stages=[...,optimize,verify,deploy])"
-        )
-    data = path.read_bytes()
-    from tinyml_suite.common.deploy.tflite_ops import parse_model
-
-    parse_model(data, what=str(path))
-    return data
-
-
-def _arena(ctx: RunContext, model_bytes: bytes | None, margin: float) -> tuple[int, str]:
-    """Measured minimum arena and how it was measured (reuse the verify stage's figure)."""
-    if model_bytes is None:
-        return 0, "no model"
-    how = (
-        "Measured with the tflite-micro Python runtime on the host: the smallest arena with which "
-        "AllocateTensors and Invoke succeed, found by bisection in child processes "
-        "(common/deploy/arena.py)."
-    )
-    result = ctx.state.get("arena")
-    if result is not None and hasattr(result, "min_bytes"):
-        return int(result.min_bytes), how
-    for source in (ctx.state, ctx.metrics.get("tflm") or {}):
-        value = source.get("arena_min_bytes")
-        if isinstance(value, (int, np.integer)) and value > 0:
-            return int(value), how
-    from tinyml_suite.common.deploy.arena import measure_arena
-
-    log.info("Measuring the TFLM tensor arena")
-    res = measure_arena(model_bytes, margin=margin)
-    ctx.state["arena"] = res
-    return int(res.min_bytes), how
-
-
-def spec_from_context(ctx: RunContext, *, check_windows: int = 3) -> FirmwareSpec:
-    """Collect the firmware's inputs from a run context (see the module docstring)."""
-    if ctx.data is None or ctx.features is None:
-        raise DeployError("deploy needs the data and features stages (or a saved run for `tinyml deploy`)")
-    data = ctx.data
-    extractor = ctx.features
-    channels = len(data.channels)
-    window = int(data.train.x.shape[-1])
-    rate = float(data.sample_rate)
-    fctx = dict(ctx.app.firmware_context(ctx) or {})
-    hop = fctx.get("hop_samples")
-    if hop is None and fctx.get("hop_s") is not None:
-        hop = round(float(fctx["hop_s"]) * rate)
-    hop = int(hop) if hop is not None else max(window // 2, 1)
-    if not 1 <= hop <= window:
-        raise DeployError(
-            f"app={ctx.app.name} firmware hop_samples={hop} must be in [1, {window}] (the window); "
-            "fix App.firmware_context"
-        )
-    model_bytes = _model_bytes(ctx)
-    board_margin = float(ctx.cfg.board.get("arena_margin", 0.1)) if "board" in ctx.cfg else 0.1
-    arena_used, how = _arena(ctx, model_bytes, board_margin)
-    feat_shape = tuple(int(d) for d in extractor.output_shape((channels, window)))
-    in_scale, in_zp, out_scale, out_zp = 1.0, 0, 1.0, 0
-    out_shape: tuple[int, ...] = ()
-    macs = None
-    ops: tuple[str, ...] = ()
-    if model_bytes is not None:
-        from tinyml_suite.common.deploy.macs import tflite_macs
-        from tinyml_suite.common.deploy.tflite_ops import model_ops
-        from tinyml_suite.common.deploy.verify import io_info
-
-        info_in, info_out = io_info(model_bytes)
-        if info_in.dtype != "int8" or info_out.dtype != "int8":
-            raise DeployError(
-                f"the firmware needs int8 input and output; the model has {info_in.dtype} in and "
-                f"{info_out.dtype} out - deploy the int8 variant (model_int8.tflite)"
-            )
-        if tuple(info_in.shape[1:]) != feat_shape:
-            raise DeployError(
-                f"model input shape {tuple(info_in.shape[1:])} differs from the features' shape {feat_shape}; "
-                "the model and the feature config do not belong together"
-            )
-        in_scale, in_zp = float(info_in.scale), int(info_in.zero_point)
-        out_scale, out_zp = float(info_out.scale), int(info_out.zero_point)
-        out_shape = tuple(int(d) for d in info_out.shape[1:])
-        macs = (ctx.metrics.get("model") or {}).get("macs")
-        if macs is None:
-            macs = tflite_macs(model_bytes)["macs"]
-        ops = tuple(model_ops(model_bytes))
-    scratch = getattr(extractor, "c_scratch_bytes", None)
-    scratch_bytes = int(scratch()) if callable(scratch) else 0
-    # a stream of real test windows when the run has them, else seeded noise
-    stream, source = _check_stream(ctx, check_windows, channels, window)
-    return FirmwareSpec(
-        app=ctx.app.name,
-        task=ctx.app.task,
-        labels=tuple(str(x) for x in (fctx.get("labels") or data.labels or ())),
-        sample_rate=rate,
-        channels=channels,
-        window_samples=window,
-        hop_samples=hop,
-        feature_kind=str(extractor.kind or type(extractor).__name__),
-        input_shape=feat_shape,
-        output_shape=out_shape,
-        config_hash=ctx.config_hash,
-        extractor=extractor,
-        model_bytes=model_bytes,
-        input_scale=in_scale,
-        input_zero_point=in_zp,
-        output_scale=out_scale,
-        output_zero_point=out_zp,
-        arena_used=arena_used,
-        arena_how=how,
-        macs=None if macs is None else int(macs),
-        ops=ops,
-        firmware_context=fctx,
-        calibration=dict(ctx.state.get("calibration") or {}),
-        app_buffers=int(ctx.app.app_buffers_bytes(ctx) or 0),
-        scratch_bytes=scratch_bytes,
-        sensor=str(fctx.get("sensor") or _guess_sensor(channels, rate)),
-        firmware_main=str(getattr(ctx.app, "firmware_main", "") or ""),
-        check_stream=stream,
-        check_source=source,
-    )
-
-
-def _check_stream(ctx: RunContext, n_windows: int, channels: int, window: int) -> tuple[np.ndarray, str]:
-    data = ctx.data
-    if not ctx.state.get("standin_data") and data is not None and len(data.test) > 0:
-        idx = np.unique(np.linspace(0, len(data.test) - 1, max(n_windows, 1)).round().astype(int))
-        x = data.test.x[idx].astype(np.float32)
-        return np.concatenate(list(x), axis=-1), (
-            f"{len(x)} test windows of the run (indices {idx.tolist()}), back to back"
-        )
-    rng = np.random.default_rng([ctx.seed, 7])
-    stream = (0.3 * rng.standard_normal((channels, window * n_windows))).astype(np.float32)
-    return stream, f"seeded Gaussian noise (std 0.3, seed {ctx.seed}): the run's data was not loaded"
-
-
 # -- front end ------------------------------------------------------------------------
-
-
-def feature_sources(extractor: Any) -> list[Path]:
-    """The C files of the extractor's device front end; :class:`DeployError` if none.
-
-    ``FeatureExtractor.c_sources()`` names them relative to ``firmware_templates/dsp``
-    (absolute paths are taken as they are, for extractors defined outside the suite).
-    One of them must define ``tm_features_compute`` (``tm_features.h``).
-    """
-    root = templates_root() / "dsp"
-    names = list(extractor.c_sources()) if extractor is not None else []
-    paths = []
-    for name in names:
-        p = Path(name)
-        p = p if p.is_absolute() else root / p
-        if not p.exists():
-            raise DeployError(
-                f"features kind={getattr(extractor, 'kind', '?')} lists C source {name} but {p} does not exist"
-            )
-        paths.append(p)
-    if not any(p.suffix == ".c" and _FEATURES_IMPL.search(p.read_text(errors="replace")) for p in paths):
-        raise DeployError(
-            f"features kind={getattr(extractor, 'kind', '?')} has no device front end: none of its "
-            f"c_sources() ({', '.join(names) or 'none'}) defines tm_features_compute (tm_features.h); "
-            "add one under firmware_templates/dsp/ and list it in c_sources()"
-        )
-    return paths
 
 
 def dsp_defines(extractor: Any, sample_rate: float) -> list[tuple[str, dict[str, Any]]]:
@@ -417,30 +231,30 @@ def generate_sources(spec: FirmwareSpec, *, arena_bytes: int, arena_margin: floa
     return files
 
 
-# -- the deploy step ------------------------------------------------------------------------
+# -- the project -----------------------------------------------------------------------------
 
 
-def deploy(ctx: RunContext, board: Any = None, out_dir: Path | None = None) -> dict[str, Any]:
+def build_firmware(
+    spec: FirmwareSpec, board: BoardConfig, out_dir: str | Path, *, features_config: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Fit check, latency estimate, C generation and project rendering for one board.
 
-    ``board`` defaults to ``ctx.cfg.board``; ``out_dir`` to ``<run_dir>/firmware/<board>``.
-    Nothing is written when the model does not fit (:class:`FitError`) or anything else
-    fails. Returns ``{"fit", "latency", "firmware"}`` (also stored in ``ctx.metrics``).
+    ``features_config`` (the composed ``features`` node as plain data) goes into the
+    Linux Python runner's ``settings.json``. Nothing is written when the model does not
+    fit (:class:`~tinyml_suite.common.errors.FitError`) or anything else fails. Returns
+    ``{"fit", "latency", "firmware", "arena_bytes"}`` (the arena the sources were generated with).
     """
     from tinyml_suite.common.deploy.boards import (
         arena_with_margin,
         dsp_flops,
         estimate_latency,
         fit_check,
-        load_board,
         runner_buffer_bytes,
     )
     from tinyml_suite.common.deploy.render import render_project
 
-    board = load_board(board if board is not None else ctx.cfg.board)
     if not (templates_root() / "boards" / board.template).is_dir():
         raise DeployError(f"firmware_templates/boards/{board.template}/ (board {board.name}) is missing from the installation")
-    spec = spec_from_context(ctx)
     if spec.has_model:
         from tinyml_suite.common.deploy.tflite_ops import check_tflm_support
 
@@ -473,7 +287,7 @@ def deploy(ctx: RunContext, board: Any = None, out_dir: Path | None = None) -> d
         generated: dict[str, str] = {}
         if spec.model_bytes is not None:
             extra["model_int8.tflite"] = spec.model_bytes
-        extra["settings.json"] = _runner_settings_json(spec, ctx)
+        extra["settings.json"] = runner_settings_json(spec, features_config or {})
     else:
         generated = generate_sources(spec, arena_bytes=arena_bytes, arena_margin=board.arena_margin)
         if board.template == "baremetal":
@@ -503,7 +317,7 @@ def deploy(ctx: RunContext, board: Any = None, out_dir: Path | None = None) -> d
         to_jsonable({"board": board.name, "config_hash": spec.config_hash, "fit": fit, "latency": latency,
                      "sensor": spec.sensor, "hop_samples": spec.hop_samples}), indent=2) + "\n"
     # 4. render
-    out = Path(out_dir) if out_dir is not None else ctx.run_dir / "firmware" / board.name
+    out = Path(out_dir)
     files = render_project(spec, board, out, generated=generated, fit=fit, latency=latency, extra_files=extra)
     fw = {
         "path": str(out),
@@ -514,17 +328,13 @@ def deploy(ctx: RunContext, board: Any = None, out_dir: Path | None = None) -> d
         "hop_samples": spec.hop_samples,
         "calibration": spec.calibration,
     }
-    ctx.metrics["fit"] = fit
-    ctx.metrics["latency"] = latency
-    ctx.metrics["firmware"] = fw
-    ctx.state["firmware_spec"] = spec
-    ctx.state["firmware_arena_bytes"] = arena_bytes
     log.info(
         "Firmware for %s: %s (flash %d/%d, RAM %d/%d bytes; latency estimate %s ms)",
         board.name, out, fit["flash_bytes"], fit["flash_budget"], fit["ram_bytes"], fit["ram_budget"],
         latency["estimate_ms"],
     )
-    return {"fit": fit, "latency": latency, "firmware": fw}
+    return {"fit": fit, "latency": latency, "firmware": fw, "arena_bytes": arena_bytes}
+
 
 
 def _uses_runner(spec: FirmwareSpec) -> bool:
@@ -542,15 +352,12 @@ def _uses_runner(spec: FirmwareSpec) -> bool:
     return bool(re.search(r"\btm_runner_(push|init|reset)\s*\(", text))
 
 
-def _runner_settings_json(spec: FirmwareSpec, ctx: RunContext) -> str:
+def runner_settings_json(spec: FirmwareSpec, features_config: dict[str, Any]) -> str:
     """settings.json of the Linux Python runner: the signal, the features config, the app constants."""
     import json
 
-    from omegaconf import OmegaConf
-
     from tinyml_suite.common.io import to_jsonable
 
-    features_cfg = OmegaConf.to_container(ctx.cfg.features, resolve=True)
     data = {
         "generated_by": cgen.TOOL,
         "config_hash": spec.config_hash,
@@ -561,7 +368,7 @@ def _runner_settings_json(spec: FirmwareSpec, ctx: RunContext) -> str:
         "channels": spec.channels,
         "window_samples": spec.window_samples,
         "hop_samples": spec.hop_samples,
-        "features": features_cfg,
+        "features": features_config,
         "input_shape": list(spec.input_shape),
         "input_scale": spec.input_scale,
         "input_zero_point": spec.input_zero_point,

@@ -25,13 +25,16 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tinyml_suite.common.config import BoardConfig
 from tinyml_suite.common.deploy import cgen
-from tinyml_suite.common.deploy.firmware import FirmwareSpec, feature_sources, templates_root
+from tinyml_suite.common.deploy.templates import feature_sources, templates_root
 from tinyml_suite.common.errors import DeployError
 from tinyml_suite.common.io import atomic_dir
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tinyml_suite.common.deploy.firmware import FirmwareSpec
 
 __all__ = ["CHECK_FILES", "FIRMWARE_FILES", "SOURCE_DIR", "project_sources", "render_project"]
 

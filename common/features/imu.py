@@ -2,7 +2,7 @@
 
 Both take raw windows ``x`` [shape=(n, channels, samples)] in the suite's IMU units
 (accelerometer ``ax, ay, az`` in g, then gyroscope ``gx, gy, gz`` in rad/s; see
-:mod:`tinyml_suite.datasets.loaders.imu_common`) and are built only from
+:mod:`tinyml_suite.datasets.imu_common`) and are built only from
 :mod:`tinyml_suite.common.dsp`:
 
 * ``imu_raw`` (:class:`ImuRaw`): each channel scaled by a fixed factor,

@@ -29,7 +29,7 @@ import numpy as np
 
 from tinyml_suite.common.data import Dataset, DataSplits, require_dir
 from tinyml_suite.common.errors import ConfigError, DatasetError
-from tinyml_suite.datasets.loaders.imu_common import (
+from tinyml_suite.datasets.imu_common import (
     ACCEL_CHANNELS,
     ACCEL_UNITS,
     LabelledStream,

@@ -165,7 +165,7 @@ class SpeechCommands(Dataset):
             check_keywords,
             make_labels,
         )
-        from tinyml_suite.datasets.loaders.wav import fit_length, read_wav
+        from tinyml_suite.datasets.wav import fit_length, read_wav
 
         o = self.options
         root = require_dir(o.get("root"), dataset="speech_commands", hint=_HINT)
@@ -284,7 +284,7 @@ class SpeechCommands(Dataset):
         )
 
     def _background(self, root: Path, sr: int) -> list[np.ndarray]:
-        from tinyml_suite.datasets.loaders.wav import read_wav
+        from tinyml_suite.datasets.wav import read_wav
 
         folder = root / BACKGROUND_DIR
         files = sorted(folder.glob("*.wav")) if folder.is_dir() else []

@@ -9,7 +9,7 @@ users with gestures and negative movements embedded in idle motion, for the app'
 streaming evaluation. The physics is described in :mod:`.gesture_kinematics`.
 
 Output channels: ``ax, ay, az`` in g and, with ``axes='accel_gyro'``, ``gx, gy, gz`` in
-rad/s (see :mod:`tinyml_suite.datasets.loaders.imu_common`).
+rad/s (see :mod:`tinyml_suite.datasets.imu_common`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 
 from tinyml_suite.common.data import Dataset, DataSplits
 from tinyml_suite.common.errors import ConfigError
-from tinyml_suite.datasets.loaders.imu_common import (
+from tinyml_suite.datasets.imu_common import (
     ACCEL_CHANNELS,
     GYRO_CHANNELS,
     LabelledStream,

@@ -347,7 +347,7 @@ class TtsKeywords(Dataset):
         if not noise_dir:
             return []
         from tinyml_suite.common.data import require_dir
-        from tinyml_suite.datasets.loaders.wav import read_wav
+        from tinyml_suite.datasets.wav import read_wav
 
         root = require_dir(noise_dir, dataset="tts_keywords (noise_dir)", hint="background-noise .wav files")
         files = sorted(root.glob("*.wav"))

@@ -28,8 +28,8 @@ from tinyml_suite.common.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     from tinyml_suite.common.app import App
+    from tinyml_suite.common.context import RunContext
     from tinyml_suite.common.data import Split
-    from tinyml_suite.common.pipeline import RunContext
 
 __all__ = ["evaluate_variant", "predictor_for", "scalar_metrics", "write_variants_csv"]
 

@@ -25,7 +25,7 @@ import numpy as np
 from tinyml_suite.common.errors import ConfigError, DeployError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tinyml_suite.common.pipeline import RunContext
+    from tinyml_suite.common.context import RunContext
 
 __all__ = ["stage_deploy", "stage_device", "stage_optimize", "stage_verify"]
 
@@ -185,7 +185,6 @@ def stage_verify(ctx: RunContext) -> dict[str, Any]:
     """
     from tinyml_suite.common.deploy.arena import measure_arena
     from tinyml_suite.common.deploy.tflite_ops import check_tflm_support, op_counts
-    from tinyml_suite.common.deploy.variants import evaluate_variant
     from tinyml_suite.common.deploy.verify import (
         compare,
         io_info,
@@ -194,6 +193,7 @@ def stage_verify(ctx: RunContext) -> dict[str, Any]:
         run_tflm,
         tflm_predictor,
     )
+    from tinyml_suite.common.variants import evaluate_variant
 
     oc = ctx.cfg.optimize
     app = ctx.app
@@ -308,9 +308,9 @@ def stage_deploy(ctx: RunContext) -> dict[str, Any]:
     fit: :class:`~tinyml_suite.common.errors.FitError`, one line with every budget item).
     Fills ``ctx.metrics["fit"]`` (flash/RAM bytes, budgets, ``fits``, the budget lines),
     ``["latency"]`` (``estimate_ms``, ``dsp_ms``, ``model_ms``, ``basis``) and
-    ``["firmware"]`` (``path``, ``files``, ...). See common/deploy/firmware.py::deploy.
+    ``["firmware"]`` (``path``, ``files``, ...). See common/firmware_stage.py::deploy.
     """
-    from tinyml_suite.common.deploy.firmware import deploy
+    from tinyml_suite.common.firmware_stage import deploy
 
     deploy(ctx)
     return {}
@@ -330,7 +330,7 @@ def stage_device(ctx: RunContext) -> dict[str, Any]:
     """
     from tinyml_suite.common.deploy.boards import load_board, measured_fit
     from tinyml_suite.common.deploy.device import device_check
-    from tinyml_suite.common.deploy.firmware import spec_from_context
+    from tinyml_suite.common.firmware_stage import spec_from_context
 
     board = load_board(ctx.cfg.board)
     if not board.emulator:
