@@ -89,6 +89,35 @@ def test_ppg_sim_motion_is_on_the_cadence_and_corrupts_the_ppg():
     assert np.mean(err[run] > 10) > 0.3
 
 
+def test_ppg_sim_test_protocol_exercises():
+    # The SPC 2015 test protocol's movements: each exercise moves the wrist (ACC) and
+    # corrupts the PPG; push-ups corrupt it hard while the wrist barely accelerates.
+    protocol = [("rest", 30.0), ("forearm", 60.0), ("upper_arm", 60.0), ("jump", 60.0), ("pushup", 60.0), ("boxing", 60.0)]
+    r = simulate_wrist_ppg(0.0, rng=2, protocol=protocol)
+    clean = simulate_wrist_ppg(0.0, rng=2, protocol=protocol, artefact_scale=0.0)
+    assert np.array_equal(r.acc, clean.acc) and np.array_equal(r.beats, clean.beats)
+    starts, win, ref = _windows(r)
+    act = r.activity[starts + win // 2]
+    acc_sd = np.array([r.acc[:, s : s + win].std(axis=1).max() for s in starts])
+    art_sd = np.array([(r.ppg - clean.ppg)[s : s + win].std() for s in starts])
+    per = {a: act == ACTIVITIES.index(a) for a, _ in protocol}
+    assert all(m.sum() >= 20 for a, m in per.items() if a != "rest")
+    for a in ("forearm", "upper_arm", "jump", "boxing"):
+        assert np.median(acc_sd[per[a]]) > 0.1, a
+    assert np.median(acc_sd[per["jump"]]) > 3 * np.median(acc_sd[per["pushup"]])
+    assert np.median(acc_sd[per["pushup"]]) < 0.15 and np.median(art_sd[per["pushup"]]) > 0.15
+    # the PPG's spectral peak stops being the heart rate in many exercise windows ...
+    ex = np.isin(act, [ACTIVITIES.index(a) for a in ("forearm", "upper_arm", "jump", "pushup", "boxing")])
+    err = np.abs(np.array([_spectral_peak_bpm(r.ppg[s : s + win], FS) for s in starts]) - ref)
+    err0 = np.abs(np.array([_spectral_peak_bpm(clean.ppg[s : s + win], FS) for s in starts]) - ref)
+    assert np.mean(err[ex] > 5) > 0.2
+    # ... although without the artefact it is (the HR jumps while jumping: one 3.75 BPM bin of slack)
+    assert np.mean(err0[ex] <= 5) > 0.9
+    assert ref[per["jump"]].mean() > ref[per["forearm"]].mean() + 15
+    with pytest.raises(ConfigError, match="protocol kind 'dance' is unknown"):
+        simulate_wrist_ppg(60.0, protocol_kind="dance")
+
+
 def test_ppg_sim_saturates_and_bad_arguments():
     r = simulate_wrist_ppg(300.0, rng=0, protocol=[("rest", 30.0), ("walk", 30.0), ("run", 240.0)], artefact_scale=6.0)
     top = r.ppg.max()

@@ -59,6 +59,13 @@ from tinyml_suite.common.dsp.imu_spectral import (  # noqa: E402
     imu_spectral_names,
 )
 from tinyml_suite.common.dsp.imu_stream import ImuStream, ImuWindowParams, imu_windows  # noqa: E402
+from tinyml_suite.common.dsp.motion import (  # noqa: E402
+    MotionSuppressionParams,
+    MotionSuppressor,
+    motion_gain,
+    motion_noise,
+    suppress_motion,
+)
 from tinyml_suite.common.dsp.normalize import (  # noqa: E402
     MinMaxParams,
     ZScoreParams,
@@ -125,5 +132,10 @@ __all__ += [
     "ImuWindowParams",
     "imu_windows",
     "ImuStream",
+    "MotionSuppressionParams",
+    "MotionSuppressor",
+    "motion_noise",
+    "motion_gain",
+    "suppress_motion",
 ]
 # end signal

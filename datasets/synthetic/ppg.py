@@ -1,8 +1,9 @@
 """Wrist PPG + 3-axis accelerometer simulator, and the shared heart-rate windowing.
 
 The offline default dataset of the heart_rate app (``dataset=ppg_sim``). Each simulated
-subject follows an activity protocol (rest, walking, running, aperiodic arm movement and
-the transitions between them). The simulator models, in this order:
+subject follows an activity protocol (rest, walking, running, aperiodic arm movement, and
+the SPC 2015 test protocol's exercises: forearm and upper-arm exercise, jumping,
+push-ups, boxing; and the transitions between them). The simulator models, in this order:
 
 1. **Heart-rate trajectory**: a resting rate per subject, a target per activity, a
    first-order lag towards the target (faster up than down) and a slow random drift.
@@ -15,8 +16,15 @@ the transitions between them). The simulator models, in this order:
 5. **Motion**: a 3-axis accelerometer (in g) with gravity on a slowly rotating wrist,
    arm swing at half the step cadence with harmonics (so the 2nd arm harmonic sits on
    the step cadence, which during running sits near the heart rate) and step impacts;
-   aperiodic arm movement as band-limited noise. The PPG motion artefact is a
-   per-subject linear + quadratic coupling of those motion components.
+   aperiodic arm movement as band-limited noise; the exercises as a periodic movement at
+   their own rate (forearm 0.5-1.5 Hz, upper arm 0.3-1 Hz, jumping 1.5-2.5 Hz, push-ups
+   0.3-0.7 Hz, boxing 1-2.5 Hz with an irregular rhythm): linear acceleration with
+   harmonics, a rotation of the wrist that turns gravity between the axes, and impacts
+   (jumping, punches). Push-ups move the wrist little (the hand is on the floor, the
+   forearm tilts) but press on it: a strong artefact behind weak ACC lines. The PPG motion
+   artefact is a per-subject linear + quadratic coupling of the dynamic acceleration
+   (gravity rotation included), scaled per activity segment to that activity's
+   artefact-to-pulse ratio.
 6. **Sensor noise** (white) and **saturation** (the PPG is clipped to an ADC range).
 
 The reference heart rate of a window is ``60 / mean(RR)`` over the beat intervals that
@@ -44,6 +52,8 @@ from tinyml_suite.common.errors import ConfigError, DatasetError
 
 __all__ = [
     "ACTIVITIES",
+    "EXERCISES",
+    "PROTOCOLS",
     "PPG_CHANNELS",
     "SimRecording",
     "simulate_wrist_ppg",
@@ -57,18 +67,32 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Activity codes (``meta['activity']``); -1 means unknown (real data without labels).
-ACTIVITIES: tuple[str, ...] = ("rest", "walk", "run", "arm")
+ACTIVITIES: tuple[str, ...] = ("rest", "walk", "run", "arm", "forearm", "upper_arm", "jump", "pushup", "boxing")
+#: The SPC 2015 test protocol's exercises (Zhang et al. 2015: forearm and upper-arm
+#: exercise, running, jumping, push-ups; intensive arm movements such as boxing).
+EXERCISES: tuple[str, ...] = ("forearm", "upper_arm", "jump", "pushup", "boxing")
 #: Channel order of every PPG dataset of the heart_rate app.
 PPG_CHANNELS: tuple[str, ...] = ("ppg", "acc_x", "acc_y", "acc_z")
 
 # Per activity: heart-rate rise over rest (BPM range), step cadence (Hz range),
 # arm-swing acceleration (g range), impact acceleration (g range), artefact-to-pulse
-# amplitude ratio range, respiration rate (Hz range), exercise intensity (0..1).
+# amplitude ratio range, respiration rate (Hz range), exercise intensity (0..1); for the
+# exercises also the movement rate (Hz range) and the wrist rotation (rad range).
 _ACT = {
     "rest": dict(rise=(0, 5), cadence=(0, 0), swing=(0, 0), impact=(0, 0), artefact=(0.0, 0.1), resp=(0.2, 0.3), intensity=0.0),
     "walk": dict(rise=(20, 40), cadence=(1.6, 2.0), swing=(0.15, 0.45), impact=(0.05, 0.25), artefact=(0.2, 0.8), resp=(0.3, 0.4), intensity=0.4),
-    "run": dict(rise=(55, 100), cadence=(2.4, 2.9), swing=(0.5, 1.4), impact=(0.3, 1.2), artefact=(0.25, 1.1), resp=(0.45, 0.65), intensity=1.0),
+    "run": dict(rise=(55, 100), cadence=(2.4, 2.9), swing=(0.5, 1.4), impact=(0.3, 1.2), artefact=(0.4, 1.3), resp=(0.45, 0.65), intensity=1.0),
     "arm": dict(rise=(5, 20), cadence=(0, 0), swing=(0.15, 0.5), impact=(0, 0), artefact=(0.3, 1.0), resp=(0.25, 0.35), intensity=0.2),
+    "forearm": dict(rise=(5, 25), cadence=(0, 0), swing=(0.1, 0.4), impact=(0, 0), artefact=(0.7, 1.8), resp=(0.25, 0.4), intensity=0.3,
+                    rate=(0.5, 1.5), rotation=(0.6, 1.4)),
+    "upper_arm": dict(rise=(10, 35), cadence=(0, 0), swing=(0.15, 0.5), impact=(0, 0), artefact=(0.5, 1.4), resp=(0.3, 0.45), intensity=0.4,
+                      rate=(0.3, 1.0), rotation=(0.8, 1.6)),
+    "jump": dict(rise=(50, 90), cadence=(0, 0), swing=(0.3, 1.0), impact=(0.8, 2.5), artefact=(0.5, 1.5), resp=(0.45, 0.65), intensity=0.9,
+                 rate=(1.5, 2.5), rotation=(0.2, 0.6)),
+    "pushup": dict(rise=(30, 60), cadence=(0, 0), swing=(0.02, 0.08), impact=(0, 0), artefact=(0.6, 1.6), resp=(0.35, 0.55), intensity=0.7,
+                   rate=(0.3, 0.7), rotation=(0.2, 0.5)),
+    "boxing": dict(rise=(40, 80), cadence=(0, 0), swing=(0.5, 1.5), impact=(0.5, 2.0), artefact=(1.0, 2.2), resp=(0.45, 0.65), intensity=0.8,
+                   rate=(1.0, 2.5), rotation=(0.3, 0.8)),
 }
 
 
@@ -96,29 +120,50 @@ class SimRecording:
     sample_rate: float
 
 
-def random_protocol(duration_s: float, rng: np.random.Generator) -> list[tuple[str, float]]:
+#: Protocol families of :func:`random_protocol`.
+PROTOCOLS: tuple[str, ...] = ("mixed", "gait", "exercise")
+
+
+def random_protocol(duration_s: float, rng: np.random.Generator, kind: str = "mixed") -> list[tuple[str, float]]:
     """A random activity protocol: rest first, then activities of 40-150 s.
 
-    Running is always entered from walking (a warm-up), and every protocol with room for
-    it contains walking and running, so each subject shows the hard case (a cadence
-    harmonic near the heart rate).
+    ``kind``: ``"gait"`` (rest, walking, running, aperiodic arm movement; every protocol
+    with room for it walks then runs, so each subject shows a cadence harmonic near the
+    heart rate), ``"exercise"`` (the SPC 2015 test protocol: rest, then the exercises of
+    :data:`EXERCISES` in random order, with rests and runs between them) or ``"mixed"``
+    (walk, run and two exercises first, then any activity). Running is always entered
+    from walking (a warm-up).
 
     Examples
     --------
     >>> p = random_protocol(300.0, np.random.default_rng(0))
     >>> p[0][0], round(sum(d for _, d in p), 6)
     ('rest', 300.0)
+    >>> sorted({a for a, _ in random_protocol(900.0, np.random.default_rng(1), "exercise")} - {"rest", "walk", "run"})
+    ['boxing', 'forearm', 'jump', 'pushup', 'upper_arm']
     """
     if duration_s <= 0:
         raise ConfigError(f"duration_s={duration_s} must be > 0 seconds")
+    if kind not in PROTOCOLS:
+        raise ConfigError(f"protocol kind {kind!r} is unknown; choose from {', '.join(PROTOCOLS)}")
     out: list[tuple[str, float]] = [("rest", float(rng.uniform(30, 60)))]
-    core = ["walk", "run"]
+    pool = ("rest", "walk", "run", "arm") if kind == "gait" else (*ACTIVITIES,) if kind == "mixed" else ("rest", "walk", "run", *EXERCISES)
+    if kind == "gait":
+        core = ["walk", "run"]
+    elif kind == "mixed":
+        core = ["walk", "run", *(str(a) for a in rng.choice(EXERCISES, 2, replace=False))]
+    else:
+        core = [str(a) for a in rng.permutation(EXERCISES)]
+        core = [a for pair in zip(core, ["rest"] * len(core)) for a in pair]
     while sum(d for _, d in out) < duration_s:
         if core:
             act = core.pop(0)
+            if act == "rest" and kind == "exercise":
+                out.append((act, float(rng.uniform(15, 40))))
+                continue
         else:
             prev = out[-1][0]
-            choices = [a for a in ("rest", "walk", "run", "arm") if a != prev]
+            choices = [a for a in pool if a != prev]
             if prev != "walk":
                 choices = [a for a in choices if a != "run"] or ["walk"]
             act = str(rng.choice(choices))
@@ -158,6 +203,7 @@ def simulate_wrist_ppg(
     protocol: Sequence[tuple[str, float]] | None = None,
     artefact_scale: float = 1.0,
     noise_std: float = 0.03,
+    protocol_kind: str = "mixed",
 ) -> SimRecording:
     """Simulate one wrist PPG + accelerometer recording.
 
@@ -176,6 +222,8 @@ def simulate_wrist_ppg(
         accelerometer), for tests and for curriculum experiments.
     noise_std : float >= 0
         Sensor white noise, relative to the pulse amplitude.
+    protocol_kind : {'mixed', 'gait', 'exercise'}
+        The family of the random protocol when ``protocol`` is not given.
 
     Returns
     -------
@@ -194,7 +242,7 @@ def simulate_wrist_ppg(
     if artefact_scale < 0 or noise_std < 0:
         raise ConfigError("artefact_scale and noise_std must be >= 0")
     if protocol is None:
-        protocol = random_protocol(float(duration_s), rng)
+        protocol = random_protocol(float(duration_s), rng, protocol_kind)
     for act, d in protocol:
         if act not in _ACT:
             raise ConfigError(f"protocol activity {act!r} is unknown; choose from {', '.join(ACTIVITIES)}")
@@ -221,6 +269,9 @@ def simulate_wrist_ppg(
     art_amp = np.zeros(n)
     resp_target = np.zeros(n)
     intensity = np.zeros(n)
+    ex_rate = np.zeros(n)  # exercise movement rate (Hz), 0 outside the exercises
+    ex_rot = np.zeros(n)  # wrist rotation amplitude (rad)
+    bounds = []
     start = 0
     for act, d in protocol:
         stop = min(n, start + int(round(d * fs)))
@@ -233,6 +284,10 @@ def simulate_wrist_ppg(
         art_amp[start:stop] = rng.uniform(*spec["artefact"])
         resp_target[start:stop] = rng.uniform(*spec["resp"])
         intensity[start:stop] = spec["intensity"]
+        if "rate" in spec:
+            ex_rate[start:stop] = rng.uniform(*spec["rate"])
+            ex_rot[start:stop] = rng.uniform(*spec["rotation"])
+        bounds.append((start, stop))
         start = stop
 
     # -- heart-rate trajectory: first-order lag to the target + slow drift ---------
@@ -329,6 +384,30 @@ def simulate_wrist_ppg(
     arm_mask = smooth((act_idx == ACTIVITIES.index("arm")).astype(float))
     if arm_mask.any():
         motion += np.stack([_bandpass_noise(rng, n, fs, 0.3, 3.0) for _ in range(3)]) * 0.35 * arm_mask * swing / np.maximum(swing.max(), 1e-9)
+    # the exercises: periodic movement at their own rate (boxing: an irregular rhythm)
+    if np.any(ex_rate > 0):
+        ex_mask = smooth((ex_rate > 0).astype(float))
+        motion *= 1.0 - ex_mask  # gait swing/impacts only outside the exercises
+        boxing = smooth((act_idx == ACTIVITIES.index("boxing")).astype(float))
+        rate = smooth(ex_rate) * (1 + (0.03 + 0.3 * boxing) * _lowpass_noise(rng, n, fs, 0.3))
+        ex_phase = 2 * np.pi * np.cumsum(np.maximum(rate, 0.05)) / fs + rng.uniform(0, 2 * np.pi)
+        lin = np.zeros((3, n))
+        for axis in range(3):
+            axis_gain = rng.uniform(0.3, 1.0)
+            for h, hg in enumerate((1.0, 0.6, 0.3, 0.15), start=1):
+                lin[axis] += axis_gain * hg * rng.uniform(0.5, 1.0) * np.cos(h * ex_phase + rng.uniform(0, 2 * np.pi))
+        hit = np.exp(-0.5 * ((np.mod(ex_phase, 2 * np.pi) - np.pi) / 0.2) ** 2)
+        hit -= hit.mean()
+        motion += (lin * smooth(swing_amp) + rng.uniform(0.3, 1.0, 3)[:, None] * hit * impact) * ex_mask
+        # wrist rotation about a random axis turns gravity between the axes (Rodrigues)
+        u = rng.standard_normal(3)
+        u /= np.linalg.norm(u)
+        theta = smooth(ex_rot) * ex_mask * (np.sin(ex_phase + rng.uniform(0, 2 * np.pi)) + 0.3 * np.sin(2 * ex_phase))
+        cos_t, sin_t = np.cos(theta), np.sin(theta)
+        cross = np.cross(u[:, None], gravity, axis=0)
+        dot = (u[:, None] * gravity).sum(0)
+        rotated = gravity * cos_t + cross * sin_t + u[:, None] * dot * (1 - cos_t)
+        motion += rotated - gravity
     motion += 0.005 * rng.standard_normal((3, n))
     acc = gravity + motion
 
@@ -338,10 +417,12 @@ def simulate_wrist_ppg(
     art_raw = (c_lin[:, None] * motion).sum(0) + (c_quad[:, None] * motion**2).sum(0)
     sos = scipy.signal.butter(2, (0.3, min(6.0, 0.45 * fs)), btype="bandpass", fs=fs, output="sos")
     art_raw = scipy.signal.sosfilt(sos, art_raw)
-    # Normalise the coupling so `art` is the artefact-to-pulse amplitude ratio while moving.
-    moving = swing > 0.05
-    ref = np.std(art_raw[moving]) if moving.sum() > fs else 1.0
-    ppg = ppg_clean + art * art_raw / max(ref, 1e-9) * 0.35
+    # Normalise the coupling per activity segment so that `art` is that activity's
+    # artefact-to-pulse amplitude ratio (a push-up's weak wrist motion still presses hard).
+    for a, b in bounds:
+        seg_std = float(np.std(art_raw[a:b])) if b - a > fs else 0.0
+        art_raw[a:b] /= max(seg_std, 1e-3)
+    ppg = ppg_clean + art * art_raw * 0.35
     ppg += noise_std * rng.standard_normal(n)
     # saturation: an ADC range a few pulse amplitudes wide around the clean signal's mean
     center = float(np.mean(ppg_clean))
@@ -569,7 +650,7 @@ class PpgSim(Dataset):
     Options (``conf/dataset/ppg_sim.yaml``): ``n_subjects``, ``minutes`` per subject,
     ``n_val``/``n_test`` subjects (or ``test_subjects``/``val_subjects``/``fold``),
     ``sample_rate`` (Hz), ``window_s``/``hop_s``, ``artefact_scale``, ``noise_std``,
-    ``smoke`` (5 subjects x 3 minutes: 3 train, 1 val, 1 test).
+    ``protocol`` (mixed|gait|exercise, see :func:`random_protocol`), ``smoke`` (5 subjects x 3 minutes: 3 train, 1 val, 1 test).
     """
 
     name = "ppg_sim"
@@ -590,6 +671,9 @@ class PpgSim(Dataset):
         fs = float(o.pop("sample_rate", 32.0))
         window_s, hop_s = float(o.pop("window_s", 8.0)), float(o.pop("hop_s", 2.0))
         art, noise = float(o.pop("artefact_scale", 1.0)), float(o.pop("noise_std", 0.03))
+        kind = str(o.pop("protocol", "mixed"))
+        if kind not in PROTOCOLS:
+            raise ConfigError(f"dataset.protocol={kind!r} is not supported; choose one of: {', '.join(PROTOCOLS)}")
         split_opts = {k: o.pop(k) for k in ("test_subjects", "val_subjects", "fold", "n_test", "n_val") if k in o}
         split_opts = {k: v for k, v in split_opts.items() if v is not None}
         if o:
@@ -599,7 +683,7 @@ class PpgSim(Dataset):
         recs = []
         for s in tqdm(range(n_subjects), desc="ppg_sim subjects", leave=False):
             r = simulate_wrist_ppg(minutes * 60.0, sample_rate=fs, rng=np.random.default_rng([self.seed, s]),
-                                   artefact_scale=art, noise_std=noise)
+                                   artefact_scale=art, noise_std=noise, protocol_kind=kind)
             n_win = 1 + (len(r.ppg) - int(window_s * fs)) // int(hop_s * fs)
             ref = window_reference_bpm(r.beats, np.arange(n_win) * hop_s, window_s)
             recs.append(HrRecording(f"sim{s:02d}", np.concatenate([r.ppg[None], r.acc]), ref, r.activity))

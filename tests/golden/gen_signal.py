@@ -265,3 +265,33 @@ def _envspec() -> Golden:
                 output="envelope_spectrum(x, sample_rate, EnvelopeSpectrumParams(**params))[1]: bins up to fmax_hz"),
         pairs,
     )
+
+
+MOTION = {"rule": "wiener", "strength": 3.0, "gain_floor": 0.05, "spread_bins": 2, "history": 0.7}
+MOTION_WINDOWS = 12
+
+
+@register("motion", 1)
+def _motion() -> Golden:
+    """MotionSuppressor over a stream of simulated PPG + ACC spectra (rest, walk, run, forearm)."""
+    from tinyml_suite.common.dsp.motion import MotionSuppressionParams, MotionSuppressor
+    from tinyml_suite.common.features.ppg import PpgSpectrumParams, ppg_spectra
+    from tinyml_suite.datasets.synthetic.ppg import simulate_wrist_ppg
+
+    p = MotionSuppressionParams(**MOTION)
+    names, pairs = [], []
+    for name, protocol in {"run": [("walk", 10.0), ("run", 30.0)], "forearm": [("rest", 12.0), ("forearm", 30.0)]}.items():
+        r = simulate_wrist_ppg(0.0, rng=SEED % 1000, protocol=protocol)
+        x = np.concatenate([r.ppg[None], r.acc]).astype(np.float32)
+        win = np.stack([x[:, i * 64 : i * 64 + 256] for i in range(MOTION_WINDOWS)])
+        _, spec = ppg_spectra(win, sample_rate=32.0, params=PpgSpectrumParams(compress="linear"))
+        ms = MotionSuppressor(p)
+        out = np.stack([ms.step(s[0], s[1:]) for s in spec])
+        names.append(name)
+        pairs.append((spec, out))
+    return Golden(
+        _header("motion", p, pairs=names,
+                input=f"{MOTION_WINDOWS} windows x (ppg, acc_x, acc_y, acc_z) x 113 bins (ppg_spectra, linear, 32 Hz)",
+                output=f"MotionSuppressor(params).step(ppg, acc) for each window in turn: {MOTION_WINDOWS} x 113"),
+        pairs,
+    )
