@@ -79,7 +79,7 @@ def sensor_value(n: np.ndarray, c: int) -> np.ndarray:
 def _read_capture(layout: str, path: Path) -> np.ndarray:
     """A captured file back as (channels, n) float32, through the loaders' own readers where public."""
     if layout == "speech_commands":
-        from tinyml_suite.datasets.loaders.wav import read_wav
+        from tinyml_suite.datasets.wav import read_wav
 
         return read_wav(path, sample_rate=16000)[None, :]
     if layout == "imu_csv":
@@ -91,7 +91,7 @@ def _read_capture(layout: str, path: Path) -> np.ndarray:
         assert len(recordings) == 1 and "timestamp" in cols
         return np.array([[float(r[cols[k]]) for r in recordings[0]] for k in axes], np.float32)
     skip = 1 if layout == "ppg_csv" else 0  # the time column
-    data = np.genfromtxt(path, delimiter=",", skip_header=1, dtype=np.float64)
+    data = np.genfromtxt(path, delimiter=",", skip_header=1, dtype=np.float64, ndmin=2)
     cols = data.shape[1] - (2 if layout == "ppg_csv" else 0)  # ppg_csv: time ... hr (empty)
     return data[:, skip : skip + cols].T.astype(np.float32)
 
@@ -99,10 +99,10 @@ def _read_capture(layout: str, path: Path) -> np.ndarray:
 @pytest.mark.parametrize("app", sorted(APPS))
 def test_app_firmware_on_the_emulated_cortex_m4_matches_python(app, tmp_path_factory, tmp_path):
     from tinyml_suite.common.deploy.baremetal import QemuSerial, build, parse_trace
-    from tinyml_suite.common.runs import load_run
     from tinyml_suite.common.deploy.device import compare_trace
-    from tinyml_suite.common.firmware_stage import spec_from_context
     from tinyml_suite.common.device_cli import capture, main_validate
+    from tinyml_suite.common.firmware_stage import spec_from_context
+    from tinyml_suite.common.runs import load_run
 
     run = _run_on_qemu(app, tmp_path_factory.getbasetemp())
     m = json.loads((run / "metrics.json").read_text())
@@ -132,6 +132,7 @@ def test_app_firmware_on_the_emulated_cortex_m4_matches_python(app, tmp_path_fac
     project = run / "firmware" / "mps2_an386"
     trace = parse_trace((project / "check_output.txt").read_text())
     ctx = load_run(run, board="mps2_an386")
+    ctx.metrics["tflm"] = m["tflm"]  # the measured arena: not measured again
     spec = spec_from_context(ctx)
     own = {  # Python's side taken from the device's own features and inputs: only the model is compared
         "features": np.stack([i["features"] for i in trace.inferences]),

@@ -184,8 +184,8 @@ def validate_board(board: BoardConfig) -> BoardConfig:
         )
     if board.template not in TEMPLATES:
         raise ConfigError(f"board {board.name}: template={board.template!r} unknown; valid: {', '.join(TEMPLATES)}")
-    if board.runtime not in ("tflm", "litert"):
-        raise ConfigError(f"board {board.name}: runtime={board.runtime!r} must be 'tflm' or 'litert'")
+    if board.runtime not in ("engine", "tflm", "litert"):
+        raise ConfigError(f"board {board.name}: runtime={board.runtime!r} must be 'engine', 'tflm' or 'litert'")
     if board.fpu not in ("none", "sp", "dp"):
         raise ConfigError(f"board {board.name}: fpu={board.fpu!r} must be 'none', 'sp' or 'dp'")
     return board

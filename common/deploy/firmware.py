@@ -37,6 +37,7 @@ __all__ = [
     "check_vectors_text",
     "device_stream",
     "dsp_defines",
+    "engine_sources",
     "generate_sources",
     "runner_settings_json",
 ]
@@ -231,6 +232,18 @@ def generate_sources(spec: FirmwareSpec, *, arena_bytes: int, arena_margin: floa
     return files
 
 
+def engine_sources(spec: FirmwareSpec) -> dict[str, str]:
+    """The model compiled to C99 (common/deploy/engine): ``tm_model_engine.c/.h`` implementing
+    tm_model.h, and the kernels and headers it calls, by file name."""
+    from tinyml_suite.common.deploy.engine import compile_model
+
+    compiled = compile_model(spec.model_bytes, config_hash=spec.config_hash)
+    files = dict(compiled.sources)
+    for path in compiled.kernel_paths() + compiled.header_paths():
+        files[path.name] = path.read_text()
+    return files
+
+
 # -- the project -----------------------------------------------------------------------------
 
 
@@ -293,6 +306,13 @@ def build_firmware(
         if board.template == "baremetal":
             from tinyml_suite.common.deploy.baremetal import check_samples_c
 
+            if spec.has_model:
+                if board.runtime != "engine":
+                    raise DeployError(
+                        f"board {board.name} builds bare-metal C99 without TFLite Micro's C++: it needs "
+                        f"runtime=engine (the model compiled to C), not {board.runtime}"
+                    )
+                generated.update(engine_sources(spec))
             generated["tm_testdata.c"] = check_samples_c(
                 device_stream(spec, board.check_inferences),
                 banner=cgen.generated_banner(cgen.TOOL, spec.config_hash, "//"),

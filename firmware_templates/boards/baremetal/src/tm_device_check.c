@@ -7,6 +7,8 @@
  *   tm_features_compute, tm_fe_audio_frame, instructions per front-end call (a window, an
  *   tm_pantomp_push                        audio frame, an ECG sample: whichever the main
  *                                          loop calls)
+ *   tm_conv_s8, tm_dwconv_s8, tm_fc_s8     the engine's multiply-accumulate kernels (inside
+ *                                          the model's count)
  *   tm_app_postprocess                     instructions of the hooks; and the trace line of
  *                                          the inference: its float features, int8 input and
  *                                          int8 outputs, in hex (exact), e.g.
@@ -31,6 +33,7 @@ typedef struct {
 } counter_t;
 
 static counter_t g_model, g_fe, g_pp;
+static counter_t g_k_conv, g_k_dwconv, g_k_fc; /* the engine's MAC kernels, inside the model */
 static uint32_t g_inference;
 static const char* g_fe_fn = "none"; /* the front-end function the main loop called */
 
@@ -92,6 +95,13 @@ void __real_tm_pantomp_push(void* state, float x, float* y) __attribute__((weak)
 int __real_tm_app_postprocess(const tm_app_io_t* io, tm_event_t* ev) __attribute__((weak));
 
 int __wrap_tm_model_invoke(const int8_t* in, int8_t* out);
+/* the engine's kernels (firmware_templates/engine): where the model's instructions go */
+void __real_tm_conv_s8(const void* p, const int8_t* in, int8_t* out) __attribute__((weak));
+void __real_tm_dwconv_s8(const void* p, const int8_t* in, int8_t* out) __attribute__((weak));
+void __real_tm_fc_s8(const void* p, const int8_t* in, int8_t* out) __attribute__((weak));
+void __wrap_tm_conv_s8(const void* p, const int8_t* in, int8_t* out);
+void __wrap_tm_dwconv_s8(const void* p, const int8_t* in, int8_t* out);
+void __wrap_tm_fc_s8(const void* p, const int8_t* in, int8_t* out);
 int __wrap_tm_features_compute(const float* window, float* out);
 void __wrap_tm_fe_audio_frame(const float* frame, float* out);
 void __wrap_tm_pantomp_push(void* state, float x, float* y);
@@ -103,6 +113,24 @@ int __wrap_tm_model_invoke(const int8_t* in, int8_t* out) {
   count(&g_model, t0);
   tm_cm_stack_note(); /* the deepest point of the front end and the model so far */
   return status;
+}
+
+void __wrap_tm_conv_s8(const void* p, const int8_t* in, int8_t* out) {
+  const uint64_t t0 = tm_cm_ticks();
+  __real_tm_conv_s8(p, in, out);
+  count(&g_k_conv, t0);
+}
+
+void __wrap_tm_dwconv_s8(const void* p, const int8_t* in, int8_t* out) {
+  const uint64_t t0 = tm_cm_ticks();
+  __real_tm_dwconv_s8(p, in, out);
+  count(&g_k_dwconv, t0);
+}
+
+void __wrap_tm_fc_s8(const void* p, const int8_t* in, int8_t* out) {
+  const uint64_t t0 = tm_cm_ticks();
+  __real_tm_fc_s8(p, in, out);
+  count(&g_k_fc, t0);
 }
 
 int __wrap_tm_features_compute(const float* window, float* out) {
@@ -166,6 +194,9 @@ int tm_device_check_end(int setup_status) {
   put(" fe_fn=");
   put(g_fe_fn);
   put_counter("pp", &g_pp);
+  put_counter("conv", &g_k_conv);
+  put_counter("dwconv", &g_k_dwconv);
+  put_counter("fc", &g_k_fc);
   put(" stack=");
   put_u64(tm_cm_stack_max());
   put(" stack_size=");
