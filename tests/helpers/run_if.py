@@ -34,3 +34,18 @@ def needs_qemu() -> pytest.MarkDecorator:
         reason=f"{', '.join(missing)} not found (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
         "qemu-system-arm make): the emulated Cortex-M4 board mps2_an386 cannot run",
     )
+
+
+def needs_modules(*modules: str) -> pytest.MarkDecorator:
+    """Skip unless every module imports (optional extras such as the sweep launchers).
+
+    ``.ci/run`` installs them and sets ``TINYML_REQUIRE_EXTRAS=1``: there a missing module
+    fails the test instead of skipping it, so a broken install cannot pass unseen.
+    """
+    import importlib.util
+    import os
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing and os.environ.get("TINYML_REQUIRE_EXTRAS") == "1":
+        raise ImportError(f"TINYML_REQUIRE_EXTRAS=1 but not installed: {', '.join(missing)} (pip install -e '.[dev]')")
+    return pytest.mark.skipif(bool(missing), reason=f"not installed: {', '.join(missing)} (pip install -e '.[dev]')")
