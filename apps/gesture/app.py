@@ -312,3 +312,12 @@ class GestureApp(App):
         k = len(ctx.data.labels) if ctx.data is not None else 8
         # posterior ring (float32) + average + counters
         return 4 * k * (int(self.options["smooth_windows"]) + 1) + 32
+
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]]:
+        """postprocess.c's events from Python's :func:`detect` (value: the smoothed score,
+        confidence: the raw posterior of the class in that window)."""
+        labels = tuple(ctx.data.labels) if ctx.data is not None else ()
+        y = np.asarray(outputs, np.float32)
+        found = detect(y, self.event_mask(labels), self.detector_params(float(ctx.data.sample_rate)))
+        return [{"event": "class", "index": int(c), "value": float(s), "confidence": float(y[w, c]), "window": int(w)}
+                for w, c, s in found]
