@@ -98,6 +98,7 @@ class HeartRateApp(App):
     custom_dataset: ClassVar[str] = "ppg_csv"  # `tinyml new --from` starts from this loader
     higher_is_better: ClassVar[bool] = False
     firmware_main: ClassVar[str] = ""
+    firmware_hooks: ClassVar[str] = "apps/heart_rate/postprocess.c"
 
     _OPTIONS = ("hr_min_bpm", "hr_step_bpm", "n_bins", "label_sigma_bpm", "decode_half_width", "tracking",
                 "dsp_baseline", "trace_subject", "pretrain", "calibrate_tracking", "outputs")
@@ -378,6 +379,20 @@ class HeartRateApp(App):
         n = int(self.grid.size)
         return 4 * (6 * n + len(self.active_tracking(ctx).kernel(float(self.grid[1] - self.grid[0]))))
 
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]]:
+        """postprocess.c's estimate of every window: :class:`HrTracker` over the softmax of
+        the outputs (value: BPM, confidence: the posterior mass near it), one recording."""
+        from tinyml_suite.apps.heart_rate.postprocess import HrTracker
+
+        tracker = HrTracker(self.grid, self.active_tracking(ctx))
+        events = []
+        for w, p in enumerate(self.probabilities(np.asarray(outputs, np.float32))):
+            bpm = tracker.step(p)
+            events.append({"event": "value", "index": -1, "value": float(bpm),
+                           "confidence": float(tracker.last_confidence), "window": w})
+        return events
+
+
 
 class EcgApp(App):
     """R-peak detection, HR and HRV from one ECG lead (DSP only: nothing is trained).
@@ -394,6 +409,7 @@ class EcgApp(App):
     higher_is_better: ClassVar[bool] = False
     trains_model: ClassVar[bool] = False
     firmware_main: ClassVar[str] = "apps/heart_rate/ecg_main.c"
+    firmware_hooks: ClassVar[str] = "apps/heart_rate/postprocess.c"
 
     _OPTIONS = ("detector", "tolerance_s", "exclude_edges_s", "window_s", "hop_s")
 
