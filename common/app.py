@@ -9,6 +9,7 @@ normal data only, streaming evaluation, the firmware main loop, ...).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 # [shape=(n, *output_shape)]: the float Keras model, or the int8 model on TFLM with its
 # outputs dequantised. Evaluation hooks take one so float and int8 score identically.
 PredictFn = Callable[[np.ndarray], np.ndarray]
+
+
+#: app name -> App classes that declare ``Options`` (a recipe may switch classes, e.g. EcgApp)
+_APPS: dict[str, list[type[App]]] = {}
 
 
 class App:
@@ -55,9 +60,25 @@ class App:
     #: ``tinyml new <dir> --from <app>`` starts a project from it
     custom_dataset: ClassVar[str] = ""
 
+    #: the app's options as a dataclass (defaults, types, ranges); ``conf/app/<name>.yaml``
+    #: only overrides them. None: the options are taken as given (plugins).
+    Options: ClassVar[type | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name and cls.Options is not None:
+            _APPS.setdefault(cls.name, []).append(cls)
+
     def __init__(self, **options: Any) -> None:
-        # ``name`` and ``_target_`` come from the config; everything else is the app's.
+        # ``name`` and ``_target_`` come from the config; everything else is the app's:
+        # checked against ``Options`` (one line, with a did-you-mean, for an unknown key),
+        # as ``self.params`` and, the same as a plain dict, ``self.options``.
+        from tinyml_suite.common.config import parse_options
+
         options.pop("name", None)
+        if self.Options is not None:
+            self.params = parse_options(self.Options, options, where="app", owner=f"app={self.name} ({type(self).__name__})")
+            options = dataclasses.asdict(self.params)
         self.options = options
 
     # -- data --------------------------------------------------------------------

@@ -223,17 +223,30 @@ def _task(cfg) -> None:
     """Hydra task: run the recipe; one line and exit 2 on a user error."""
     from hydra.core.hydra_config import HydraConfig
 
+    from tinyml_suite.common.console import quiet_run
     from tinyml_suite.common.pipeline import run_recipe
+    from tinyml_suite.common.report import summary_block
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        metrics, _ = run_recipe(cfg, run_dir)
+        # TensorFlow's native chatter goes to the run log, not the console
+        with quiet_run(_run_log(run_dir)):
+            metrics, _ = run_recipe(cfg, run_dir)
     except TinyMLError as exc:
         _cleanup_failed_run(run_dir)
         logging.getLogger("tinyml").debug("user error", exc_info=True)
         sys.exit(_fail(str(exc)))
+    print(summary_block(metrics, run_dir))
     print(f"tinyml: done: {run_dir}")
     return objective(metrics)
+
+
+def _run_log(run_dir: Path) -> Path:
+    """The file Hydra's job logging writes (``<run dir>/tinyml.log``)."""
+    for h in logging.getLogger().handlers:
+        if isinstance(h, logging.FileHandler):
+            return Path(h.baseFilename)
+    return run_dir / "tinyml.log"
 
 
 def objective(metrics: dict) -> float | None:

@@ -19,7 +19,7 @@ from tinyml_suite.common.io import write_text
 if TYPE_CHECKING:  # pragma: no cover
     from tinyml_suite.common.context import RunContext
 
-__all__ = ["write_report", "plot_history", "plot_memory", "float_int8_rows"]
+__all__ = ["write_report", "plot_history", "plot_memory", "float_int8_rows", "summary_block"]
 
 log = logging.getLogger("tinyml")
 
@@ -134,6 +134,52 @@ def float_int8_rows(m: dict[str, Any]) -> list[tuple[str, str, str]]:
                 keys.append(k)
     keys.sort(key=lambda k: (k != head, k))
     return [(k, _fmt(m.get("float", {}).get(k, "-")), _fmt(m.get("int8", {}).get(k, "-"))) for k in keys]
+
+
+def _kb(n: Any) -> str:
+    if not isinstance(n, (int, float)) or isinstance(n, bool):
+        return "-"
+    return f"{n / 1024:.1f} KB" if n < 1024 * 1024 else f"{n / 1024 ** 2:.1f} MB"
+
+
+def summary_block(m: dict[str, Any], run_dir: str | Path) -> str:
+    """The few lines the console ends a run with: headline float/int8, size, arena, fit, folder.
+
+    Examples
+    --------
+    >>> print(summary_block({"app": "gesture", "board": "pico", "headline": "accuracy",
+    ...     "float": {"accuracy": 0.91}, "int8": {"accuracy": 0.9},
+    ...     "model": {"params": 5112, "tflite_bytes": 14696}, "tflm": {"arena_bytes": 6192},
+    ...     "fit": {"fits": True, "flash_bytes": 153960, "flash_budget": 2097152,
+    ...             "ram_bytes": 83448, "ram_budget": 270336}}, "outputs/gesture/run"))
+    ---- gesture on pico ----
+    accuracy   float 0.91, int8 0.9 (TFLite Micro)
+    model      5,112 parameters, int8 .tflite 14.4 KB
+    arena      6.0 KB (measured on TFLite Micro, with margin)
+    fit        fits pico: flash 150.4 KB of 2.0 MB, RAM 81.5 KB of 264.0 KB
+    run folder outputs/gesture/run (metrics.json)
+    """
+    head = str(m.get("headline", ""))
+    f, q = m.get("float", {}).get(head), m.get("int8", {}).get(head)
+    model, tflm, fit = m.get("model", {}), m.get("tflm", {}), m.get("fit", {})
+    lines = [f"---- {m.get('app', '?')} on {m.get('board', '?')} ----"]
+    scores = [f"float {_fmt(f)}"] if f is not None else []
+    if q is not None:
+        scores.append(f"int8 {_fmt(q)} (TFLite Micro)")
+    lines.append(f"{head:<10} {', '.join(scores) or 'not evaluated'}")
+    if model:
+        size = f", int8 .tflite {_kb(model['tflite_bytes'])}" if model.get("tflite_bytes") else ""
+        params = model.get("params")
+        lines.append(f"{'model':<10} {f'{params:,}' if isinstance(params, int) else '?'} parameters{size}")
+    if tflm.get("arena_bytes"):
+        lines.append(f"{'arena':<10} {_kb(tflm['arena_bytes'])} (measured on TFLite Micro, with margin)")
+    if fit.get("fits") is not None:
+        verdict = "fits" if fit["fits"] else "DOES NOT FIT"
+        lines.append(f"{'fit':<10} {verdict} {m.get('board')}: flash {_kb(fit.get('flash_bytes'))} of "
+                     f"{_kb(fit.get('flash_budget'))}, RAM {_kb(fit.get('ram_bytes'))} of {_kb(fit.get('ram_budget'))}")
+    files = [n for n in ("report.html", "metrics.json") if (Path(run_dir) / n).exists()] or ["metrics.json"]
+    lines.append(f"{'run folder':<10} {run_dir} ({', '.join(files)})")
+    return "\n".join(lines)
 
 
 def _config_summary(ctx: RunContext) -> list[tuple[str, str]]:

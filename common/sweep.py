@@ -27,7 +27,7 @@ __all__ = ["main", "collect", "pareto_front", "COLUMNS"]
 log = logging.getLogger("tinyml")
 
 COLUMNS = (
-    "run", "app", "model", "board", "dataset", "params", "macs", "tflite_bytes", "arena_bytes",
+    "run", "app", "model", "board", "swept", "dataset", "params", "macs", "tflite_bytes", "arena_bytes",
     "flash_bytes", "ram_bytes", "fits", "latency_ms", "headline", "float", "int8",
 )
 
@@ -59,6 +59,26 @@ def _row(path: Path, root: Path) -> dict[str, Any]:
     }
 
 
+def _overrides(run_dir: Path) -> dict[str, str]:
+    """The run's command-line overrides (Hydra's ``.hydra/overrides.yaml``), key -> value."""
+    path = run_dir / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        return {}
+    from omegaconf import OmegaConf
+
+    items = OmegaConf.to_container(OmegaConf.load(path)) or []
+    return dict(str(o).split("=", 1) for o in items if "=" in str(o))
+
+
+def _swept(rows: list[dict[str, Any]], overrides: list[dict[str, str]]) -> None:
+    """Fill each row's ``swept``: the overrides that differ between runs (an Optuna trial's
+    learning rate, ...), except model and board, which have their own columns."""
+    keys = sorted({k for o in overrides for k in o})
+    varying = [k for k in keys if k not in ("model", "board") and len({o.get(k) for o in overrides}) > 1]
+    for row, o in zip(rows, overrides):
+        row["swept"] = " ".join(f"{k}={o[k]}" for k in varying if k in o)
+
+
 def pareto_front(points: list[tuple[float, float]], higher_is_better: bool = True) -> list[int]:
     """Indices of points not dominated in (cost lower, score better).
 
@@ -77,7 +97,7 @@ def pareto_front(points: list[tuple[float, float]], higher_is_better: bool = Tru
 
 
 def _markdown(rows: list[dict[str, Any]]) -> str:
-    cols = [c for c in COLUMNS if c not in ("dataset", "headline")]
+    cols = [c for c in COLUMNS if c not in ("dataset", "headline") and (c != "swept" or any(r.get(c) for r in rows))]
     head = rows[0]["headline"] if rows else "metric"
     titles = [c if c not in ("float", "int8") else f"{c} {head}" for c in cols]
     lines = ["| " + " | ".join(titles) + " |", "|" + "---|" * len(cols)]
@@ -120,7 +140,7 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> Path | None:
             ax.scatter(x, y, marker=markers[b], s=60,
                        facecolors=colors[b] if fits is not False else "none", edgecolors=colors[b],
                        label=b)
-            ax.annotate(str(r.get("model")), (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
+            ax.annotate(" ".join(filter(None, (str(r.get("model")), r.get("swept")))), (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
         for b in boards:  # one Pareto front per board, among the runs that fit it
             mine = [(x, y) for r, x, y in pts if str(r["board"]) == b and r.get("fits") is not False]
             if len(mine) > 1:
@@ -155,6 +175,7 @@ def collect(sweep_dir: Path, out: Path | None = None) -> list[dict[str, Any]]:
     if not files:
         raise ConfigError(f"no metrics.json under {sweep_dir}: did the sweep's runs finish?")
     rows = [_row(f, sweep_dir) for f in files]
+    _swept(rows, [_overrides(f.parent) for f in files])
     out = Path(out) if out else sweep_dir
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), extrasaction="ignore")

@@ -12,6 +12,8 @@ Examples
 (10, True)
 >>> "know" in unknown_vocabulary(["no"])   # a homophone of a keyword is never 'unknown'
 False
+>>> near_misses(["go", "no"])[:4]            # interleaved by keyword, never a keyword
+('so', 'now', 'low', 'new')
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ __all__ = [
     "SPEECH_COMMANDS_V2_EXTRA",
     "UNKNOWN",
     "check_keywords",
+    "NEAR_MISSES",
     "keyword_count",
     "make_labels",
+    "near_misses",
     "unknown_vocabulary",
 ]
 
@@ -98,6 +102,62 @@ HOMOPHONES: dict[str, tuple[str, ...]] = {
     "one": ("won",),
     "go": ("ago",),
 }
+
+
+#: Hand-picked near misses of the default keywords: words a listener could take for the
+#: keyword (one sound changed, added or dropped). Generated into ``_unknown_`` so that the
+#: confusable pairs (go/no, dog/down, off/of, left/lift, ...) are learnt.
+NEAR_MISSES: dict[str, tuple[str, ...]] = {
+    "yes": ("yet", "yeah", "yep", "less", "mess", "guess", "chess", "dress", "yell", "yeast", "this", "ask"),
+    "no": ("now", "new", "note", "nose", "snow", "nope", "low", "so", "toe", "row", "mow", "gnaw"),
+    "up": ("cup", "pup", "app", "hop", "upper", "us", "hub", "tub", "yup", "oops", "ups", "pop"),
+    "down": ("town", "gown", "dawn", "done", "doubt", "drown", "crown", "brown", "round", "dog", "noun", "sound"),
+    "left": ("lift", "loft", "laughed", "lest", "felt", "lend", "lens", "leaf", "let", "theft", "deft", "lifter"),
+    "right": ("ride", "bright", "night", "white", "rate", "ripe", "rice", "fight", "light", "rye", "bite", "kite"),
+    "on": ("in", "an", "own", "un", "and", "odd", "honest", "con", "don", "john", "um", "ohm"),
+    "off": ("of", "cough", "often", "oft", "awful", "offer", "eff", "doff", "oaf", "if", "ah", "laugh"),
+    "stop": ("step", "shop", "top", "stock", "spot", "stuff", "store", "strap", "stub", "sob", "stomp", "drop"),
+    "go": ("so", "low", "toe", "dough", "goat", "ghost", "grow", "glow", "gold", "goal", "show", "guy"),
+    "dog": ("dig", "dug", "dock", "fog", "log", "hog", "jog", "duck", "talk", "bog", "dot", "doc"),
+}
+
+#: Onsets tried by :func:`near_misses` for keywords without a hand-picked list.
+_ONSETS = ("b", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "w", "sh", "ch", "st", "br", "dr", "tr")
+
+
+def _rhymes(word: str) -> list[str]:
+    """Spelling-level near misses of ``word``: its rime behind other onsets (go -> bo, do, fo, ...)."""
+    i = 0
+    while i < len(word) and word[i] not in "aeiou":
+        i += 1
+    onset, rime = word[:i], word[i:]
+    if not rime:
+        return []
+    return [o + rime for o in _ONSETS if o != onset]
+
+
+def near_misses(keywords: Sequence[str], *, per_keyword: int = 12) -> tuple[str, ...]:
+    """Words that sound almost like one of ``keywords`` (never a keyword or its homophone).
+
+    Hand-picked lists (:data:`NEAR_MISSES`) for the default keywords; any other keyword
+    gets its rime behind other onsets ('lamp' -> 'bamp', 'damp', ...), which espeak-ng and
+    Piper pronounce by their letter-to-sound rules. Up to ``per_keyword`` per keyword,
+    interleaved keyword by keyword.
+    """
+    kws = check_keywords(keywords)
+    banned = set(kws)
+    for kw in kws:
+        banned.update(HOMOPHONES.get(kw, ()))
+    lists = []
+    for kw in kws:
+        cands = list(NEAR_MISSES.get(kw, ())) or _rhymes(kw)
+        lists.append([w for w in cands if w not in banned][:per_keyword])
+    out: list[str] = []
+    for j in range(max((len(c) for c in lists), default=0)):
+        for c in lists:
+            if j < len(c) and c[j] not in out:
+                out.append(c[j])
+    return tuple(out)
 
 
 def check_keywords(keywords: Iterable[str]) -> tuple[str, ...]:

@@ -151,3 +151,16 @@ def test_stream_windows_equal_the_extractor_on_each_window(rng):
         start = j * 2 * HOP
         ref = fe(stream[None, None, start : start + SR])[0]
         np.testing.assert_array_equal(X[j], ref)
+
+
+def test_operating_point_at_a_false_accept_rate():
+    from tinyml_suite.apps.wake_word.app import WakeWordApp
+    from tinyml_suite.apps.wake_word.postprocess import threshold_for_fa_rate
+
+    det = {"thresholds": [0.9, 0.5, 0.7], "fa_per_hour": [0.0, 3.0, 0.5], "miss_rate": [0.5, 0.1, 0.2]}
+    assert threshold_for_fa_rate(det, 0.5) == 0.7  # the lowest threshold at or under the rate
+    assert threshold_for_fa_rate(det, 10.0) == 0.5
+    assert threshold_for_fa_rate({**det, "fa_per_hour": [9.0, 9.0, 9.0]}, 0.5) == 0.9  # none reaches it
+    assert WakeWordApp(target_fa_per_hour=0.5).target_fa_per_hour == 0.5
+    with pytest.raises(ConfigError, match="target_fa_per_hour=-1"):
+        WakeWordApp(target_fa_per_hour=-1)

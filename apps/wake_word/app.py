@@ -37,6 +37,7 @@ from tinyml_suite.apps.wake_word.postprocess import (
     score_detections,
     smooth,
     stream_inputs,
+    threshold_for_fa_rate,
 )
 from tinyml_suite.common.app import App, PredictFn, classification_metrics
 from tinyml_suite.common.data import DataSplits, Split
@@ -65,6 +66,10 @@ class WakeWordApp(App):
         inferences at the inference hop for the detector and the firmware).
     threshold : float
         Default detection threshold (the calibrated one replaces it).
+    target_fa_per_hour : float or null
+        Calibration rule: null picks the threshold with the fewest misses + false accepts
+        on the validation stream; a number picks the lowest threshold with at most that
+        many false accepts per hour there (the field's operating point, e.g. 0.5).
     infer_every_frames : int
         Feature frames between two inferences on the stream and on the device (1 = every
         20 ms stride; a slow board needs more, deploy warns).
@@ -100,6 +105,10 @@ class WakeWordApp(App):
         if self.smooth_s < 0 or self.suppression_s < 0:
             raise ConfigError("app.smooth_s and app.suppression_s must be >= 0 seconds")
         self.threshold = float(o.get("threshold", 0.6))
+        target = o.get("target_fa_per_hour")
+        self.target_fa_per_hour = None if target is None else float(target)
+        if self.target_fa_per_hour is not None and self.target_fa_per_hour < 0:
+            raise ConfigError(f"app.target_fa_per_hour={target} must be >= 0 (or null)")
         PostprocessParams(threshold=self.threshold)  # validates the range
         self.stream_clips = int(o.get("stream_clips", 120))
         gap = o.get("stream_gap_s", (1.0, 2.5))
@@ -232,7 +241,10 @@ class WakeWordApp(App):
         fig = self._streaming_figures(predict, ctx, "val", self.threshold)
         if fig is None:
             return {"threshold": self.threshold}
-        thr = choose_threshold(fig["det"], events=fig["events"], hours=fig["stream_hours"])
+        if self.target_fa_per_hour is None:
+            thr = choose_threshold(fig["det"], events=fig["events"], hours=fig["stream_hours"])
+        else:
+            thr = threshold_for_fa_rate(fig["det"], self.target_fa_per_hour)
         log.info("wake_word: threshold %.2f chosen on the validation stream (%d keywords, %.1f min)",
                  thr, fig["events"], fig["stream_hours"] * 60)
         return {"threshold": thr}

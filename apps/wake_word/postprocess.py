@@ -50,6 +50,7 @@ __all__ = [
     "score_detections",
     "smooth",
     "stream_inputs",
+    "threshold_for_fa_rate",
 ]
 
 
@@ -313,6 +314,28 @@ def choose_threshold(det: dict[str, list[float]], *, events: int, hours: float) 
         if best_err is None or err < best_err - 1e-9 or (abs(err - best_err) <= 1e-9 and thr > best):
             best, best_err = thr, err
     return float(best if best is not None else 0.5)
+
+
+def threshold_for_fa_rate(det: dict[str, list[float]], target_fa_per_hour: float) -> float:
+    """The lowest threshold whose false accepts per hour are at most ``target_fa_per_hour``.
+
+    The operating point of the field's metric (false rejects at a fixed false-accept
+    rate), chosen on a validation stream. When no threshold reaches the target, the
+    highest threshold of the curve.
+
+    Examples
+    --------
+    >>> det = {"thresholds": [0.5, 0.7, 0.9], "fa_per_hour": [4.0, 0.4, 0.0], "miss_rate": [0.1, 0.2, 0.4]}
+    >>> threshold_for_fa_rate(det, 0.5), threshold_for_fa_rate(det, 0.0)
+    (0.7, 0.9)
+    """
+    if target_fa_per_hour < 0:
+        raise ConfigError(f"target_fa_per_hour={target_fa_per_hour} must be >= 0")
+    pairs = sorted(zip(det["thresholds"], det["fa_per_hour"]))
+    for thr, fa in pairs:
+        if fa <= target_fa_per_hour:
+            return float(thr)
+    return float(pairs[-1][0]) if pairs else 0.5
 
 
 def params_from_options(options: dict[str, Any]) -> PostprocessParams:

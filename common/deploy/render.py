@@ -1,6 +1,6 @@
 """Render a board project from ``firmware_templates/`` with Jinja2.
 
-Layers, later ones replacing files of the same path (STYLE point 11):
+Layers, later ones replacing files of the same path (a base plus per-board overrides by file name):
 
 1. ``firmware_templates/common/``: the C99 runner, HAL/model/app contracts, and the
    model: the compiled model's kernels from ``firmware_templates/engine/`` (runtime

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -82,6 +83,32 @@ def parse_capture_log(text: str) -> list[np.ndarray]:
     return recordings
 
 
+@dataclass(frozen=True)
+class MagicWandOptions:
+    """Options of :class:`MagicWand`; ``conf/dataset/magic_wand.yaml`` overrides them."""
+
+    root: Any = field(default=None, metadata={"required": True})  # folder holding wing/ ring/ slope/ negative/ (output_<gesture>_<user>.txt)
+    labels: tuple[str, ...] = ('wing', 'ring', 'slope', 'negative')
+    negative_label: str = 'negative'  # the class whose logs are continuous (cut into overlapping windows)
+    sample_rate: float = 25.0  # Hz, rate of the capture logs
+    target_rate: Any = None  # Hz the app runs at; null keeps 25 Hz (logs are resampled otherwise)
+    unit: str = 'mg'  # logged unit; converted to g
+    window_samples: int = 128  # samples per window (5.12 s at 25 Hz), gestures centred and edge-padded
+    negative_hop: int = 32  # samples between negative windows (1.28 s)
+    min_samples: int = 10  # shorter recordings (double button presses) are dropped
+    train_shifts: int = 2  # augmented copies of each training gesture (random offset in the window + below)
+    augment_rotate_deg: float = 0.0  # copies rotated by up to this angle (a device held differently), degrees
+    augment_gain: float = 0.0  # copies scaled by 1 +- this
+    augment_stretch: float = 0.0  # copies played 1 +- this faster/slower
+    augment_negatives: bool = False  # also add augmented copies of the negative training windows
+    synthetic_negatives: int = 0  # simulated idle/negative windows added to training (only 4 negative logs)
+    synthetic_negative_kinds: Any = None  # simulated movements used (all but partial letters)
+    val_users: tuple[str, ...] = ('lsj', 'negative_2')  # held-out groups: a user and a negative log
+    test_users: tuple[str, ...] = ('liucx', 'negative_1')
+    max_missing_gap: int = 3  # longest run of missing samples that is interpolated
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
+
+
 class MagicWand(Dataset):
     """The magic wand gestures (accelerometer only), split by user.
 
@@ -111,32 +138,11 @@ class MagicWand(Dataset):
     task = "classification"
     apps = ("gesture",)
     VERSION = 1
+    Options = MagicWandOptions
 
-    DEFAULTS: ClassVar[dict[str, Any]] = {
-        "root": None,
-        "labels": ["wing", "ring", "slope", "negative"],
-        "negative_label": "negative",
-        "sample_rate": MAGIC_WAND_RATE,
-        "target_rate": None,
-        "unit": "mg",
-        "window_samples": 128,
-        "negative_hop": 32,
-        "min_samples": 10,
-        "train_shifts": 2,
-        "augment_rotate_deg": 0.0,
-        "augment_gain": 0.0,
-        "augment_stretch": 0.0,
-        "augment_negatives": False,
-        "synthetic_negatives": 0,
-        "synthetic_negative_kinds": None,
-        "val_users": ["lsj", "negative_2"],
-        "test_users": ["liucx", "negative_1"],
-        "max_missing_gap": 3,
-        "smoke": False,
-    }
 
     def __init__(self, **options: Any) -> None:
-        super().__init__(**options)  # checks the option names against DEFAULTS
+        super().__init__(**options)  # checks the options against Options
         o = self.options
         if o["unit"] not in ACCEL_UNITS:
             raise ConfigError(f"dataset.unit={o['unit']!r} must be one of {sorted(ACCEL_UNITS)}")

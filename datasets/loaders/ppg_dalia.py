@@ -19,6 +19,7 @@ import io
 import logging
 import pickle
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ import numpy as np
 from tinyml_suite.common.data import Dataset, DataSplits, require_dir
 from tinyml_suite.common.dsp import resample
 from tinyml_suite.common.errors import ConfigError, DatasetError
-from tinyml_suite.datasets.synthetic.ppg import HrRecording, recordings_to_splits
+from tinyml_suite.datasets.synthetic.ppg import HrRecording, augment_options, recordings_to_splits
 
 __all__ = ["PpgDalia", "safe_load_pickle", "RestrictedUnpickler", "ALLOWED_GLOBALS"]
 
@@ -130,6 +131,23 @@ def read_dalia_recording(path: Path, *, sample_rate: float) -> HrRecording:
     return HrRecording(subject, signals, label.astype(np.float32))
 
 
+@dataclass(frozen=True)
+class PpgDaliaOptions:
+    """Options of :class:`PpgDalia`; ``conf/dataset/ppg_dalia.yaml`` overrides them."""
+
+    root: Any = field(default=None, metadata={"required": True})  # folder holding S1/S1.pkl ... S15/S15.pkl (read with a restricted unpickler)
+    sample_rate: float = 32.0  # Hz; BVP resampled from 64 Hz, ACC kept at 32 Hz (converted to g)
+    fold: Any = None  # leave-one-subject-out: test = subject <fold> (0..14), val = the next one
+    test_subjects: Any = None  # or explicit ids ("S1".."S15") / indices
+    val_subjects: Any = None
+    n_test: int = 3
+    n_val: int = 2
+    augment_copies: Any = None  # training copies with simulated arm motion (null: none; datasets/synthetic/ppg.py)
+    augment_activities: Any = None  # activities of the simulated motion (null: recordings_to_splits' list)
+    augment_artefact: Any = None  # [low, high] artefact-to-pulse ratio multiplier range of the copies
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
+
+
 class PpgDalia(Dataset):
     """PPG-DaLiA wrist BVP + ACC (15 subjects, daily-life activities).
 
@@ -142,6 +160,7 @@ class PpgDalia(Dataset):
     task = "regression"
     apps = ("heart_rate",)
     VERSION = 2
+    Options = PpgDaliaOptions
 
     def _load(self) -> DataSplits:
         o = dict(self.options)
@@ -151,6 +170,7 @@ class PpgDalia(Dataset):
         fs = float(o.pop("sample_rate", 32.0))
         split_opts = {k: o.pop(k) for k in ("test_subjects", "val_subjects", "fold", "n_test", "n_val") if k in o}
         split_opts = {k: v for k, v in split_opts.items() if v is not None}
+        split_opts.update(augment_options(o))
         if o:
             raise ConfigError(f"dataset.{sorted(o)[0]} is not an option of ppg_dalia; see conf/dataset/ppg_dalia.yaml")
         files = sorted((p for p in root.rglob("*.pkl") if re.fullmatch(r"S\d+\.pkl", p.name)),

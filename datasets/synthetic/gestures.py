@@ -15,6 +15,7 @@ rad/s (see :mod:`tinyml_suite.datasets.imu_common`).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,37 @@ def synth_labels(gestures: list[str], background: list[str], merge: dict[str, st
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class GestureSynthOptions:
+    """Options of :class:`GestureSynth`; ``conf/dataset/gesture_synth.yaml`` overrides them."""
+
+    sample_rate: float = 50.0  # Hz, IMU output data rate
+    window_samples: int = 128  # samples per window (2.56 s at 50 Hz)
+    axes: str = 'accel_gyro'  # accel_gyro: ax,ay,az (g) + gx,gy,gz (rad/s); accel: 3 channels
+    gestures: tuple[str, ...] = ('wing', 'ring', 'slope', 'punch', 'flex', 'shake')  # W, O, L letters + 3-D gestures
+    background: tuple[str, ...] = ('idle', 'negative')  # non-gesture classes: still hand, other movements
+    merge: Any = field(default_factory=lambda: {})  # relabel classes, e.g. {idle: negative}
+    n_users: int = 40  # simulated people (each with own style and own IMU)
+    val_users: int = 5  # people held out for validation
+    test_users: int = 5  # people held out for test (and for the streaming evaluation)
+    reps: int = 30  # examples per gesture per user
+    background_reps: int = 40  # examples per background class per user (negatives are the most varied)
+    tempo: float = 1.0  # gesture duration multiplier (2.0: twice as slow)
+    size: float = 1.0  # gesture size multiplier (1.0: 30 cm letters)
+    wrist: float = 1.0  # multiplier of the device's pitch (and random roll) with the hand's motion
+    roll: float = 0.0  # rad/m: consistent roll with sideways motion (a wand turned by the wrist); 0: small random roll
+    accel_range_g: float = 4.0  # accelerometer full scale, g (readings saturate)
+    gyro_range_dps: float = 2000.0  # gyroscope full scale, deg/s
+    accel_noise_g: float = 0.01  # accelerometer white noise, g rms per sample
+    gyro_noise_dps: float = 0.3  # gyroscope white noise, deg/s rms per sample
+    oversample: int = 4  # internal physics grid = 4 x sample_rate
+    return_prob: float = 0.5  # chance the hand moves back home after a gesture (as in streams)
+    stream_seconds: float = 60.0  # continuous stream per test user for the streaming evaluation, s
+    stream_gap_s: tuple[float, ...] = (2.0, 5.0)  # idle time between events in a stream, s
+    stream_negative_fraction: float = 0.3  # share of stream events that are negative movements
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
+
+
 class GestureSynth(Dataset):
     """Simulated accelerometer (+ gyroscope) gesture windows, split by user.
 
@@ -95,6 +127,7 @@ class GestureSynth(Dataset):
     task = "classification"
     apps = ("gesture",)
     VERSION = 2
+    Options = GestureSynthOptions
 
     def __init__(self, **options: Any) -> None:
         defaults: dict[str, Any] = {
@@ -244,7 +277,7 @@ class GestureSynth(Dataset):
         return self._readings(ideal, sensor, rng), meta
 
     def _load(self) -> DataSplits:
-        from tqdm.auto import tqdm
+        from tinyml_suite.common.console import progress
 
         o = self.options
         labels = self.labels
@@ -259,7 +292,7 @@ class GestureSynth(Dataset):
             s: {"x": [], "y": [], "g": [], "kind": [], "start_s": [], "duration_s": []}
             for s in ("train", "val", "test")
         }
-        for i in tqdm(range(self._n_users()), desc="gesture_synth users", leave=False):
+        for i in progress(range(self._n_users()), desc="gesture_synth users", leave=False):
             user, sensor = self._user(i)
             rng = np.random.default_rng([self.seed, 2000 + i])
             b = buckets[assign[user.user_id]]

@@ -22,3 +22,18 @@ def needs_shared_data(name: str) -> pytest.MarkDecorator:
     """Skip unless ../shared/data/<name> exists (real recordings; never required)."""
     path = SHARED_DATA / name
     return pytest.mark.skipif(not path.is_dir(), reason=f"real dataset folder absent: {path}")
+
+
+def needs_modules(*modules: str) -> pytest.MarkDecorator:
+    """Skip unless every module imports (optional extras such as the sweep launchers).
+
+    ``.ci/run`` installs them and sets ``TINYML_REQUIRE_EXTRAS=1``: there a missing module
+    fails the test instead of skipping it, so a broken install cannot pass unseen.
+    """
+    import importlib.util
+    import os
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing and os.environ.get("TINYML_REQUIRE_EXTRAS") == "1":
+        raise ImportError(f"TINYML_REQUIRE_EXTRAS=1 but not installed: {', '.join(missing)} (pip install -e '.[dev]')")
+    return pytest.mark.skipif(bool(missing), reason=f"not installed: {', '.join(missing)} (pip install -e '.[dev]')")
