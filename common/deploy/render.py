@@ -48,6 +48,7 @@ SOURCE_DIR: dict[str, str | None] = {
     "espidf": "main",
     "pico_sdk": "src",
     "linux_python": None,
+    "baremetal": "src",
 }
 
 #: firmware_templates/common files every C project gets
@@ -65,6 +66,11 @@ FIRMWARE_FILES = (
 TFLM_FILES = ("model_runner_tflm.cc",)
 #: host `make check` (no TFLM)
 CHECK_FILES = ("tm_model_replay.c", "tm_check.c")
+#: further firmware_templates/common files of one project kind
+TEMPLATE_FILES = {"baremetal": ("tm_serial.h", "tm_serial.c")}
+#: bare-metal sources built only into the check program / the serial-protocol program
+BAREMETAL_CHECK = ("tm_device_check.c", "tm_testdata.c")
+BAREMETAL_SERIAL = ("tm_serial.c",)
 
 _COMMENT = {
     ".c": "//", ".h": "//", ".cc": "//", ".cpp": "//", ".ino": "//", ".py": "#", ".txt": "#",
@@ -79,7 +85,9 @@ def _comment_for(name: str) -> str | None:
     return _COMMENT.get(Path(name).suffix)
 
 
-def project_sources(spec: FirmwareSpec, *, host_check: bool, engine_kernels: list[Path] | None = None) -> dict[str, Path]:
+def project_sources(
+    spec: FirmwareSpec, *, host_check: bool, template: str = "", engine_kernels: list[Path] | None = None
+) -> dict[str, Path]:
     """C/C++ files copied from firmware_templates into the project's source folder (name -> path).
 
     With ``engine_kernels`` (the compiled model's kernel sources and headers from
@@ -89,6 +97,7 @@ def project_sources(spec: FirmwareSpec, *, host_check: bool, engine_kernels: lis
     """
     root = templates_root()
     files: dict[str, Path] = {n: root / "common" / n for n in FIRMWARE_FILES}
+    files.update({n: root / "common" / n for n in TEMPLATE_FILES.get(template, ())})
     if spec.has_model and engine_kernels is not None:
         files.update({p.name: p for p in engine_kernels})
     elif spec.has_model:
@@ -157,7 +166,8 @@ def render_project(
         raise DeployError(f"firmware_templates/boards/{template}/ is missing from the installation")
     src_dir = SOURCE_DIR[template]
     host_check = template == "host_c"
-    copied = project_sources(spec, host_check=host_check, engine_kernels=engine_kernels) if src_dir is not None else {}
+    copied = (project_sources(spec, host_check=host_check, template=template, engine_kernels=engine_kernels)
+              if src_dir is not None else {})
     engine = spec.has_model and engine_kernels is not None
 
     # what the templates see
@@ -196,6 +206,16 @@ def render_project(
         "kib": lambda n: f"{n / 1024:.1f}",
         "banner": lambda comment="//": cgen.generated_banner(cgen.TOOL, spec.config_hash, comment).rstrip("\n"),
     }
+    if template == "baremetal":
+        from tinyml_suite.common.deploy.baremetal import core_flags
+
+        extra = set(BAREMETAL_CHECK) | set(BAREMETAL_SERIAL)
+        context["cpu_flags"] = core_flags(board.core)
+        context["baremetal"] = {
+            "common": [rel(n) for n in c_srcs if n not in CHECK_FILES and n not in extra],
+            "check": [rel(n) for n in c_srcs if n in BAREMETAL_CHECK],
+            "serial": [rel(n) for n in c_srcs if n in BAREMETAL_SERIAL],
+        }
     env = _jinja_env(root)
     out_dir = Path(out_dir)
     written: list[str] = []
