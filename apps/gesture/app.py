@@ -69,6 +69,7 @@ class GestureApp(App):
     task = "classification"
     headline = "accuracy"
     firmware_main = ""
+    firmware_hooks = "apps/gesture/postprocess.c"
     custom_dataset = "imu_csv"
 
     _DEFAULTS: ClassVar[dict[str, Any]] = {
