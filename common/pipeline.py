@@ -57,7 +57,7 @@ def stage_data(ctx: RunContext) -> dict[str, Any]:
 
 def stage_features(ctx: RunContext) -> dict[str, Any]:
     """Compute model inputs for every split with the configured DSP front end."""
-    from tqdm.auto import tqdm
+    from tinyml_suite.common.console import Progress
 
     assert ctx.data is not None
     extractor = instantiate_logged(ctx.cfg.features, sample_rate=ctx.data.sample_rate)
@@ -81,19 +81,20 @@ def stage_features(ctx: RunContext) -> dict[str, Any]:
         log.info("Loaded cached features %s", path)
     else:
         chunk = 512
-        for name in ("train", "val", "test"):
-            x = getattr(ctx.data, name).x
-            parts = [
-                extractor(x[i : i + chunk])
-                for i in tqdm(range(0, max(len(x), 1), chunk), desc=f"features {name}", leave=False)
-                if len(x[i : i + chunk])
-            ]
+        splits = {name: getattr(ctx.data, name).x for name in ("train", "val", "test")}
+        bar = Progress("features", total=sum(-(-len(x) // chunk) for x in splits.values()), unit="chunk")
+        for name, x in splits.items():
+            parts = []
+            for i in range(0, len(x), chunk):
+                parts.append(extractor(x[i : i + chunk]))
+                bar.update(1)
             shape = extractor.output_shape(x.shape[1:]) if not parts else None
             ctx.X[name] = (
                 np.concatenate(parts).astype(np.float32)
                 if parts
                 else np.zeros((0, *shape), dtype=np.float32)
             )
+        bar.close()
         if ctx.dataset is not None and ctx.dataset.cache:
             from tinyml_suite.common.io import atomic_path
 
@@ -166,12 +167,13 @@ STAGES: dict[str, Callable[[RunContext], dict[str, Any]]] = {
     "optimize": _deploy_stage("optimize"),
     "verify": _deploy_stage("verify"),
     "deploy": _deploy_stage("deploy"),
+    "device": _deploy_stage("device"),
     "report": stage_report,
 }
 
 
 def _stage_available(name: str) -> bool:
-    if name in ("optimize", "verify", "deploy"):
+    if name in ("optimize", "verify", "deploy", "device"):
         from tinyml_suite.common import stages
 
         return hasattr(stages, f"stage_{name}")

@@ -98,6 +98,7 @@ class HeartRateApp(App):
     custom_dataset: ClassVar[str] = "ppg_csv"  # `tinyml new --from` starts from this loader
     higher_is_better: ClassVar[bool] = False
     firmware_main: ClassVar[str] = ""
+    firmware_hooks: ClassVar[str] = "apps/heart_rate/postprocess.c"
 
     _OPTIONS = ("hr_min_bpm", "hr_step_bpm", "n_bins", "label_sigma_bpm", "decode_half_width", "tracking",
                 "dsp_baseline", "trace_subject", "pretrain", "calibrate_tracking", "outputs")
@@ -185,6 +186,7 @@ class HeartRateApp(App):
             return None
         import keras
 
+        from tinyml_suite.common.train import epoch_progress
         from tinyml_suite.datasets.synthetic.ppg import PpgSim
 
         o = self.pretrain
@@ -202,8 +204,9 @@ class HeartRateApp(App):
         model = ctx.model
         model.compile(optimizer=keras.optimizers.Adam(float(o.get("learning_rate", 0.003))), loss=self.loss())
         log.info("Pretraining on %d simulated windows (%d subjects x %g min) for %d epochs", len(X), n_subj, minutes, epochs)
+        shown, verbose = epoch_progress(int(ctx.cfg.trainer.get("verbose", 2)), epochs, "pretrain")
         hist = model.fit(X, soft_labels(y, self.grid, self.label_sigma), epochs=epochs,
-                         batch_size=int(o.get("batch_size", 64)), shuffle=True, verbose=int(ctx.cfg.trainer.get("verbose", 2)))
+                         batch_size=int(o.get("batch_size", 64)), shuffle=True, callbacks=shown, verbose=verbose)
         return {"pretrain": {"windows": int(len(X)), "subjects": n_subj, "epochs": epochs,
                              "final_loss": float(hist.history["loss"][-1])}}
 
@@ -376,6 +379,20 @@ class HeartRateApp(App):
         n = int(self.grid.size)
         return 4 * (6 * n + len(self.active_tracking(ctx).kernel(float(self.grid[1] - self.grid[0]))))
 
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]]:
+        """postprocess.c's estimate of every window: :class:`HrTracker` over the softmax of
+        the outputs (value: BPM, confidence: the posterior mass near it), one recording."""
+        from tinyml_suite.apps.heart_rate.postprocess import HrTracker
+
+        tracker = HrTracker(self.grid, self.active_tracking(ctx))
+        events = []
+        for w, p in enumerate(self.probabilities(np.asarray(outputs, np.float32))):
+            bpm = tracker.step(p)
+            events.append({"event": "value", "index": -1, "value": float(bpm),
+                           "confidence": float(tracker.last_confidence), "window": w})
+        return events
+
+
 
 class EcgApp(App):
     """R-peak detection, HR and HRV from one ECG lead (DSP only: nothing is trained).
@@ -392,6 +409,7 @@ class EcgApp(App):
     higher_is_better: ClassVar[bool] = False
     trains_model: ClassVar[bool] = False
     firmware_main: ClassVar[str] = "apps/heart_rate/ecg_main.c"
+    firmware_hooks: ClassVar[str] = "apps/heart_rate/postprocess.c"
 
     _OPTIONS = ("detector", "tolerance_s", "exclude_edges_s", "window_s", "hop_s")
 
