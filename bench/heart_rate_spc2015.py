@@ -101,7 +101,7 @@ def _sim_windows(sample_rate: float):
     from tinyml_suite.datasets.synthetic.ppg import PpgSim
 
     d = PpgSim(seed=SIM["seed"], n_subjects=SIM["n_subjects"], minutes=SIM["minutes"], protocol="exercise",
-               sample_rate=sample_rate, test_subjects=list(range(SIM["n_subjects"])), n_val=0, cache=False).load()
+               sample_rate=sample_rate, n_test=SIM["n_subjects"], n_val=0, cache=False).load()
     return d.test
 
 
