@@ -1,106 +1,435 @@
-"""heart_rate on IEEE SPC 2015: leave-one-subject-out CNN (float and int8 on TFLM) vs the DSP baseline.
+"""heart_rate on IEEE SPC 2015 (or PPG-DaLiA): an honest leave-one-subject-out protocol.
 
-For each of the 12 training subjects ``k`` (fold k): the recipe
-``tinyml app=heart_rate dataset=spc2015 dataset.fold=k`` runs the stages data, features,
-train, evaluate, optimize and verify through the real pipeline (``run_recipe``): the CNN
-trains on 10 subjects, selects its epoch on subject ``k+1`` (validation) and is scored on
-subject ``k`` (8 s windows, 2 s hop, against the ECG-derived ``BPM0``). The int8 figure is
-computed from the int8 model's outputs on the TFLite Micro runtime (``tflite-micro``
-Python package); the DSP baseline runs on the same test windows. Prints a markdown table
-(per subject and the mean over the 12 subjects, which equals the mean over all windows
-weighted by subject) and writes the per-fold metrics to ``--out``.
+Every choice is made on the training subjects only; the held-out recording is scored
+once, after the choices are committed. Three stages (``--stage``):
 
-    TF_NUM_INTRAOP_THREADS=1 nice -n 10 python bench/heart_rate_spc2015.py \\
-        --root ../shared/data/ieee_spc2015 [--out /tmp/hr_spc.json] [override ...]
+``loso``
+    For each subject ``k`` (fold k): the recipe ``tinyml app=heart_rate
+    dataset=spc2015 dataset.fold=k`` through the real pipeline (``run_recipe``: data,
+    features, train, evaluate, optimize, verify): the CNN trains on the other subjects
+    but one, which selects the epoch (early stopping), and is scored on subject ``k``.
+    Saved per fold (``<work>/foldNN/``): the run (``model.keras``, ``model_int8.tflite``,
+    ``.hydra/``, so ``tinyml evaluate`` can reuse it) and ``outputs.npz``: the CNN's
+    probabilities over the HR bins on the test subject, float (Keras) and int8 (the int8
+    model on the TFLite Micro runtime), the ACC spectrum the tracker reads, the
+    reference; and the same on simulated test-protocol subjects (``ppg_sim``,
+    ``protocol=exercise``, seed 101: never a real recording).
+``select``
+    Chooses the tracking parameters of the CNN and the DSP baseline's motion stage and
+    tracking parameters from the grids below, by leave-one-subject-out over the training
+    subjects: for fold ``k`` the configuration with the lowest objective over the other
+    subjects (mean per-subject MAE + 0.5 x the MAE on the simulated test-protocol
+    subjects) is applied to subject ``k``: those are the LOSO figures (nested: subject
+    ``k`` never chose its own parameters). The final choice (the same objective over all
+    training subjects) is printed as the YAML to commit in ``conf/app/heart_rate.yaml``
+    and written to ``<work>/selection.json``.
+``heldout``
+    Run after the final parameters are committed: scores the held-out recording(s)
+    (``--heldout S04_T01``: SPC 2015's extra training recording DATA_S04_T01, recorded
+    with the test protocol's movements) with every fold's model through ``tinyml
+    evaluate`` (float, int8 on TFLM) and the DSP baseline, all with the committed
+    configuration. Nothing is chosen here.
 
-Extra arguments are Hydra overrides applied to every fold (e.g. ``trainer.epochs=60``).
-Not a test: nothing is asserted. Record the table in docs/BENCHMARKS.md (## heart_rate).
+    TF_NUM_INTRAOP_THREADS=2 nice -n 10 python bench/heart_rate_spc2015.py --stage loso \\
+        --root ../shared/data/ieee_spc2015 --work /tmp/hr_spc [override ...]
+    python bench/heart_rate_spc2015.py --stage select --root ../shared/data/ieee_spc2015 --work /tmp/hr_spc
+    # commit the printed parameters, then once:
+    python bench/heart_rate_spc2015.py --stage heldout --root ../shared/data/ieee_spc2015 --work /tmp/hr_spc
+
+PPG-DaLiA (``--dataset ppg_dalia --root <PPG_FieldStudy>``): the same loso and select
+stages over its 15 subjects (no held-out recording).
+
+Extra arguments of ``loso`` are Hydra overrides applied to every fold (e.g.
+``dataset.augment_copies=1``). Not a test: nothing is asserted. Record the tables in
+docs/BENCHMARKS.md (## heart_rate).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+#: Objective weight of the simulated test-protocol subjects in every choice.
+SIM_WEIGHT = 0.5
+#: Simulated test-protocol subjects (ppg_sim, protocol=exercise): seed, count, minutes.
+SIM = {"seed": 101, "n_subjects": 6, "minutes": 6.0}
 
-def run_fold(fold: int, root: str, overrides: list[str], work: Path) -> dict:
+#: The CNN's tracking grid (TrackParams fields; refine=mean, refine_bins=3, floor=0.001).
+CNN_GRID = {
+    "sigma_bpm": [3.75, 5.0],
+    "gamma": [0.7, 1.0],
+    "uniform": [1e-2, 1e-3],
+    "gamma_motion": [None, 0.3, 0.5],
+    "uniform_motion": [None, 1e-4, 1e-5],
+    "reacquire_acc": [0.0, 0.9],
+}
+#: The DSP baseline's grid: motion stages x tracking (refine=peak, refine_bins=2, sigma 5 BPM).
+DSP_MOTION = [
+    {"rule": "subtract", "strength": 0.9, "gain_floor": 0.05, "spread_bins": 2, "history": 0.0},
+    {"rule": "subtract", "strength": 1.0, "gain_floor": 0.01, "spread_bins": 1, "history": 0.0},
+    {"rule": "wiener", "strength": 3.0, "gain_floor": 0.05, "spread_bins": 2, "history": 0.0},
+    {"rule": "wiener", "strength": 3.0, "gain_floor": 0.05, "spread_bins": 2, "history": 0.7},
+    {"rule": "wiener", "strength": 10.0, "gain_floor": 0.0, "spread_bins": 2, "history": 0.7},
+]
+DSP_TRACK_GRID = {
+    "gamma": [0.5, 1.0],
+    "uniform": [1e-2, 1e-1],
+    "gamma_motion": [None, 0.3],
+    "uniform_motion": [None, 1e-4],
+    "reacquire_acc": [0.0, 0.9],
+    "normalize": [True, False],
+}
+
+
+def _grid(spec: dict[str, list]) -> list[dict[str, Any]]:
+    keys = list(spec)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(spec[k] for k in keys))]
+
+
+# -- stage loso ----------------------------------------------------------------------------
+
+
+def _sim_windows(sample_rate: float):
+    from tinyml_suite.datasets.synthetic.ppg import PpgSim
+
+    d = PpgSim(seed=SIM["seed"], n_subjects=SIM["n_subjects"], minutes=SIM["minutes"], protocol="exercise",
+               sample_rate=sample_rate, n_test=SIM["n_subjects"], n_val=0, cache=False).load()
+    return d.test
+
+
+def run_fold(fold: int, args: argparse.Namespace, overrides: list[str], work: Path) -> dict:
+    from omegaconf import OmegaConf
+
     from tinyml_suite.common.cli import compose_config
+    from tinyml_suite.common.deploy.verify import tflm_predictor
     from tinyml_suite.common.pipeline import run_recipe
 
-    cfg = compose_config([
-        "app=heart_rate", "dataset=spc2015", f"dataset.root={root}", f"dataset.fold={fold}",
+    run_dir = work / f"fold{fold:02d}"
+    ovr = [
+        "app=heart_rate", f"dataset={args.dataset}", f"dataset.root={args.root}", f"dataset.fold={fold}",
         "stages=[data,features,train,evaluate,optimize,verify]", "trainer.tensorboard=false", "trainer.verbose=0",
+        "app.calibrate_tracking=null",  # the select stage chooses the tracking on all training subjects instead
         *overrides,
-    ])
+    ]
+    cfg = compose_config(ovr)
     t0 = time.perf_counter()
-    metrics, ctx = run_recipe(cfg, work / f"fold{fold:02d}")
-    subject = str(ctx.data.test.groups[0])
-    f, q = metrics["float"], metrics["int8"]
-    return {
-        "fold": fold,
-        "subject": subject,
-        "n_windows": int(len(ctx.data.test)),
-        "cnn_float_mae": f["mae_bpm"],
-        "cnn_float_mae_untracked": f["mae_bpm_untracked"],
-        "cnn_int8_mae": q.get("mae_bpm"),
-        "cnn_int8_mae_untracked": q.get("mae_bpm_untracked"),
-        "dsp_mae": f.get("dsp_baseline", {}).get("mae_bpm"),
-        "tflite_int8_bytes": metrics["model"].get("tflite_bytes") or metrics.get("optimize", {}).get("int8_bytes"),
-        "params": metrics["model"].get("params"),
-        "arena_bytes": metrics["tflm"].get("arena_bytes"),
-        "matches_litert": metrics["tflm"].get("matches_litert"),
-        "epochs_run": metrics.get("train", {}).get("epochs_run"),
+    metrics, ctx = run_recipe(cfg, run_dir)
+    # make the folder a run `tinyml evaluate` can reuse (the held-out stage does)
+    (run_dir / ".hydra").mkdir(exist_ok=True)
+    OmegaConf.save(cfg, run_dir / ".hydra" / "config.yaml")
+    OmegaConf.save(OmegaConf.create(ovr), run_dir / ".hydra" / "overrides.yaml")
+    app, test = ctx.app, ctx.data.test
+    model_bytes = (run_dir / "model_int8.tflite").read_bytes()
+    int8 = tflm_predictor(model_bytes, int(ctx.state.get("arena_bytes") or 0) or None)
+    fpred = ctx.float_predict()
+    sim = _sim_windows(ctx.data.sample_rate)
+    X_sim = np.concatenate([ctx.features(sim.x[i : i + 512]) for i in range(0, len(sim.x), 512)])
+    out = {
+        "float": app.probabilities(fpred(ctx.X["test"])), "int8": app.probabilities(int8(ctx.X["test"])),
+        "acc": app.acc_spectrum(ctx, ctx.X["test"]), "y": test.y, "rec": test.meta["rec"], "t": test.meta["t_s"],
+        "groups": test.groups.astype(str), "recording": test.meta["recording"].astype(str),
+        "sim_float": app.probabilities(fpred(X_sim)), "sim_int8": app.probabilities(int8(X_sim)),
+        "sim_acc": app.acc_spectrum(ctx, X_sim), "sim_y": sim.y, "sim_rec": sim.meta["rec"], "sim_t": sim.meta["t_s"],
+        "sim_groups": sim.groups.astype(str), "grid": app.grid,
+    }
+    np.savez(run_dir / "outputs.npz", **{k: v for k, v in out.items() if v is not None})
+    row = {
+        "fold": fold, "subject": str(test.groups[0]), "n_windows": int(len(test)),
+        "cnn_float_mae_run": metrics["float"]["mae_bpm"], "cnn_int8_mae_run": metrics["int8"].get("mae_bpm"),
+        "tflite_int8_bytes": metrics["model"].get("tflite_bytes"), "params": metrics["model"].get("params"),
+        "macs": metrics["model"].get("macs"), "arena_bytes": metrics["tflm"].get("arena_bytes"),
+        "matches_litert": metrics["tflm"].get("matches_litert"), "epochs_run": metrics.get("train", {}).get("epochs_run"),
         "seconds": round(time.perf_counter() - t0, 1),
     }
+    (run_dir / "row.json").write_text(json.dumps(row, indent=1, default=float))
+    return row
+
+
+def _n_subjects(args: argparse.Namespace) -> int:
+    """Training subjects under ``--root`` (SPC 2015: the DATA_<nn>_TYPE<tt> files; PPG-DaLiA: S<k>.pkl)."""
+    import re
+
+    if args.dataset == "spc2015":
+        from tinyml_suite.datasets.loaders.spc2015 import find_spc_files
+
+        return len({f.subject for f in find_spc_files(Path(args.root), include_extra=False)})
+    return len([p for p in Path(args.root).rglob("*.pkl") if re.fullmatch(r"S\d+\.pkl", p.name)])
+
+
+def stage_loso(args: argparse.Namespace, overrides: list[str], work: Path) -> None:
+    n = _n_subjects(args)
+    folds = list(range(n)) if args.folds == "all" else [int(v) for v in args.folds.split(",")]
+    (work / "loso.json").write_text(json.dumps({"dataset": args.dataset, "overrides": overrides}, indent=1))
+    t0 = time.perf_counter()
+    for k in folds:
+        row = run_fold(k, args, overrides, work)
+        print(f"fold {k:2d} subject {row['subject']}: CNN float {row['cnn_float_mae_run']:.2f}, int8 "
+              f"{row['cnn_int8_mae_run']:.2f} BPM with the configured tracking ({row['seconds']} s)", file=sys.stderr, flush=True)
+    print(f"loso: {len(folds)} folds in {(time.perf_counter() - t0) / 60:.1f} min; next: --stage select", file=sys.stderr)
+
+
+# -- stage select ----------------------------------------------------------------------------
+
+
+def _segments(rec: np.ndarray, t: np.ndarray) -> list[np.ndarray]:
+    from tinyml_suite.apps.heart_rate.postprocess import recording_segments
+
+    return recording_segments(rec, t, 2.0)
+
+
+def _per_group_mae(est: np.ndarray, y: np.ndarray, groups: np.ndarray) -> dict[str, float]:
+    return {str(g): float(np.mean(np.abs(est[groups == g] - y[groups == g]))) for g in np.unique(groups)}
+
+
+def _nested(real: np.ndarray, sim: np.ndarray) -> tuple[np.ndarray, int]:
+    """``real[c, s]`` (config x subject MAE), ``sim[c, s]`` (config x fold sim MAE, or [c, 1]).
+
+    Returns the config chosen for each held-out subject (objective over the others) and
+    the final choice (over all)."""
+    n = real.shape[1]
+    chosen = np.empty(n, np.int64)
+    for k in range(n):
+        others = np.delete(real, k, axis=1).mean(axis=1)
+        s = sim[:, k] if sim.shape[1] == n else sim[:, 0]
+        chosen[k] = int(np.argmin(others + SIM_WEIGHT * s))
+    final = int(np.argmin(real.mean(axis=1) + SIM_WEIGHT * sim.mean(axis=1)))
+    return chosen, final
+
+
+def _within5(est: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(np.abs(est - y) <= 5.0))
+
+
+def select_cnn(work: Path, folds: list[Path]) -> dict[str, Any]:
+    from tinyml_suite.apps.heart_rate.app import decode_bins
+    from tinyml_suite.apps.heart_rate.postprocess import TrackParams, track
+
+    outs = [dict(np.load(f / "outputs.npz")) for f in folds]
+    grid = outs[0]["grid"]
+    configs = _grid(CNN_GRID)
+    base = {"refine": "mean", "refine_bins": 3, "floor": 0.001}
+    real = {v: np.zeros((len(configs), len(outs))) for v in ("float", "int8")}
+    sim = {v: np.zeros((len(configs), len(outs))) for v in ("float", "int8")}
+    ests: dict[str, list[list[np.ndarray]]] = {"float": [], "int8": []}
+    t0 = time.perf_counter()
+    for v in ("float", "int8"):
+        for ci, c in enumerate(configs):
+            tp = TrackParams(**base, **c)
+            row = []
+            for k, o in enumerate(outs):
+                e = track(o[v], grid, _segments(o["rec"], o["t"]), tp, o.get("acc"))
+                real[v][ci, k] = float(np.mean(np.abs(e - o["y"])))
+                row.append(e)
+                es = track(o[f"sim_{v}"], grid, _segments(o["sim_rec"], o["sim_t"]), tp, o.get("sim_acc"))
+                sim[v][ci, k] = float(np.mean(np.abs(es - o["sim_y"])))
+            ests[v].append(row)
+    print(f"select: CNN tracking grid of {len(configs)} configurations in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    # choose on the deployed model's (int8) outputs; report float with the same choice
+    chosen, final = _nested(real["int8"], sim["int8"])
+    rows = []
+    for k, o in enumerate(outs):
+        c = chosen[k]
+        rows.append({
+            "subject": str(o["groups"][0]), "recording": str(o["recording"][0]), "n": int(len(o["y"])),
+            "float": float(real["float"][c, k]), "int8": float(real["int8"][c, k]),
+            "int8_within5": _within5(ests["int8"][c][k], o["y"]), "float_within5": _within5(ests["float"][c][k], o["y"]),
+            "untracked": float(np.mean(np.abs(decode_bins(o["float"], grid) - o["y"]))),
+            "sim_int8": float(sim["int8"][c, k]), "config": configs[c],
+        })
+    return {"rows": rows, "final": {**base, **configs[final]},
+            "final_score": {"real_int8": float(real["int8"][final].mean()), "sim_int8": float(sim["int8"][final].mean())},
+            "n_configs": len(configs)}
+
+
+def select_dsp(args: argparse.Namespace) -> dict[str, Any]:
+    from tinyml_suite.apps.heart_rate.dsp_baseline import DspParams, baseline_spectra, dsp_estimates, time_domain_bpm
+    from tinyml_suite.apps.heart_rate.postprocess import HrTracker, TrackParams
+    from tinyml_suite.common.dsp import MotionSuppressionParams, MotionSuppressor
+
+    data = _training_data(args)
+    sim = _sim_windows(32.0)
+    sets = {}
+    for name, split in (("real", data), ("sim", sim)):
+        grid, spec = baseline_spectra(split.x, 32.0)
+        motion = split.x[:, 1:].std(axis=-1).mean(axis=-1)
+        td = np.full(len(split.x), np.nan)
+        clean = motion < DspParams().clean_motion_g
+        td[clean] = [time_domain_bpm(w, 32.0) for w in split.x[clean, 0]]
+        sets[name] = (grid, spec, td, _segments(split.meta["rec"], split.meta["t_s"]), split)
+    base = {"sigma_bpm": 5.0, "refine": "peak", "refine_bins": 2}
+    tgrid = _grid(DSP_TRACK_GRID)
+    configs = [(m, t) for m in DSP_MOTION for t in tgrid]
+    subjects = np.unique(data.groups)
+    real = np.zeros((len(configs), len(subjects)))
+    simm = np.zeros((len(configs), 1))
+    ests = []
+    t0 = time.perf_counter()
+    for mi, m in enumerate(DSP_MOTION):
+        mp = MotionSuppressionParams(**m)
+        cleaned = {}
+        for name, (_g, spec, _td, segs, _split) in sets.items():
+            out = np.empty((len(spec), spec.shape[-1]), np.float32)
+            ms = MotionSuppressor(mp)
+            for seg in segs:
+                ms.reset()
+                for i in seg:
+                    out[i] = ms.step(spec[i, 0], spec[i, 1:])
+            cleaned[name] = out
+        for ti, t in enumerate(tgrid):
+            tp = TrackParams(**base, **t, floor=0.001 if t["normalize"] else 0.1)
+            ci = mi * len(tgrid) + ti
+            for name, (grid, spec, td, segs, split) in sets.items():
+                tr = HrTracker(grid, tp)
+                acc = spec[:, 1:].max(axis=1)
+                est = np.zeros(len(spec))
+                for seg in segs:
+                    tr.reset()
+                    for i in seg:
+                        e = tr.step(cleaned[name][i], acc[i])
+                        if np.isfinite(td[i]) and abs(td[i] - e) <= DspParams().td_agree_bpm:
+                            e = td[i]
+                        est[i] = e
+                per = _per_group_mae(est, split.y, split.groups.astype(str))
+                if name == "real":
+                    real[ci] = [per[str(s)] for s in subjects]
+                    ests.append(est)
+                else:
+                    simm[ci, 0] = float(np.mean(list(per.values())))
+    print(f"select: DSP grid of {len(configs)} configurations in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    chosen, final = _nested(real, simm)
+    g = data.groups.astype(str)
+    rows = []
+    for k, s in enumerate(subjects):
+        c = chosen[k]
+        m = g == str(s)
+        rows.append({"subject": str(s), "mae": float(real[c, k]), "within5": _within5(ests[c][m], data.y[m]),
+                     "config": {"motion": configs[c][0], "tracking": configs[c][1]}})
+    fm, ft = configs[final]
+    final_cfg = {"motion": fm, "tracking": {**base, **ft, "floor": 0.001 if ft["normalize"] else 0.1}}
+    # the bench's loop is the baseline itself: check it against dsp_estimates on the final choice
+    params = DspParams(motion=MotionSuppressionParams(**fm), tracking=TrackParams(**final_cfg["tracking"]))
+    check = dsp_estimates(data.x, sample_rate=32.0, rec=data.meta["rec"], t_s=data.meta["t_s"], params=params)
+    assert np.allclose(check, ests[final], atol=1e-6), "bench loop and dsp_estimates disagree"
+    return {"rows": rows, "final": final_cfg, "final_score": {"real": float(real[final].mean()), "sim": float(simm[final, 0])},
+            "n_configs": len(configs)}
+
+
+def _training_data(args: argparse.Namespace):
+    """All training subjects' windows as one split (never the extra or test recordings)."""
+    if args.dataset == "spc2015":
+        from tinyml_suite.datasets.loaders.spc2015 import Spc2015
+
+        d = Spc2015(root=args.root, include_extra=False, test_subjects=list(range(_n_subjects(args))), n_val=0,
+                    cache=False).load()
+    else:
+        from tinyml_suite.datasets.loaders.ppg_dalia import PpgDalia
+
+        d = PpgDalia(root=args.root, test_subjects=list(range(_n_subjects(args))), n_val=0, cache=False).load()
+    return d.test
+
+
+def _yaml(final_cnn: dict, final_dsp: dict) -> str:
+    def fmt(d: dict) -> str:
+        return "{" + ", ".join(f"{k}: {'null' if v is None else str(v).lower() if isinstance(v, bool) else v}"
+                               for k, v in d.items()) + "}"
+
+    return (f"  tracking: {fmt(final_cnn)}\n  calibrate_tracking: null\n  dsp_baseline:\n"
+            f"    motion: {fmt(final_dsp['motion'])}\n    tracking: {fmt(final_dsp['tracking'])}\n")
+
+
+def stage_select(args: argparse.Namespace, work: Path) -> None:
+    folds = sorted(p for p in work.glob("fold*") if (p / "outputs.npz").exists())
+    if not folds:
+        raise SystemExit(f"no fold outputs under {work}; run --stage loso first")
+    cnn = select_cnn(work, folds)
+    dsp = select_dsp(args)
+    fold_rows = [json.loads((f / "row.json").read_text()) for f in folds]
+    sel = {"dataset": args.dataset, "loso": json.loads((work / "loso.json").read_text()), "cnn": cnn, "dsp": dsp,
+           "folds": fold_rows, "sim": SIM, "sim_weight": SIM_WEIGHT}
+    (work / "selection.json").write_text(json.dumps(sel, indent=1, default=float))
+    dsp_by = {r["subject"]: r for r in dsp["rows"]}
+    print(f"\n{args.dataset}, leave-one-subject-out ({len(folds)} folds), MAE in BPM per 8 s window (2 s hop); "
+          "parameters chosen per fold on the other subjects (nested)")
+    print(f"overrides: {' '.join(sel['loso']['overrides']) or '(none)'}\n")
+    print("| recording | windows | DSP baseline | within 5 BPM | CNN float, no tracking | CNN float | CNN int8 (TFLM) | within 5 BPM |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in cnn["rows"]:
+        d = dsp_by.get(r["subject"], {})
+        print(f"| {r['recording']} | {r['n']} | {d.get('mae', float('nan')):.2f} | {100 * d.get('within5', float('nan')):.1f} % | "
+              f"{r['untracked']:.2f} | {r['float']:.2f} | {r['int8']:.2f} | {100 * r['int8_within5']:.1f} % |")
+
+    def mean(rows: list, key: str) -> float:
+        return float(np.mean([r[key] for r in rows]))
+
+    print(f"| **mean** | {sum(r['n'] for r in cnn['rows'])} | **{mean(dsp['rows'], 'mae'):.2f}** | "
+          f"{100 * mean(dsp['rows'], 'within5'):.1f} % | {mean(cnn['rows'], 'untracked'):.2f} | **{mean(cnn['rows'], 'float'):.2f}** | "
+          f"**{mean(cnn['rows'], 'int8'):.2f}** | {100 * mean(cnn['rows'], 'int8_within5'):.1f} % |")
+    r0 = fold_rows[0]
+    print(f"\nint8 model: {r0['tflite_int8_bytes']} bytes, {r0['params']} parameters, {r0['macs']} MACs, TFLM arena "
+          f"{r0['arena_bytes']} bytes; LiteRT == TFLM on every fold: {all(r['matches_litert'] for r in fold_rows)}")
+    print(f"simulated test-protocol subjects (objective weight {SIM_WEIGHT}): CNN int8 {mean(cnn['rows'], 'sim_int8'):.2f}, "
+          f"DSP {dsp['final_score']['sim']:.2f} BPM (final choice)")
+    print("\nFinal choice over all training subjects: commit into conf/app/heart_rate.yaml (app:) before --stage heldout:\n")
+    print(_yaml(cnn["final"], dsp["final"]))
+
+
+# -- stage heldout ----------------------------------------------------------------------------
+
+
+def stage_heldout(args: argparse.Namespace, work: Path) -> None:
+    from tinyml_suite.common.evaluate_cli import evaluate_run
+
+    if args.dataset != "spc2015":
+        raise SystemExit("the held-out stage is for SPC 2015's extra recording")
+    folds = sorted(p for p in work.glob("fold*") if (p / ".hydra" / "overrides.yaml").exists())
+    recs = [r.strip() for r in args.heldout.split(",") if r.strip()]
+    subjects = sorted({r.split("_")[0] for r in recs})
+    rows = []
+    for f in folds:
+        res = evaluate_run(f, ["dataset=spc2015", f"dataset.root={args.root}", "dataset.include_extra=true",
+                               f"dataset.test_subjects=[{','.join(subjects)}]", "dataset.val_subjects=[]", "dataset.n_val=0",
+                               "dataset.augment_copies=0"], out=work / "heldout" / f.name)
+        rows.append({"fold": f.name, "float": res["float"]["mae_bpm"], "int8": res["int8"]["mae_bpm"],
+                     "int8_within5": res["int8"]["within_5bpm"], "float_within5": res["float"]["within_5bpm"],
+                     "dsp": res["float"]["dsp_baseline"]["mae_bpm"], "dsp_within5": res["float"]["dsp_baseline"]["within_5bpm"],
+                     "n": res["n"]})
+    (work / "heldout.json").write_text(json.dumps(rows, indent=1, default=float))
+    print(f"\nHeld-out {', '.join(recs)} ({rows[0]['n']} windows), each fold's model with the committed parameters")
+    print("| model (trained without) | CNN float | CNN int8 (TFLM) | int8 within 5 BPM |")
+    print("|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['fold']} | {r['float']:.2f} | {r['int8']:.2f} | {100 * r['int8_within5']:.1f} % |")
+    print(f"| **mean over the {len(rows)} models** | **{np.mean([r['float'] for r in rows]):.2f}** | "
+          f"**{np.mean([r['int8'] for r in rows]):.2f}** | {100 * np.mean([r['int8_within5'] for r in rows]):.1f} % |")
+    print(f"\nDSP baseline (no training): {rows[0]['dsp']:.2f} BPM, within 5 BPM {100 * rows[0]['dsp_within5']:.1f} %")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--root", required=True, help="folder with the SPC 2015 DATA_*.mat files")
-    ap.add_argument("--out", default="", help="write per-fold results as JSON here")
-    ap.add_argument("--folds", default="0-11", help="e.g. 0-11 or 0,3,5")
-    ap.add_argument("--work", default="", help="run directories (default: a temporary folder)")
+    ap.add_argument("--root", required=True, help="the dataset folder (SPC 2015 official layout or flat; PPG-DaLiA)")
+    ap.add_argument("--dataset", default="spc2015", choices=["spc2015", "ppg_dalia"])
+    ap.add_argument("--stage", default="loso", choices=["loso", "select", "heldout", "all"])
+    ap.add_argument("--work", required=True, help="folder for the fold runs and results (kept between stages)")
+    ap.add_argument("--folds", default="all", help="loso: 'all' or e.g. 0,3,5")
+    ap.add_argument("--heldout", default="S04_T01", help="heldout: recording names (comma-separated)")
     args, overrides = ap.parse_known_args(argv)
-    if "-" in args.folds:
-        a, b = args.folds.split("-")
-        folds = list(range(int(a), int(b) + 1))
-    else:
-        folds = [int(v) for v in args.folds.split(",")]
-    work = Path(args.work or tempfile.mkdtemp(prefix="hr_spc_"))
-    rows = []
-    t0 = time.perf_counter()
-    for k in folds:
-        row = run_fold(k, args.root, overrides, work)
-        rows.append(row)
-        print(f"fold {k:2d} subject {row['subject']}: CNN float {row['cnn_float_mae']:.2f}, int8 {row['cnn_int8_mae']:.2f}, "
-              f"DSP {row['dsp_mae']:.2f} BPM ({row['seconds']} s)", file=sys.stderr, flush=True)
-        if args.out:
-            Path(args.out).write_text(json.dumps({"overrides": overrides, "rows": rows}, indent=1))
-    wall = time.perf_counter() - t0
-
-    def mean(key: str) -> float:
-        return float(np.mean([r[key] for r in rows]))
-
-    print(f"\nIEEE SPC 2015, leave-one-subject-out ({len(rows)} folds), MAE in BPM per 8 s window (2 s hop)")
-    print(f"overrides: {' '.join(overrides) or '(none)'}; wall time {wall / 60:.1f} min on {os.cpu_count()} CPU(s)\n")
-    print("| subject | windows | DSP baseline | CNN float (untracked) | CNN float | CNN int8 (TFLM) |")
-    print("|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['subject']} | {r['n_windows']} | {r['dsp_mae']:.2f} | {r['cnn_float_mae_untracked']:.2f} | "
-              f"{r['cnn_float_mae']:.2f} | {r['cnn_int8_mae']:.2f} |")
-    print(f"| **mean** | {sum(r['n_windows'] for r in rows)} | **{mean('dsp_mae'):.2f}** | {mean('cnn_float_mae_untracked'):.2f} | "
-          f"**{mean('cnn_float_mae'):.2f}** | **{mean('cnn_int8_mae'):.2f}** |")
-    r0 = rows[0]
-    print(f"\nint8 model: {r0['tflite_int8_bytes']} bytes, {r0['params']} parameters, TFLM arena {r0['arena_bytes']} bytes; "
-          f"LiteRT == TFLM on every fold: {all(r['matches_litert'] for r in rows)}")
-    print("Published (same data, same windows): TROIKA 2.34, JOSS 1.28 BPM.")
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.stage in ("loso", "all"):
+        stage_loso(args, overrides, work)
+    if args.stage in ("select", "all"):
+        stage_select(args, work)
+    if args.stage == "heldout":
+        stage_heldout(args, work)
     return 0
 
 

@@ -1,4 +1,11 @@
-"""Typed schemas for the Hydra config tree, registered in the ConfigStore.
+"""Typed schemas for the Hydra config tree, and the one way options are declared.
+
+Every configurable object declares its options as a dataclass: feature extractors
+(``Params``), apps and datasets (``Options``), boards, the trainer and the optimiser
+(below). The dataclass holds the defaults (a YAML file only overrides them) and checks
+ranges in ``__post_init__``; :func:`parse_options` builds it from a config mapping,
+refusing unknown keys with a did-you-mean, and :func:`option_schema` turns it into the
+structured config Hydra composes against.
 
 The board and features groups (and the trainer and optimize groups) are validated by
 dataclasses: each ``conf/board/<name>.yaml`` starts ``defaults: [base_board, _self_]``,
@@ -9,12 +16,221 @@ recipe stores them in the ConfigStore (``common/registry.py``).
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import numbers
+import typing
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional  # noqa: UP035 - OmegaConf needs typing generics
+from typing import Any, Dict, List, Optional, TypeVar  # noqa: UP035 - OmegaConf needs typing generics
 
 from omegaconf import MISSING
 
-__all__ = ["BoardConfig", "OptimizeConfig", "PruningConfig", "TrainerConfig", "board_from_cfg"]
+from tinyml_suite.common.errors import ConfigError
+
+__all__ = [
+    "BoardConfig",
+    "OptimizeConfig",
+    "PruningConfig",
+    "TrainerConfig",
+    "board_from_cfg",
+    "check_seed",
+    "did_you_mean",
+    "option_schema",
+    "parse_options",
+]
+
+T = TypeVar("T")
+
+
+def did_you_mean(name: str, valid: Iterable[str]) -> str:
+    """``"did you mean 'x'? "`` for the closest valid name, or ``""``.
+
+    Examples
+    --------
+    >>> did_you_mean("epoch", ["epochs", "batch_size"])
+    "did you mean 'epochs'? "
+    >>> did_you_mean("zzz", ["epochs"])
+    ''
+    """
+    close = difflib.get_close_matches(str(name), [str(v) for v in valid], n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'? " if close else ""
+
+
+def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
+    if typing.get_origin(tp) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0], type(None) in typing.get_args(tp)
+    return tp, False
+
+
+def _check_type(where: str, value: Any, tp: Any) -> Any:
+    """``value`` checked (and lists made tuples) against a scalar/sequence field type."""
+    tp, optional = _unwrap_optional(tp)
+    if value is None:
+        if optional or tp is Any:
+            return None
+        raise ConfigError(f"{where}=null is not allowed; give a value")
+    origin = typing.get_origin(tp)
+    if tp is bool and not isinstance(value, bool):
+        raise ConfigError(f"{where}={value!r} must be true or false")
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ConfigError(f"{where}={value!r} must be an integer")
+        return int(value)
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ConfigError(f"{where}={value!r} must be a number")
+        return float(value)
+    if tp is str and not isinstance(value, str):
+        raise ConfigError(f"{where}={value!r} must be a string")
+    if origin in (tuple, list) and isinstance(value, (list, tuple)):
+        return tuple(value) if origin is tuple else list(value)
+    return value
+
+
+def parse_options(schema: type[T], options: Mapping[str, Any] | None, *, where: str, owner: str = "") -> T:
+    """Build the options dataclass ``schema`` from a config mapping, or one-line ConfigError.
+
+    Unknown keys are refused with a did-you-mean and the valid names; scalar fields are
+    type-checked (``int``, ``float``, ``bool``, ``str``, optional ones accept null);
+    nested dataclass fields take a mapping; missing keys keep the dataclass defaults;
+    the dataclass's ``__post_init__`` checks the ranges.
+
+    Parameters
+    ----------
+    schema : type
+        A dataclass.
+    options : mapping or None
+        Key/value options (from a composed config or keyword arguments).
+    where : str
+        The config path for messages, e.g. ``"dataset"`` or ``"app.spec_augment"``.
+    owner : str
+        Who the options belong to, for messages (default: the class name).
+
+    Examples
+    --------
+    >>> opts = parse_options(TrainerConfig, {"epochs": 3}, where="trainer")
+    >>> opts.epochs, opts.batch_size
+    (3, 64)
+    >>> parse_options(TrainerConfig, {"epoch": 3}, where="trainer")
+    Traceback (most recent call last):
+    ...
+    tinyml_suite.common.errors.ConfigError: trainer.epoch is not an option of TrainerConfig; did you mean 'epochs'? valid: batch_size, deterministic, early_stopping_patience, epochs, label_smoothing, learning_rate, lr_schedule, tensorboard, verbose, weight_decay
+    """
+    options = dict(options or {})
+    fields = {f.name: f for f in dataclasses.fields(schema) if f.init}
+    for key in sorted(options):
+        if key not in fields:
+            raise ConfigError(
+                f"{where}.{key} is not an option of {owner or schema.__name__}; "
+                f"{did_you_mean(key, fields)}valid: {', '.join(sorted(fields))}"
+            )
+    hints = typing.get_type_hints(schema)
+    kwargs: dict[str, Any] = {}
+    for key, value in options.items():
+        tp, _ = _unwrap_optional(hints.get(key, Any))
+        if dataclasses.is_dataclass(tp) and isinstance(value, Mapping):
+            kwargs[key] = parse_options(tp, value, where=f"{where}.{key}", owner=tp.__name__)
+        elif dataclasses.is_dataclass(tp) and isinstance(value, tp):
+            kwargs[key] = value
+        else:
+            kwargs[key] = _check_type(f"{where}.{key}", value, hints.get(key, Any))
+    try:
+        return schema(**kwargs)
+    except TypeError as exc:  # e.g. a required field without a value
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+_SCALARS = (int, float, bool, str)
+
+
+def _schema_type(tp: Any) -> Any:
+    """Map an options field type to one OmegaConf accepts (else ``Any``)."""
+    inner, optional = _unwrap_optional(tp)
+    if inner in _SCALARS:
+        return Optional[inner] if optional else inner  # noqa: UP045 - OmegaConf wants typing.Optional
+    if dataclasses.is_dataclass(inner):
+        return Optional[option_schema(inner)] if optional else option_schema(inner)  # noqa: UP045
+    if typing.get_origin(inner) in (tuple, list):
+        args = [a for a in typing.get_args(inner) if a is not Ellipsis]
+        if args and all(a in _SCALARS for a in args) and len(set(args)) == 1:
+            return Optional[List[args[0]]] if optional else List[args[0]]  # noqa: UP006, UP045
+    return Any
+
+
+def _schema_default(default: Any) -> Any:
+    if dataclasses.is_dataclass(default) and not isinstance(default, type):
+        return dataclasses.field(default_factory=lambda d=default: option_schema(type(d))(**_plain(d)))
+    if isinstance(default, tuple):
+        default = list(default)
+    if isinstance(default, (list, dict)):
+        return dataclasses.field(default_factory=lambda d=default: type(d)(d))
+    return dataclasses.field(default=default)
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    out = {}
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        out[f.name] = list(v) if isinstance(v, tuple) else v
+    return out
+
+
+_SCHEMAS: dict[tuple[type, str | None], type] = {}
+
+
+def option_schema(params: type, *, target: str | None = None, extra: Mapping[str, Any] | None = None) -> type:
+    """A (non-frozen) structured-config dataclass of an options dataclass, for the ConfigStore.
+
+    A field with ``metadata={"required": True}`` is ``???`` in the schema (the config must
+    set it) while Python callers keep its default.
+
+    ``target`` adds ``_target_`` (the class Hydra instantiates); ``extra`` adds untyped
+    keys with defaults (e.g. a dataset's ``seed``). Field types OmegaConf cannot hold
+    become ``Any``; the options dataclass still checks them when the object is built.
+    """
+    key = (params, target if extra is None else f"{target}|{sorted(extra)}")
+    if key in _SCHEMAS:
+        return _SCHEMAS[key]
+    hints = typing.get_type_hints(params)
+    fields: list[tuple[str, Any, Any]] = []
+    if target is not None:
+        fields.append(("_target_", str, dataclasses.field(default=target)))
+    for name, value in (extra or {}).items():
+        fields.append((name, Any, dataclasses.field(default=value)))
+    for f in dataclasses.fields(params):
+        if not f.init:
+            continue
+        if f.metadata.get("required"):  # a value the config must give (``???``)
+            value = dataclasses.field(default="???")
+        elif f.default is not dataclasses.MISSING:
+            value = _schema_default(f.default)
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            value = _schema_default(f.default_factory())  # type: ignore[misc]
+        else:
+            value = dataclasses.field(default="???")
+        fields.append((f.name, _schema_type(hints[f.name]), value))
+    schema = dataclasses.make_dataclass(f"{params.__name__}Schema", fields)
+    _SCHEMAS[key] = schema
+    return schema
+
+
+def check_seed(seed: Any) -> int:
+    """The run seed as an int; a one-line ConfigError for anything else (``seed=abc``).
+
+    Examples
+    --------
+    >>> check_seed(42)
+    42
+    >>> check_seed("abc")
+    Traceback (most recent call last):
+    ...
+    tinyml_suite.common.errors.ConfigError: seed='abc' must be an integer (e.g. seed=42)
+    """
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ConfigError(f"seed={seed!r} must be an integer (e.g. seed=42)")
+    return int(seed)
 
 
 @dataclass
@@ -32,11 +248,14 @@ class BoardConfig:
     dsp_extensions: List[str] = field(default_factory=list)  # e.g. ["armv7e-m dsp", "cmsis-nn"]
     sensors: Dict[str, str] = field(default_factory=dict)  # sensor -> part and rates
     sample_rates_hz: Dict[str, float] = field(default_factory=dict)  # what the HAL samples at
-    runtime: str = "tflm"  # "tflm" (TFLite Micro) or "litert" (LiteRT interpreter)
+    runtime: str = "engine"  # "engine" (the model compiled to C99), "tflm" (TFLite Micro) or "litert" (LiteRT, Linux)
     template: str = MISSING  # project kind under firmware_templates/boards/
     project_board: str = ""  # the board's id in that tooling: FQBN, <platform>:<pio board>, IDF target, PICO_BOARD
     toolchain: str = "host-cc"
-    runtime_flash_kb: float = 0.0  # estimate of the runtime's own code size
+    emulator: str = ""  # QEMU machine that runs this board's firmware (qemu-system-arm -M <name>); "" none
+    check_inferences: int = 6  # inferences of the emulated check run (test samples compiled in)
+    runtime_flash_kb: float = 0.0  # estimate of the runtime's own code size (runtime: tflm; includes the platform)
+    platform_flash_kb: float = 0.0  # estimate of the OS/SDK + C library alone (runtime: engine adds measured code)
     app_flash_kb: float = 0.0  # estimate of the app code + HAL + DSP front end
     stack_reserve_kb: float = 0.0  # RAM kept for stack, heap and the SDK
     arena_margin: float = 0.1  # fraction added to the measured arena (fit check + firmware)
@@ -55,8 +274,24 @@ class TrainerConfig:
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
     tensorboard: bool = True
-    verbose: int = 2  # Keras fit verbosity (0 silent, 1 bar, 2 one line per epoch)
+    verbose: int = 2  # 2: one bar over the epochs (a line every 15 s off a terminal); 1: Keras' own; 0: silent
     deterministic: bool = True  # tf.config.experimental.enable_op_determinism
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ConfigError(f"trainer.epochs={self.epochs} must be >= 1 (an untrained model is never deployed)")
+        if self.batch_size < 1:
+            raise ConfigError(f"trainer.batch_size={self.batch_size} must be >= 1")
+        if not self.learning_rate > 0:
+            raise ConfigError(f"trainer.learning_rate={self.learning_rate} must be > 0 (e.g. 0.001)")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ConfigError(f"trainer.lr_schedule={self.lr_schedule!r} must be 'constant' or 'cosine'")
+        if self.early_stopping_patience < 0:
+            raise ConfigError(f"trainer.early_stopping_patience={self.early_stopping_patience} must be >= 0 (0 disables)")
+        if self.weight_decay < 0:
+            raise ConfigError(f"trainer.weight_decay={self.weight_decay} must be >= 0")
+        if not 0 <= self.label_smoothing < 1:
+            raise ConfigError(f"trainer.label_smoothing={self.label_smoothing} must be in [0, 1)")
 
 
 @dataclass

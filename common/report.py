@@ -19,7 +19,7 @@ from tinyml_suite.common.io import write_text
 if TYPE_CHECKING:  # pragma: no cover
     from tinyml_suite.common.context import RunContext
 
-__all__ = ["write_report", "plot_history", "plot_memory", "float_int8_rows"]
+__all__ = ["device_rows", "write_report", "plot_history", "plot_memory", "float_int8_rows", "summary_block"]
 
 log = logging.getLogger("tinyml")
 
@@ -134,6 +134,89 @@ def float_int8_rows(m: dict[str, Any]) -> list[tuple[str, str, str]]:
                 keys.append(k)
     keys.sort(key=lambda k: (k != head, k))
     return [(k, _fmt(m.get("float", {}).get(k, "-")), _fmt(m.get("int8", {}).get(k, "-"))) for k in keys]
+
+
+def device_rows(m: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(figure, measured on the emulated board, the estimate it replaces) from metrics['device'].
+
+    >>> rows = device_rows({"device": {"flash_bytes": 30000, "ram_bytes": 2000, "stack_bytes": 500, "heap_bytes": 0,
+    ...     "instructions_per_inference": 2500000, "n_compared": 6, "outputs_match": True},
+    ...     "fit": {"measured": True, "flash_bytes": 30000, "ram_bytes": 2500,
+    ...             "estimate": {"flash_bytes": 33000, "ram_bytes": 3000}},
+    ...     "latency": {"model_ms": 110.0}, "board_clock_mhz": 25})
+    >>> rows[0], rows[-1]
+    (('outputs == Python (6 inferences)', 'yes', '-'), ('model time at 25 MHz', '100 ms (instructions as cycles)', '110 ms'))
+    """
+    d = m.get("device") or {}
+    if not d:
+        return []
+    fit = m.get("fit") or {}
+    est = fit.get("estimate") or {}
+    lat = m.get("latency") or {}
+    rows = [
+        (f"outputs == Python ({d.get('n_compared', 0)} inferences)", _fmt(bool(d.get("outputs_match"))), "-"),
+        ("flash (bytes)", _fmt(fit.get("flash_bytes", d.get("flash_bytes"))), _fmt(est.get("flash_bytes", "-"))),
+        ("RAM: static + stack + heap (bytes)", _fmt(fit.get("ram_bytes", d.get("ram_bytes"))), _fmt(est.get("ram_bytes", "-"))),
+        ("stack high-water (bytes)", _fmt(d.get("stack_bytes")), "-"),
+    ]
+    for key, label in (("instructions_per_inference", "instructions per inference"),
+                       ("instructions_per_mac", "instructions per MAC"),
+                       ("instructions_per_feature_frame", "instructions per front-end call")):
+        if d.get(key) is not None:
+            rows.append((label, _fmt(d[key]), "-"))
+    clock = m.get("board_clock_mhz")
+    if d.get("instructions_per_inference") and clock:
+        ms = d["instructions_per_inference"] / (float(clock) * 1e3)
+        est_ms = lat.get("model_ms")
+        rows.append((f"model time at {clock:g} MHz", f"{ms:.3g} ms (instructions as cycles)",
+                     "-" if est_ms is None else f"{est_ms:.3g} ms"))
+    return rows
+
+
+def _kb(n: Any) -> str:
+    if not isinstance(n, (int, float)) or isinstance(n, bool):
+        return "-"
+    return f"{n / 1024:.1f} KB" if n < 1024 * 1024 else f"{n / 1024 ** 2:.1f} MB"
+
+
+def summary_block(m: dict[str, Any], run_dir: str | Path) -> str:
+    """The few lines the console ends a run with: headline float/int8, size, arena, fit, folder.
+
+    Examples
+    --------
+    >>> print(summary_block({"app": "gesture", "board": "pico", "headline": "accuracy",
+    ...     "float": {"accuracy": 0.91}, "int8": {"accuracy": 0.9},
+    ...     "model": {"params": 5112, "tflite_bytes": 14696}, "tflm": {"arena_bytes": 6192},
+    ...     "fit": {"fits": True, "flash_bytes": 153960, "flash_budget": 2097152,
+    ...             "ram_bytes": 83448, "ram_budget": 270336}}, "outputs/gesture/run"))
+    ---- gesture on pico ----
+    accuracy   float 0.91, int8 0.9 (TFLite Micro)
+    model      5,112 parameters, int8 .tflite 14.4 KB
+    arena      6.0 KB (measured on TFLite Micro, with margin)
+    fit        fits pico: flash 150.4 KB of 2.0 MB, RAM 81.5 KB of 264.0 KB
+    run folder outputs/gesture/run (metrics.json)
+    """
+    head = str(m.get("headline", ""))
+    f, q = m.get("float", {}).get(head), m.get("int8", {}).get(head)
+    model, tflm, fit = m.get("model", {}), m.get("tflm", {}), m.get("fit", {})
+    lines = [f"---- {m.get('app', '?')} on {m.get('board', '?')} ----"]
+    scores = [f"float {_fmt(f)}"] if f is not None else []
+    if q is not None:
+        scores.append(f"int8 {_fmt(q)} (TFLite Micro)")
+    lines.append(f"{head:<10} {', '.join(scores) or 'not evaluated'}")
+    if model:
+        size = f", int8 .tflite {_kb(model['tflite_bytes'])}" if model.get("tflite_bytes") else ""
+        params = model.get("params")
+        lines.append(f"{'model':<10} {f'{params:,}' if isinstance(params, int) else '?'} parameters{size}")
+    if tflm.get("arena_bytes"):
+        lines.append(f"{'arena':<10} {_kb(tflm['arena_bytes'])} (measured on TFLite Micro, with margin)")
+    if fit.get("fits") is not None:
+        verdict = "fits" if fit["fits"] else "DOES NOT FIT"
+        lines.append(f"{'fit':<10} {verdict} {m.get('board')}: flash {_kb(fit.get('flash_bytes'))} of "
+                     f"{_kb(fit.get('flash_budget'))}, RAM {_kb(fit.get('ram_bytes'))} of {_kb(fit.get('ram_budget'))}")
+    files = [n for n in ("report.html", "metrics.json") if (Path(run_dir) / n).exists()] or ["metrics.json"]
+    lines.append(f"{'run folder':<10} {run_dir} ({', '.join(files)})")
+    return "\n".join(lines)
 
 
 def _config_summary(ctx: RunContext) -> list[tuple[str, str]]:
@@ -257,6 +340,11 @@ def write_report(ctx: RunContext) -> dict[str, Any]:
         md += ["## Memory budget", ""] + _table_md(["", "value"], kv(fit))
     if latency:
         md += ["## Latency (estimate)", ""] + _table_md(["", "value"], kv(latency))
+    dev_rows = device_rows({**m, "board_clock_mhz": ctx.cfg.board.get("clock_mhz") if "board" in ctx.cfg else None})
+    if dev_rows:
+        md += [f"## On the device (emulated {m['board']}, measured)", "",
+               (m.get("device") or {}).get("instructions_note", ""), ""]
+        md += _table_md(["", "measured", "estimate"], dev_rows)
     if firmware:
         md += ["## Firmware", "", f"Project: `{firmware.get('path')}`", ""]
     md += ["## Stages", ""] + _table_md(["stage", "status", "seconds"], [
@@ -299,6 +387,10 @@ def write_report(ctx: RunContext) -> dict[str, Any]:
         parts.append(_table_html(["", "value"], kv(fit)))
     if latency:
         parts += ["<h2>Latency (estimate)</h2>", _table_html(["", "value"], kv(latency))]
+    if dev_rows:
+        parts += [f"<h2>On the device (emulated {html.escape(str(m['board']))}, measured)</h2>",
+                  f"<p>{html.escape((m.get('device') or {}).get('instructions_note', ''))}</p>",
+                  _table_html(["", "measured", "estimate"], dev_rows)]
     if firmware:
         files = firmware.get("files", [])
         parts += ["<h2>Firmware</h2>", f"<p>Project: <code>{html.escape(str(firmware.get('path')))}</code></p>"]

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tinyml_suite.common.errors import ConfigError
+from tinyml_suite.common.errors import ConfigError, TinyMLError
 
 if TYPE_CHECKING:  # pragma: no cover
     from tinyml_suite.common.context import RunContext
 
-__all__ = ["build_model", "train_model", "configure_tensorflow", "adapt_normalization"]
+__all__ = ["build_model", "train_model", "configure_tensorflow", "adapt_normalization", "epoch_progress"]
 
 log = logging.getLogger("tinyml")
 
@@ -89,6 +89,33 @@ def adapt_normalization(model: Any, x: np.ndarray) -> list[str]:
     return names
 
 
+def epoch_progress(verbose: int, epochs: int, desc: str = "train") -> tuple[list[Any], int]:
+    """Callbacks and the Keras ``verbose`` value for ``trainer.verbose``.
+
+    2 (the default): one progress bar over the epochs on a terminal, with the latest loss
+    and validation figures; off a terminal a line every ``LINE_INTERVAL_S`` seconds
+    (``common/console.py``). 1: Keras' own output (a bar per epoch). 0: nothing.
+    """
+    if verbose != 2:
+        return [], verbose
+    import keras
+
+    from tinyml_suite.common.console import Progress
+
+    class EpochProgress(keras.callbacks.Callback):
+        def on_train_begin(self, logs: dict | None = None) -> None:
+            self.bar = Progress(desc, total=epochs, unit="epoch")
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            shown = {k: float(v) for k, v in (logs or {}).items() if k in ("loss", "val_loss") or k.startswith("val_")}
+            self.bar.update(1, **dict(list(shown.items())[:3]))
+
+        def on_train_end(self, logs: dict | None = None) -> None:
+            self.bar.close()
+
+    return [EpochProgress()], 0
+
+
 def _schedule(cfg: Any, steps_per_epoch: int) -> Any:
     import keras
 
@@ -120,6 +147,11 @@ def train_model(ctx: RunContext) -> dict[str, Any]:
     if adapted:
         log.info("Adapted %s to the %d training inputs", ", ".join(adapted), len(x_tr))
     batch = int(cfg.batch_size)
+    if int(cfg.epochs) < 1 or batch < 1:  # the schemas refuse these too; never train nothing
+        raise ConfigError(
+            f"trainer.epochs={cfg.epochs} and trainer.batch_size={cfg.batch_size} must both be >= 1; "
+            "an untrained model is never deployed"
+        )
     steps = max(1, math.ceil(len(x_tr) / batch))
     wd = float(cfg.get("weight_decay", 0.0))
     opt = (
@@ -148,6 +180,8 @@ def train_model(ctx: RunContext) -> dict[str, Any]:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(ctx.run_dir / "tensorboard")))
     extra_callbacks = ctx.state.pop("extra_callbacks", [])
     callbacks += list(extra_callbacks)
+    shown, keras_verbose = epoch_progress(int(cfg.get("verbose", 2)), int(cfg.epochs))
+    callbacks += shown
     hist = ctx.model.fit(
         x_tr,
         y_tr,
@@ -157,11 +191,22 @@ def train_model(ctx: RunContext) -> dict[str, Any]:
         batch_size=batch,
         shuffle=True,
         callbacks=callbacks,
-        verbose=int(cfg.get("verbose", 2)),
+        verbose=keras_verbose,
     )
     if ckpt_path.exists():
         ctx.model.load_weights(str(ckpt_path))
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    if not history.get("loss"):
+        raise ConfigError(f"training ran no epoch (trainer.epochs={cfg.epochs}); an untrained model is never deployed")
+    finite = np.isfinite(history["loss"])
+    if not finite.any() or (not finite.all() and not ckpt_path.exists()):
+        raise TinyMLError(
+            f"training diverged: the loss is {history['loss'][-1]} after epoch {len(history['loss'])}; "
+            "lower trainer.learning_rate or check the data for NaN/inf"
+        )
+    if not finite.all():
+        log.warning("The loss became NaN/inf at epoch %d; keeping the best earlier epoch",
+                    int(np.argmin(finite)) + 1)
     ctx.history = history
     # history.csv: one row per epoch
     keys = list(history)

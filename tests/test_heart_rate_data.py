@@ -289,6 +289,42 @@ def test_spc2015_reads_the_official_layout_unchanged(tmp_path):
     assert {f.recording for f in find_spc_files(flat, include_extra=True)} == {"01", "S01_T01"}
 
 
+def test_spc2015_training_copies_with_synthetic_motion(tmp_path):
+    from tinyml_suite.datasets.loaders.spc2015 import Spc2015
+    from tinyml_suite.datasets.synthetic.ppg import add_synthetic_motion
+
+    for s in (1, 2, 3):
+        _write_spc(tmp_path, s, 60 + 10 * s)
+    plain = Spc2015(root=str(tmp_path), fold=0, cache=False).load()
+    d = Spc2015(root=str(tmp_path), fold=0, augment_copies=1, augment_activities=["jump", "forearm"], cache=False).load()
+    n = len(plain.train)
+    assert len(d.train) == 2 * n and len(d.val) == len(plain.val) and len(d.test) == len(plain.test)
+    assert np.array_equal(d.test.x, plain.test.x)  # never the evaluation windows
+    aug = d.train.meta["augmented"] == 1
+    assert aug.sum() == n and np.array_equal(d.train.y[aug], d.train.y[~aug])
+    assert np.array_equal(d.train.x[~aug], plain.train.x)
+    # the copies move: ACC motion (gravity kept) and a PPG artefact on the same real pulse
+    assert np.all(d.train.x[aug, 1:].std(axis=-1).max(axis=1) > 0.05)
+    assert np.allclose(d.train.x[aug, 1:].mean(axis=-1), plain.train.x[:, 1:].mean(axis=-1), atol=0.05)
+    # ACC-consistent: the artefact's strongest line sits on a line of the added motion or
+    # on a harmonic of its fundamental (the coupling is nonlinear)
+    x = plain.train.x[:40]
+    y = add_synthetic_motion(x, np.random.default_rng(3), sample_rate=FS, activities=["forearm"], artefact=(2.0, 2.0))
+    hits = 0
+    for a, b in zip(x, y):
+        art_peak = _spectral_peak_bpm(b[0] - a[0], FS)
+        f = np.fft.rfftfreq(1024, 1 / FS) * 60
+        band = (f >= 30) & (f <= 240)
+        acc_power = sum(np.abs(np.fft.rfft((b[k] - a[k]) * np.hanning(256), 1024)) ** 2 for k in (1, 2, 3))[band]
+        lines = f[band][acc_power > 0.1 * acc_power.max()]
+        fundamental = f[band][np.argmax(acc_power)]
+        lines = np.concatenate([lines, fundamental * np.array([2.0, 3.0])])
+        hits += np.min(np.abs(lines - art_peak)) < 4.0
+    assert hits >= 0.9 * len(x), (hits, len(x))
+    with pytest.raises(ConfigError, match="augmentation activities"):
+        add_synthetic_motion(x, np.random.default_rng(0), sample_rate=FS, activities=["rest"])
+
+
 def test_spc2015_reference_checks(tmp_path, caplog):
     from tinyml_suite.datasets.loaders.spc2015 import Spc2015
 

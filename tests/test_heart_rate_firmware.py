@@ -55,7 +55,8 @@ def _sim_windows(n: int = 6) -> np.ndarray:
     return np.stack([x[:, s : s + 256] for s in starts])
 
 
-@pytest.mark.parametrize("opts", [{}, {"acc_mode": "sum", "compress": "sqrt"}])
+@pytest.mark.parametrize("opts", [{}, {"acc_mode": "sum", "compress": "sqrt"}, {"motion_channel": True},
+                                  {"motion_channel": True, "motion_rule": "wiener", "motion_strength": 3.0, "acc_mode": "sum"}])
 def test_ppg_spectrum_front_end_matches_numpy(tmp_path, opts):
     fe = PpgSpectrum(sample_rate=32.0, **opts)
     x = _sim_windows()
@@ -80,6 +81,7 @@ TRACK_DRIVER = r"""
 #include "tm_app.h"
 int main(void) {
   float out[TM_MODEL_OUTPUT_COUNT];
+  static float feat[TM_FEATURE_COUNT];
   int c;
   if (tm_app_init() != 0) return 2;
   for (;;) {
@@ -87,7 +89,10 @@ int main(void) {
     tm_event_t ev = {0};
     for (c = 0; c < TM_MODEL_OUTPUT_COUNT; ++c)
       if (scanf("%f", &out[c]) != 1) return 0;
+    for (c = 0; c < TM_FEATURE_COUNT; ++c)
+      if (scanf("%f", &feat[c]) != 1) return 4;
     io.outputs = out; io.n_outputs = TM_MODEL_OUTPUT_COUNT;
+    io.features = feat; io.n_features = TM_FEATURE_COUNT;
     ev.kind = TM_EVENT_NONE;
     if (tm_app_postprocess(&io, &ev) != 1 || ev.kind != TM_EVENT_VALUE) return 3;
     printf("%.9g %.9g\n", (double)ev.value, (double)ev.confidence);
@@ -109,10 +114,10 @@ def _score_sequence(rng: np.random.Generator, n: int = 60) -> np.ndarray:
     return np.asarray(out, np.float32)
 
 
-def _app_headers(tmp_path, app_ctx: dict) -> None:
+def _app_headers(tmp_path, app_ctx: dict, input_shape=(113, 4)) -> None:
     settings = cgen.ModelSettings(
         app="heart_rate", task="regression", labels=(), sample_rate_hz=32, channels=4, window_samples=256,
-        hop_samples=64, feature_kind="ppg_spectrum", input_shape=(113, 4), output_shape=(113,), input_scale=1 / 255,
+        hop_samples=64, feature_kind="ppg_spectrum", input_shape=input_shape, output_shape=(113,), input_scale=1 / 255,
         input_zero_point=-128, output_scale=1 / 256, output_zero_point=-128, arena_used_bytes=1000, arena_bytes=1100,
     )
     (tmp_path / "model_settings.h").write_text(cgen.model_settings_header(settings, config_hash="test"))
@@ -120,35 +125,73 @@ def _app_headers(tmp_path, app_ctx: dict) -> None:
     (tmp_path / "dsp_params.h").write_text(cgen.dsp_params_header([], config_hash="test"))
 
 
-@pytest.mark.parametrize("refine", ["mean", "peak"])
-def test_tracker_c_matches_python(tmp_path, rng, refine):
+def _exercise_features(fe: PpgSpectrum, n: int = 60) -> np.ndarray:
+    """Features of consecutive windows of a simulated recording: rest, forearm exercise, rest, jumping."""
+    r = simulate_wrist_ppg(0.0, rng=7, protocol=[("rest", 30.0), ("forearm", 50.0), ("rest", 20.0), ("jump", 40.0)])
+    x = np.concatenate([r.ppg[None], r.acc]).astype(np.float32)
+    return fe(np.stack([x[:, i * 64 : i * 64 + 256] for i in range(n)]))
+
+
+TRACKINGS = {
+    "mean": {"refine": "mean", "refine_bins": 3, "gamma": 0.7},
+    "peak": {"refine": "peak", "refine_bins": 3, "gamma": 0.7},
+    "motion": {"refine": "mean", "refine_bins": 3, "gamma": 1.0, "gamma_motion": 0.3, "uniform": 0.1,
+               "uniform_motion": 1e-4, "reacquire_acc": 0.9},
+    "absolute": {"refine": "peak", "refine_bins": 2, "gamma": 1.0, "gamma_motion": 0.5, "uniform": 0.05,
+                 "uniform_motion": 1e-3, "normalize": False, "floor": 0.1},
+}
+
+
+@pytest.mark.parametrize("name,fe_opts", [("mean", {}), ("peak", {}), ("motion", {}), ("absolute", {}),
+                                          ("motion", {"motion_channel": True, "acc_mode": "sum", "compress": "sqrt"})])
+def test_tracker_c_matches_python(tmp_path, rng, name, fe_opts):
     from tinyml_suite.apps.heart_rate.app import HeartRateApp
 
-    app = HeartRateApp(tracking={"refine": refine, "refine_bins": 3, "gamma": 0.7}, dsp_baseline=None)
+    app = HeartRateApp(tracking=TRACKINGS[name], dsp_baseline=None)
+    fe = PpgSpectrum(sample_rate=32.0, **fe_opts)
 
     class _Ctx:
         data = None
+        features = fe
         state: dict = {}
 
-    _app_headers(tmp_path, app.firmware_context(_Ctx()))
+    feats = _exercise_features(fe)
+    _app_headers(tmp_path, app.firmware_context(_Ctx()), input_shape=feats.shape[1:])
     (tmp_path / "driver.c").write_text(TRACK_DRIVER)
     exe = compile_c([FW / "apps" / "heart_rate" / "postprocess.c", tmp_path / "driver.c"], tmp_path / "trk",
                     include_dirs=[tmp_path, FW / "common"])
     scores = _score_sequence(rng)
     logits = np.log(scores) + rng.normal(0, 0.01, scores.shape).astype(np.float32) + 3.0  # what the model outputs
-    c = run_numbers(exe, logits.ravel()).reshape(-1, 2)
+    c = run_numbers(exe, np.concatenate([logits, feats.reshape(len(feats), -1)], axis=1).ravel()).reshape(-1, 2)
     tracker = HrTracker(GRID, app.tracking)
+    acc = fe.acc_spectrum(feats)
     py = []
-    for s in app.probabilities(logits):
-        v = tracker.step(s)
+    for s, a in zip(app.probabilities(logits), acc):
+        v = tracker.step(s, a)
         py.append((v, tracker.last_confidence))
     py = np.asarray(py)
     assert len(c) == len(scores)
     np.testing.assert_allclose(c[:, 0], py[:, 0], atol=0.01)  # BPM
     np.testing.assert_allclose(c[:, 1], py[:, 1], atol=1e-4)  # posterior mass
     # and the tracker does its job on this sequence: it ignores the intermittent distractor
+    # (flattened evidence while the wrist moves follows the fast ramp a little later)
     truth = 80 + 50 * np.sin(np.linspace(0, 3, len(scores)))
-    assert np.max(np.abs(py[5:, 0] - truth[5:])) < 4.0
+    assert np.max(np.abs(py[5:, 0] - truth[5:])) < (6.0 if "gamma_motion" in TRACKINGS[name] else 4.0)
+
+
+def test_tracker_c_refuses_an_old_app_settings(tmp_path):
+    from tinyml_suite.apps.heart_rate.app import HeartRateApp
+
+    class _Ctx:
+        data = None
+        state: dict = {}
+
+    ctx = HeartRateApp(dsp_baseline=None).firmware_context(_Ctx())
+    ctx["track_version"] = 1
+    _app_headers(tmp_path, ctx)
+    with pytest.raises(AssertionError, match="implements the heart-rate tracker version 2"):
+        compile_c([FW / "apps" / "heart_rate" / "postprocess.c"], tmp_path / "x.o", include_dirs=[tmp_path, FW / "common"],
+                  extra_flags=["-c"])
 
 
 # -- ECG: Pan-Tompkins twin, streaming R-peak decision, the ECG main loop ---------------------

@@ -34,6 +34,8 @@ __all__ = ["HeartRateApp", "EcgApp", "decode_bins", "soft_labels"]
 log = logging.getLogger("tinyml")
 
 PPG_CHANNELS = ("ppg", "acc_x", "acc_y", "acc_z")
+#: Tracking parameters the validation split may choose (``app.calibrate_tracking``).
+CALIBRATABLE = ("sigma_bpm", "gamma", "uniform", "gamma_motion", "uniform_motion", "reacquire_acc")
 
 
 def soft_labels(bpm: np.ndarray, grid: np.ndarray, sigma_bpm: float) -> np.ndarray:
@@ -96,6 +98,7 @@ class HeartRateApp(App):
     custom_dataset: ClassVar[str] = "ppg_csv"  # `tinyml new --from` starts from this loader
     higher_is_better: ClassVar[bool] = False
     firmware_main: ClassVar[str] = ""
+    firmware_hooks: ClassVar[str] = "apps/heart_rate/postprocess.c"
 
     _OPTIONS = ("hr_min_bpm", "hr_step_bpm", "n_bins", "label_sigma_bpm", "decode_half_width", "tracking",
                 "dsp_baseline", "trace_subject", "pretrain", "calibrate_tracking", "outputs")
@@ -127,9 +130,9 @@ class HeartRateApp(App):
         cal = o.get("calibrate_tracking")
         self.calibration_grid = dict(cal) if cal else None
         if self.calibration_grid is not None:
-            bad = sorted(set(self.calibration_grid) - {"sigma_bpm", "gamma", "uniform"})
+            bad = sorted(set(self.calibration_grid) - set(CALIBRATABLE))
             if bad:
-                raise ConfigError(f"app.calibrate_tracking.{bad[0]} cannot be calibrated; use sigma_bpm, gamma, uniform")
+                raise ConfigError(f"app.calibrate_tracking.{bad[0]} cannot be calibrated; use {', '.join(CALIBRATABLE)}")
         self.pretrain = dict(o["pretrain"]) if o.get("pretrain") else None
         if self.pretrain is not None:
             bad = sorted(set(self.pretrain) - set(self._PRETRAIN))
@@ -183,6 +186,7 @@ class HeartRateApp(App):
             return None
         import keras
 
+        from tinyml_suite.common.train import epoch_progress
         from tinyml_suite.datasets.synthetic.ppg import PpgSim
 
         o = self.pretrain
@@ -200,19 +204,22 @@ class HeartRateApp(App):
         model = ctx.model
         model.compile(optimizer=keras.optimizers.Adam(float(o.get("learning_rate", 0.003))), loss=self.loss())
         log.info("Pretraining on %d simulated windows (%d subjects x %g min) for %d epochs", len(X), n_subj, minutes, epochs)
+        shown, verbose = epoch_progress(int(ctx.cfg.trainer.get("verbose", 2)), epochs, "pretrain")
         hist = model.fit(X, soft_labels(y, self.grid, self.label_sigma), epochs=epochs,
-                         batch_size=int(o.get("batch_size", 64)), shuffle=True, verbose=int(ctx.cfg.trainer.get("verbose", 2)))
+                         batch_size=int(o.get("batch_size", 64)), shuffle=True, callbacks=shown, verbose=verbose)
         return {"pretrain": {"windows": int(len(X)), "subjects": n_subj, "epochs": epochs,
                              "final_loss": float(hist.history["loss"][-1])}}
 
     # -- evaluation ------------------------------------------------------------------
     def calibrate(self, predict: PredictFn, ctx: RunContext) -> dict[str, Any]:
-        """Choose the tracking prior's ``sigma_bpm``/``gamma``/``uniform`` on the validation split.
+        """Choose the CNN's tracking parameters on the validation split (``app.calibrate_tracking``).
 
-        Every combination of the ``app.calibrate_tracking`` lists is scored (MAE) on the
-        validation subjects' windows, for the CNN and for the DSP baseline alike; the best
+        Every combination of the ``app.calibrate_tracking`` lists (keys from
+        :data:`CALIBRATABLE`) is scored (MAE) on the validation subjects' windows; the best
         replace the configured values for evaluation and the firmware. The test split is
-        never looked at. Without validation data or a grid, nothing changes.
+        never looked at. Without validation data or a grid, nothing changes. (The DSP
+        baseline's parameters are fixed in ``app.dsp_baseline``: chosen once, by
+        leave-one-subject-out on SPC 2015's training subjects, see ``bench/heart_rate_spc2015.py``.)
         """
         if self.calibration_grid is None or ctx.data is None or len(ctx.data.val) == 0:
             return {}
@@ -221,35 +228,29 @@ class HeartRateApp(App):
 
         val, hop = ctx.data.val, _hop_s(ctx.data)
         segs = recording_segments(val.meta["rec"], val.meta["t_s"], hop)
-        keys = ("sigma_bpm", "gamma", "uniform")
-        grids = [list(self.calibration_grid.get(k) or [getattr(self.tracking, k)]) for k in keys]
-
-        def best_of(scores: np.ndarray, base: TrackParams) -> tuple[TrackParams, float]:
-            best, best_mae = base, np.inf
-            for combo in itertools.product(*grids):
-                tp = dataclasses.replace(base, **dict(zip(keys, (float(v) for v in combo))))
-                mae = float(np.mean(np.abs(track(scores, self.grid, segs, tp) - val.y)))
-                if mae < best_mae - 1e-9:
-                    best, best_mae = tp, mae
-            return best, best_mae
-
+        keys = tuple(k for k in CALIBRATABLE if k in self.calibration_grid)
+        grids = [list(self.calibration_grid[k] or [getattr(self.tracking, k)]) for k in keys]
         probs = self.probabilities(predict(ctx.X["val"]))
-        self.tracking, cnn_mae = best_of(probs, self.tracking)
-        out: dict[str, Any] = {f"track_{k}": getattr(self.tracking, k) for k in keys}
-        out["track_val_mae_bpm"] = cnn_mae
-        if self.dsp is not None:
-            from tinyml_suite.apps.heart_rate.dsp_baseline import suppressed_spectra
-
-            grid_dsp, spec = suppressed_spectra(val.x, ctx.data.sample_rate, self.dsp)
-            if np.allclose(grid_dsp, self.grid, atol=1e-3):
-                import dataclasses as dc
-
-                tp, dsp_mae = best_of(spec, self.dsp.tracking)
-                self.dsp = dc.replace(self.dsp, tracking=tp)
-                out.update({f"dsp_track_{k}": getattr(tp, k) for k in keys})
-                out["dsp_track_val_mae_bpm"] = dsp_mae
+        acc = self.acc_spectrum(ctx, ctx.X["val"])
+        best, best_mae = self.tracking, np.inf
+        for combo in itertools.product(*grids):
+            tp = dataclasses.replace(self.tracking, **{k: None if v is None else float(v) for k, v in zip(keys, combo)})
+            mae = float(np.mean(np.abs(track(probs, self.grid, segs, tp, acc) - val.y)))
+            if mae < best_mae - 1e-9:
+                best, best_mae = tp, mae
+        self.tracking = best
+        out: dict[str, Any] = {f"track_{k}": getattr(best, k) for k in keys}
+        out["track_val_mae_bpm"] = best_mae
         log.info("Tracking prior calibrated on %d validation windows: %s", len(val), out)
         return out
+
+    def acc_spectrum(self, ctx: RunContext | None, X: np.ndarray) -> np.ndarray | None:
+        """The tracker's ``acc`` input for features ``X``: the front end's ACC spectrum (None without one)."""
+        fn = getattr(ctx.features, "acc_spectrum", None) if ctx is not None else None
+        if not callable(fn) or len(X) == 0:
+            return None
+        acc = fn(X)
+        return acc if acc is not None and acc.shape == (len(X), self.grid.size) else None
 
     def _check_grid(self, ctx: RunContext) -> None:
         grid_fn = getattr(ctx.features, "hr_grid_bpm", None)
@@ -268,24 +269,23 @@ class HeartRateApp(App):
         import dataclasses
 
         cal = dict((ctx.state.get("calibration") or {}) if ctx is not None else {})
-        keys = ("sigma_bpm", "gamma", "uniform")
-        if all(f"track_{k}" in cal for k in keys):
-            return dataclasses.replace(self.tracking, **{k: float(cal[f"track_{k}"]) for k in keys})
-        return self.tracking
+        chosen = {k: cal[f"track_{k}"] for k in CALIBRATABLE if f"track_{k}" in cal}
+        chosen = {k: None if v is None else float(v) for k, v in chosen.items()}
+        return dataclasses.replace(self.tracking, **chosen) if chosen else self.tracking
 
     def estimates(self, probs: np.ndarray, split: Split, hop_s: float,
-                  tracking: TrackParams | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """``(tracked, per-window)`` BPM for the probabilities of a split's windows."""
+                  tracking: TrackParams | None = None, acc: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(tracked, per-window)`` BPM for the probabilities (and ACC spectra) of a split's windows."""
         raw = decode_bins(probs, self.grid, self.half_width)
         segs = recording_segments(split.meta["rec"], split.meta["t_s"], hop_s)
-        return track(probs, self.grid, segs, tracking or self.tracking), raw
+        return track(probs, self.grid, segs, tracking or self.tracking, acc), raw
 
     def evaluate(self, predict: PredictFn, X: np.ndarray, split: Split, ctx: RunContext) -> dict[str, Any]:
         self._check_grid(ctx)
         probs = self.probabilities(predict(X))
         if probs.ndim != 2 or probs.shape[1] != self.grid.size:
             raise ConfigError(f"the model outputs shape {probs.shape[1:]}; app=heart_rate expects {self.grid.size} HR bins")
-        tracked, raw = self.estimates(probs, split, _hop_s(ctx.data), self.active_tracking(ctx))
+        tracked, raw = self.estimates(probs, split, _hop_s(ctx.data), self.active_tracking(ctx), self.acc_spectrum(ctx, X))
         out = hr_metrics(tracked, split.y, split.groups)
         out["mae_bpm_untracked"] = hr_metrics(raw, split.y)["mae_bpm"]
         out["rmse_bpm_untracked"] = hr_metrics(raw, split.y)["rmse_bpm"]
@@ -336,7 +336,7 @@ class HeartRateApp(App):
     # -- firmware --------------------------------------------------------------------
     def firmware_context(self, ctx: RunContext) -> dict[str, Any]:
         t = self.active_tracking(ctx)
-        return {
+        out = {
             "task": self.task,
             "labels": [],
             "hop_s": _hop_s(ctx.data) if ctx.data is not None else 2.0,
@@ -344,18 +344,54 @@ class HeartRateApp(App):
             "hr_min_bpm": float(self.grid[0]),
             "hr_step_bpm": float(self.grid[1] - self.grid[0]),
             "hr_bins": int(self.grid.size),
+            "track_version": TrackParams.IMPLEMENTATION_VERSION,
             "track_kernel": [float(v) for v in t.kernel(float(self.grid[1] - self.grid[0]))],
             "track_uniform": float(t.uniform),
             "track_gamma": float(t.gamma),
+            "track_uniform_motion": float(t.motion_uniform),
+            "track_gamma_motion": float(t.motion_gamma),
+            "track_reacquire_acc": float(t.reacquire_acc),
+            "track_normalize": int(bool(t.normalize)),
             "track_floor": float(t.floor),
             "track_refine": {"peak": 0, "mean": 1, "none": 2}[t.refine],
             "track_refine_bins": int(t.refine_bins),
             "outputs_logits": self.outputs == "logits",
         }
+        out.update(self._acc_layout(ctx))
+        return out
+
+    def _acc_layout(self, ctx: RunContext | None) -> dict[str, Any]:
+        """Where the tracker finds the ACC spectrum in the features the firmware hands it."""
+        fe = getattr(ctx, "features", None) if ctx is not None else None
+        p = getattr(fe, "params", None)
+        n_acc = int(getattr(p, "n_acc", 0) or 0) if getattr(fe, "kind", "") == "ppg_spectrum" else 0
+        if n_acc == 0 or int(getattr(p, "n_channels", 0)) * self.grid.size == 0:
+            return {"acc_channels": 0}
+        return {
+            "acc_channels": n_acc,
+            "acc_first_channel": 1 + int(p.motion_channel),
+            "feature_channels": int(p.n_channels),
+            "acc_compress": {"log": 0, "sqrt": 1, "linear": 2}[p.compress],
+            "acc_log_floor": float(p.log_floor),
+        }
 
     def app_buffers_bytes(self, ctx: RunContext) -> int:
         n = int(self.grid.size)
-        return 4 * (4 * n + len(self.active_tracking(ctx).kernel(float(self.grid[1] - self.grid[0]))))
+        return 4 * (6 * n + len(self.active_tracking(ctx).kernel(float(self.grid[1] - self.grid[0]))))
+
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]]:
+        """postprocess.c's estimate of every window: :class:`HrTracker` over the softmax of
+        the outputs (value: BPM, confidence: the posterior mass near it), one recording."""
+        from tinyml_suite.apps.heart_rate.postprocess import HrTracker
+
+        tracker = HrTracker(self.grid, self.active_tracking(ctx))
+        events = []
+        for w, p in enumerate(self.probabilities(np.asarray(outputs, np.float32))):
+            bpm = tracker.step(p)
+            events.append({"event": "value", "index": -1, "value": float(bpm),
+                           "confidence": float(tracker.last_confidence), "window": w})
+        return events
+
 
 
 class EcgApp(App):
@@ -373,6 +409,7 @@ class EcgApp(App):
     higher_is_better: ClassVar[bool] = False
     trains_model: ClassVar[bool] = False
     firmware_main: ClassVar[str] = "apps/heart_rate/ecg_main.c"
+    firmware_hooks: ClassVar[str] = "apps/heart_rate/postprocess.c"
 
     _OPTIONS = ("detector", "tolerance_s", "exclude_edges_s", "window_s", "hop_s")
 

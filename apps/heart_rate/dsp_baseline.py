@@ -6,13 +6,14 @@ No learning. Per 8 s window, in time order per recording:
    three ACC axes, mean removed, Hann-windowed, zero-padded to 1024 points (1.875 BPM
    bins at 32 Hz), over 0.5-4 Hz; the PPG normalised to its maximum, the ACC against an
    absolute floor (a still wrist suppresses nothing).
-2. **Motion suppression**: the PPG spectrum is multiplied by
-   ``max(1 - suppression * A(f), floor)``, ``A(f)`` the largest normalised ACC axis
-   spectrum, widened by a running maximum over +- ``acc_spread_bins`` bins: where the
-   wrist moves (arm swing, step cadence, their harmonics), the PPG loses weight.
+2. **Motion stage** (:class:`tinyml_suite.common.dsp.MotionSuppressor`, the DSP block
+   with a C twin): the PPG spectrum times a gain that the ACC spectra drive down where
+   the wrist moves (arm swing, step cadence, exercise repetitions, their harmonics):
+   spectral subtraction or a Wiener gain with a recursive signal estimate (``motion``).
 3. **Tracking prior** (:class:`~tinyml_suite.apps.heart_rate.postprocess.HrTracker`): a
    causal HMM forward filter over the BPM grid, emission = the suppressed spectrum, the
-   estimate refined to the parabolic peak nearest the posterior maximum.
+   motion level and the re-acquisition distribution from the ACC spectrum, the estimate
+   refined to the parabolic peak nearest the posterior maximum.
 4. **Time-domain beats for clean windows**: when the ACC is quiet (mean axis std below
    ``clean_motion_g``), beats are detected on the zero-phase band-passed PPG
    (:func:`tinyml_suite.common.dsp.detect_peaks`, adaptive threshold, refractory
@@ -29,15 +30,21 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-import scipy.ndimage
 
 from tinyml_suite.apps.heart_rate.postprocess import HrTracker, TrackParams, recording_segments
-from tinyml_suite.common.dsp import ButterworthParams, PeakParams, butter_filter, detect_peaks
-from tinyml_suite.common.dsp._checks import check_float, check_int
+from tinyml_suite.common.dsp import (
+    ButterworthParams,
+    MotionSuppressionParams,
+    MotionSuppressor,
+    PeakParams,
+    butter_filter,
+    detect_peaks,
+)
+from tinyml_suite.common.dsp._checks import check_float
 from tinyml_suite.common.errors import ConfigError
 from tinyml_suite.common.features.ppg import PpgSpectrumParams, ppg_spectra
 
-__all__ = ["DspParams", "suppressed_spectra", "time_domain_bpm", "dsp_estimates", "dsp_params_from"]
+__all__ = ["DspParams", "baseline_spectra", "suppressed_spectra", "time_domain_bpm", "dsp_estimates", "dsp_params_from"]
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -46,12 +53,8 @@ class DspParams:
 
     Attributes
     ----------
-    suppression : float
-        Weight of the ACC spectrum in the motion suppression, 0 (off) .. 1.
-    floor : float
-        Smallest suppression factor (0..1).
-    acc_spread_bins : int
-        Half-width of the running maximum that widens the ACC spectrum (bins).
+    motion : MotionSuppressionParams
+        The motion stage (step 2).
     clean_motion_g : float
         Mean ACC axis std (g) below which a window counts as clean; 0 disables step 4.
     td_agree_bpm : float
@@ -60,37 +63,34 @@ class DspParams:
         The tracking prior (step 3).
     """
 
-    IMPLEMENTATION_VERSION: ClassVar[int] = 1
+    IMPLEMENTATION_VERSION: ClassVar[int] = 2
     C_PREFIX: ClassVar[str] = "HRDSP"
 
-    suppression: float = 0.9
-    floor: float = 0.05
-    acc_spread_bins: int = 2
+    motion: MotionSuppressionParams = field(default_factory=MotionSuppressionParams)
     clean_motion_g: float = 0.04
     td_agree_bpm: float = 8.0
     tracking: TrackParams = field(default_factory=TrackParams)
 
     def __post_init__(self) -> None:
-        check_float("suppression", self.suppression, lo=0.0, hi=1.0)
-        check_float("floor", self.floor, lo=0.0, hi=1.0)
-        check_int("acc_spread_bins", self.acc_spread_bins, lo=0)
         check_float("clean_motion_g", self.clean_motion_g, lo=0.0)
         check_float("td_agree_bpm", self.td_agree_bpm, lo=0.0)
         if not isinstance(self.tracking, TrackParams):
             raise ConfigError(f"tracking={self.tracking!r} must be a TrackParams")
+        if not isinstance(self.motion, MotionSuppressionParams):
+            raise ConfigError(f"motion={self.motion!r} must be a MotionSuppressionParams")
 
 
 def dsp_params_from(options: dict[str, Any] | None) -> DspParams:
-    """A :class:`DspParams` from a config mapping (``tracking`` nested), one-line errors.
+    """A :class:`DspParams` from a config mapping (``tracking`` and ``motion`` nested), one-line errors.
 
     Examples
     --------
-    >>> dsp_params_from({"suppression": 0.5, "tracking": {"gamma": 1.0}}).tracking.gamma
+    >>> dsp_params_from({"motion": {"strength": 0.5}, "tracking": {"gamma": 1.0}}).tracking.gamma
     1.0
-    >>> dsp_params_from({"supression": 0.5})
+    >>> dsp_params_from({"suppression": 0.5})
     Traceback (most recent call last):
     ...
-    tinyml_suite.common.errors.ConfigError: app.dsp_baseline.supression is not a parameter; valid: acc_spread_bins, clean_motion_g, floor, suppression, td_agree_bpm, tracking
+    tinyml_suite.common.errors.ConfigError: app.dsp_baseline.suppression is not a parameter; valid: clean_motion_g, motion, td_agree_bpm, tracking
     """
     opts = dict(options or {})
     valid = {f.name for f in dataclasses.fields(DspParams)}
@@ -100,12 +100,29 @@ def dsp_params_from(options: dict[str, Any] | None) -> DspParams:
     from tinyml_suite.apps.heart_rate.postprocess import params_from
 
     tracking = params_from(opts.pop("tracking", None))
-    return DspParams(tracking=tracking, **opts)
+    motion_opts = dict(opts.pop("motion", None) or {})
+    mvalid = {f.name for f in dataclasses.fields(MotionSuppressionParams)}
+    bad = sorted(set(motion_opts) - mvalid)
+    if bad:
+        raise ConfigError(f"app.dsp_baseline.motion.{bad[0]} is not a parameter; valid: {', '.join(sorted(mvalid))}")
+    return DspParams(tracking=tracking, motion=MotionSuppressionParams(**motion_opts), **opts)
+
+
+def baseline_spectra(x: np.ndarray, sample_rate: float,
+                     spec_params: PpgSpectrumParams = PpgSpectrumParams(compress="linear")) -> tuple[np.ndarray, np.ndarray]:
+    """``(grid_bpm [n_bins], spectra [n, 4, n_bins])``: step 1 on windows ``x`` (n, 4, samples)."""
+    freqs, s = ppg_spectra(x, sample_rate=sample_rate, params=spec_params)
+    return (freqs * np.float32(60.0)).astype(np.float32), s
 
 
 def suppressed_spectra(x: np.ndarray, sample_rate: float, params: DspParams = DspParams(),
-                       spec_params: PpgSpectrumParams = PpgSpectrumParams(compress="linear")) -> tuple[np.ndarray, np.ndarray]:
+                       spec_params: PpgSpectrumParams = PpgSpectrumParams(compress="linear"),
+                       rec: np.ndarray | None = None, t_s: np.ndarray | None = None,
+                       hop_s: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
     """``(grid_bpm [n_bins], spectra [n, n_bins])``: steps 1-2 on windows ``x`` (n, 4, samples).
+
+    With ``rec``/``t_s`` the motion stage runs in each recording's time order (its Wiener
+    signal estimate carried from window to window); without, each window alone.
 
     Examples
     --------
@@ -116,12 +133,19 @@ def suppressed_spectra(x: np.ndarray, sample_rate: float, params: DspParams = Ds
     >>> float(grid[np.argmax(s[0])])
     71.25
     """
-    freqs, s = ppg_spectra(x, sample_rate=sample_rate, params=spec_params)
-    acc = s[:, 1:].max(axis=1)
-    if params.acc_spread_bins:
-        acc = scipy.ndimage.maximum_filter1d(acc, size=2 * params.acc_spread_bins + 1, axis=-1, mode="nearest")
-    weight = np.maximum(1.0 - params.suppression * acc, params.floor).astype(np.float32)
-    return (freqs * np.float32(60.0)).astype(np.float32), (s[:, 0] * weight).astype(np.float32)
+    grid, s = baseline_spectra(x, sample_rate, spec_params)
+    out = np.empty((len(s), s.shape[-1]), np.float32)
+    ms = MotionSuppressor(params.motion)
+    if rec is None or t_s is None:
+        for i in range(len(s)):
+            ms.reset()
+            out[i] = ms.step(s[i, 0], s[i, 1:])
+        return grid, out
+    for seg in recording_segments(rec, t_s, hop_s):
+        ms.reset()
+        for i in seg:
+            out[i] = ms.step(s[i, 0], s[i, 1:])
+    return grid, out
 
 
 def time_domain_bpm(ppg: np.ndarray, sample_rate: float) -> float:
@@ -153,16 +177,19 @@ def dsp_estimates(x: np.ndarray, *, sample_rate: float, rec: np.ndarray, t_s: np
     """The full baseline on windows ``x`` [shape=(n, 4, samples)] -> BPM [shape=(n,)].
 
     ``rec`` and ``t_s`` (recording index and window start per window: the ``meta``
-    columns of the PPG datasets) give the time order the tracker follows.
+    columns of the PPG datasets) give the time order the motion stage and the tracker follow.
     """
-    grid, spec = suppressed_spectra(x, sample_rate, params)
+    grid, s = baseline_spectra(x, sample_rate)
     est = np.zeros(len(x), np.float64)
     tracker = HrTracker(grid, params.tracking)
+    ms = MotionSuppressor(params.motion)
     motion = x[:, 1:].std(axis=-1).mean(axis=-1)
+    acc = s[:, 1:].max(axis=1)
     for seg in recording_segments(rec, t_s, hop_s):
         tracker.reset()
+        ms.reset()
         for i in seg:
-            e = tracker.step(spec[i])
+            e = tracker.step(ms.step(s[i, 0], s[i, 1:]), acc[i])
             if params.clean_motion_g > 0 and motion[i] < params.clean_motion_g:
                 td = time_domain_bpm(x[i, 0], sample_rate)
                 if np.isfinite(td) and abs(td - e) <= params.td_agree_bpm:

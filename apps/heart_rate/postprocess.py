@@ -1,20 +1,37 @@
-"""Heart-rate tracking: a causal HMM forward filter over a BPM grid (the "tracking prior").
+"""Heart-rate tracking: a causal HMM forward filter over a BPM grid that recovers from a wrong lock.
 
 Both estimators of the app produce, per 8 s window, a non-negative score over a grid of
 heart rates: the DSP baseline its motion-suppressed PPG spectrum, the CNN its softmax
 over HR bins. :class:`HrTracker` turns that sequence into one estimate per window:
 
-1. **predict**: the previous posterior is blurred by a Gaussian transition kernel of
-   ``sigma_bpm`` (how far the heart rate moves in one 2 s hop) and mixed with a uniform
-   distribution (weight ``uniform``: the track can always be re-acquired),
-2. **update**: multiplied by the emission ``(score / max(score))^gamma + floor`` and
-   renormalised (``gamma < 1`` flattens over-confident scores),
-3. **estimate**: the posterior's maximum, refined either to the parabolic peak of the
+1. **motion level** ``m`` in [0, 1]: the largest value of the window's ACC spectrum
+   (``acc``, the front end's per-axis normalised ACC power, max over axes; 0 without
+   one). A still wrist gives ``m`` near 0, motion above the front end's ACC floor 1.
+2. **predict**: the previous posterior is blurred by a Gaussian transition kernel of
+   ``sigma_bpm`` (how far the heart rate moves in one 2 s hop) and mixed with a
+   re-acquisition distribution ``r`` of weight ``u``: the track can always jump. ``r`` is
+   uniform, or (``reacquire_acc > 0``) ``max(1 - reacquire_acc * acc, 0.001)`` normalised,
+   so a jump does not land on a line the accelerometer explains.
+3. **update**: multiplied by the emission ``(score / max(score))^gamma + floor``
+   (``normalize=False``: ``score^gamma + floor``, for scores whose absolute level means
+   something, such as a motion-suppressed spectrum: a window whose lines were all
+   suppressed then leaves the prediction as it is) and renormalised.
+4. **estimate**: the posterior's maximum, refined either to the parabolic peak of the
    emission nearest to it (``refine='peak'``, for spectra) or to the posterior's mean
    over +- ``refine_bins`` (``refine='mean'``, for softmax outputs).
 
-Causal (one window of latency, like the device), no look-ahead. The firmware twin is
-``firmware_templates/apps/heart_rate/postprocess.c``, held to this code by a parity test.
+**Recovering from a wrong lock.** ``gamma`` and ``u`` depend on the motion level:
+``gamma_t = gamma_motion + (gamma - gamma_motion) (1 - m)`` and
+``u_t = uniform^(1 - m) * uniform_motion^m``. While the wrist moves, the evidence is
+flattened and jumps are rare (a motion line that outshines the pulse for a while cannot
+capture the track); once it is still, the evidence is sharp and re-acquisition is cheap,
+so a track that did lock onto a motion line returns to the pulse within a few windows.
+With ``gamma_motion``/``uniform_motion`` unset the tracker is the plain forward filter of
+version 1.
+
+Causal (no look-ahead, one estimate per window as it arrives, like the device). The
+firmware twin is ``firmware_templates/apps/heart_rate/postprocess.c`` (it reads ``acc``
+from the features it is handed), held to this code by a parity test.
 """
 
 from __future__ import annotations
@@ -54,18 +71,26 @@ class TrackParams:
     sigma_bpm : float
         Std of the heart-rate change per window hop (BPM), > 0.
     uniform : float
-        Weight of the uniform component of the prediction, in [0, 1).
+        Weight of the re-acquisition component of the prediction while still, in [0, 1).
     gamma : float
-        Exponent applied to the normalised emission (> 0).
+        Exponent applied to the emission while still (> 0).
     floor : float
         Added to the emission so no heart rate is ever ruled out (>= 0).
     refine : {'peak', 'mean', 'none'}
         How the estimate is refined around the posterior maximum.
     refine_bins : int
         Half-width of the refinement neighbourhood, in bins.
+    gamma_motion : float or None
+        Emission exponent while the wrist moves (None: ``gamma``).
+    uniform_motion : float or None
+        Re-acquisition weight while the wrist moves, in [0, 1) (None: ``uniform``).
+    reacquire_acc : float
+        How much the ACC spectrum keeps re-acquisition off motion lines, in [0, 1].
+    normalize : bool
+        Divide the emission by its maximum before the exponent.
     """
 
-    IMPLEMENTATION_VERSION: ClassVar[int] = 1
+    IMPLEMENTATION_VERSION: ClassVar[int] = 2
     C_PREFIX: ClassVar[str] = "HRTRACK"
     C_ENUMS: ClassVar[dict[str, dict[str, int]]] = {"refine": {"peak": 0, "mean": 1, "none": 2}}
 
@@ -75,6 +100,10 @@ class TrackParams:
     floor: float = 0.001
     refine: str = "peak"
     refine_bins: int = 2
+    gamma_motion: float | None = None
+    uniform_motion: float | None = None
+    reacquire_acc: float = 0.0
+    normalize: bool = True
 
     def __post_init__(self) -> None:
         check_float("sigma_bpm", self.sigma_bpm, lo=0.0, lo_open=True)
@@ -83,6 +112,23 @@ class TrackParams:
         check_float("floor", self.floor, lo=0.0)
         check_choice("refine", self.refine, ("peak", "mean", "none"))
         check_int("refine_bins", self.refine_bins, lo=0)
+        if self.gamma_motion is not None:
+            check_float("gamma_motion", self.gamma_motion, lo=0.0, lo_open=True)
+        if self.uniform_motion is not None:
+            check_float("uniform_motion", self.uniform_motion, lo=0.0, hi=1.0, hi_open=True)
+        check_float("reacquire_acc", self.reacquire_acc, lo=0.0, hi=1.0)
+        if not isinstance(self.normalize, (bool, np.bool_)):
+            raise ConfigError(f"normalize={self.normalize!r} must be true or false")
+
+    @property
+    def motion_gamma(self) -> float:
+        """The emission exponent at full motion."""
+        return float(self.gamma if self.gamma_motion is None else self.gamma_motion)
+
+    @property
+    def motion_uniform(self) -> float:
+        """The re-acquisition weight at full motion."""
+        return float(self.uniform if self.uniform_motion is None else self.uniform_motion)
 
     def kernel(self, step_bpm: float) -> np.ndarray:
         """The normalised float32 Gaussian transition kernel on a grid of ``step_bpm``.
@@ -131,21 +177,47 @@ class HrTracker:
     def reset(self) -> None:
         """Start a new recording: a flat posterior."""
         self.post = np.full(self.grid.size, np.float32(1.0 / self.grid.size), np.float32)
+        self.last_motion = 0.0
 
-    def step(self, score: np.ndarray) -> float:
-        """Update with one window's score over the grid; return the estimate (BPM)."""
+    def step(self, score: np.ndarray, acc: np.ndarray | None = None) -> float:
+        """Update with one window's score (and ACC spectrum) over the grid; return the estimate (BPM).
+
+        ``acc`` [shape=(n_bins,)]: the window's normalised ACC power on the grid (max over
+        axes, in [0, 1]); None for no accelerometer (motion level 0).
+        """
         p = self.params
+        n = self.grid.size
         e = np.asarray(score, np.float32)
         if e.shape != self.grid.shape:
-            raise ConfigError(f"score has shape {e.shape}; expected one value per grid bin ({self.grid.size})")
+            raise ConfigError(f"score has shape {e.shape}; expected one value per grid bin ({n})")
         e = np.maximum(e, np.float32(0.0))
-        n = self.grid.size
+        one = np.float32(1.0)
+        if acc is None:
+            a, m = None, np.float32(0.0)
+        else:
+            a = np.asarray(acc, np.float32)
+            if a.shape != self.grid.shape:
+                raise ConfigError(f"acc has shape {a.shape}; expected one value per grid bin ({n})")
+            m = np.float32(min(max(float(a.max()), 0.0), 1.0))
+        self.last_motion = float(m)
+        gamma = np.float32(p.motion_gamma) + (np.float32(p.gamma) - np.float32(p.motion_gamma)) * (one - m)
+        u = np.float32(np.power(np.float32(p.uniform), one - m) * np.power(np.float32(p.motion_uniform), m))
+        # predict
         prior = np.convolve(self.post, self.kernel, mode="same").astype(np.float32)
         prior = prior / np.float32(prior.sum())
-        prior = prior * np.float32(1.0 - p.uniform) + np.float32(p.uniform / n)
-        mx = np.float32(e.max())
-        em = (e / mx) if mx > 0 else np.ones_like(e)
-        em = np.power(em, np.float32(p.gamma)).astype(np.float32) + np.float32(p.floor)
+        if a is not None and p.reacquire_acc > 0:
+            r = np.maximum(one - np.float32(p.reacquire_acc) * a, np.float32(0.001))
+            r = r / np.float32(r.sum())
+        else:
+            r = np.float32(1.0 / n)
+        prior = prior * (one - u) + u * r
+        # update
+        if p.normalize:
+            mx = np.float32(e.max())
+            em = (e / mx) if mx > 0 else np.ones_like(e)
+        else:
+            em = e
+        em = np.power(em, gamma).astype(np.float32) + np.float32(p.floor)
         post = prior * em
         self.post = (post / np.float32(post.sum())).astype(np.float32)
         return self.estimate(e)
@@ -199,15 +271,18 @@ def recording_segments(rec: np.ndarray, t_s: np.ndarray, hop_s: float) -> list[n
 
 
 def track(scores: np.ndarray, grid_bpm: np.ndarray, segments: list[np.ndarray],
-          params: TrackParams = TrackParams()) -> np.ndarray:
-    """Run :class:`HrTracker` over each segment of windows; one estimate per window (BPM)."""
+          params: TrackParams = TrackParams(), acc: np.ndarray | None = None) -> np.ndarray:
+    """Run :class:`HrTracker` over each segment of windows; one estimate per window (BPM).
+
+    ``acc`` [shape=(n_windows, n_bins)]: each window's ACC spectrum on the grid (optional).
+    """
     scores = np.asarray(scores)
     out = np.zeros(len(scores), np.float64)
     tracker = HrTracker(grid_bpm, params)
     for seg in segments:
         tracker.reset()
         for i in seg:
-            out[i] = tracker.step(scores[i])
+            out[i] = tracker.step(scores[i], None if acc is None else acc[i])
     return out
 
 

@@ -87,6 +87,7 @@ class VibrationAnomalyApp(App):
     task: ClassVar[str] = "anomaly"
     headline: ClassVar[str] = "auc"
     custom_dataset: ClassVar[str] = "vibration_folder"  # `tinyml new --from` starts from this loader
+    firmware_hooks: ClassVar[str] = "apps/vibration_anomaly/postprocess.c"
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -342,6 +343,19 @@ class VibrationAnomalyApp(App):
     def app_buffers_bytes(self, ctx: RunContext) -> int:
         return 16  # alarm state: active flag, counter, last score
 
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]] | None:
+        """postprocess.c's event of every window: the score and the alarm state
+        (:func:`anomaly_score`, :func:`alarm_sequence`), the threshold as confidence."""
+        thr = (ctx.state.get("calibration") or {}).get("threshold")
+        if thr is None:
+            return None
+        scores = anomaly_score(np.asarray(outputs, np.float32))
+        alarm = alarm_sequence(scores, float(thr), on_windows=self.on_windows, off_windows=self.off_windows,
+                               release_ratio=self.release_ratio)
+        return [{"event": "anomaly", "index": int(a), "value": float(s), "confidence": float(np.float32(thr)), "window": w}
+                for w, (s, a) in enumerate(zip(scores, alarm))]
+
+
 
 class VibrationFaultClassifierApp(App):
     """Supervised fault classifier (normal, inner race, ball, outer race, ...)."""
@@ -349,6 +363,7 @@ class VibrationFaultClassifierApp(App):
     name: ClassVar[str] = "vibration_anomaly"
     task: ClassVar[str] = "classification"
     headline: ClassVar[str] = "accuracy"
+    firmware_hooks: ClassVar[str] = "apps/vibration_anomaly/postprocess.c"
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

@@ -1,6 +1,6 @@
 """Post-training conversion of a Keras model to ``.tflite`` variants.
 
-The quantisation ladder (STYLE point 12):
+The quantisation ladder:
 
 ``float32``
     plain conversion, float weights and activations (reference for the others).
@@ -193,8 +193,12 @@ def convert(
         converter._experimental_disable_per_channel = True
     import warnings
 
+    from tinyml_suite.common.console import captured_output
+
     try:
-        with warnings.catch_warnings():  # "Statistics for quantized inputs were expected..."
+        # the converter and Keras' export print pages (TensorSpec lists, MLIR notes) from
+        # Python and C++: captured, and replayed into the run log (common/console.py)
+        with warnings.catch_warnings(), captured_output():  # "Statistics for quantized inputs were expected..."
             warnings.simplefilter("ignore", UserWarning)
             data = bytes(converter.convert())
     except Exception as exc:  # ConverterError and friends: multi-line MLIR dumps

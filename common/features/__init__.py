@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import typing
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
@@ -60,15 +59,10 @@ class FeatureExtractor(ABC):
     def __init__(self, *, sample_rate: float, **params: Any) -> None:
         if not sample_rate or float(sample_rate) <= 0:
             raise ConfigError(f"features sample_rate={sample_rate!r} must be > 0 Hz")
+        from tinyml_suite.common.config import parse_options
+
         self.sample_rate = float(sample_rate)
-        valid = {f.name for f in dataclasses.fields(self.Params)}
-        unknown = sorted(set(params) - valid)
-        if unknown:
-            raise ConfigError(
-                f"features.{unknown[0]} is not a parameter of {type(self).__name__}; "
-                f"valid: {', '.join(sorted(valid))}"
-            )
-        self.params = self.Params(**params)
+        self.params = parse_options(self.Params, params, where="features", owner=type(self).__name__)
 
     @abstractmethod
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -107,45 +101,8 @@ def extractor_classes() -> dict[str, type[FeatureExtractor]]:
     return dict(_REGISTRY)
 
 
-_OMEGACONF_SCALARS = (int, float, bool, str)
-
-
-def _schema_type(tp: Any) -> Any:
-    """Map a params field type to one OmegaConf accepts (else ``Any``)."""
-    origin = typing.get_origin(tp)
-    if tp in _OMEGACONF_SCALARS:
-        return tp
-    if origin is typing.Union:
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(args) == 1 and args[0] in _OMEGACONF_SCALARS:
-            return typing.Optional[args[0]]
-        return Any
-    if origin in (tuple, list):
-        args = [a for a in typing.get_args(tp) if a is not Ellipsis]
-        if args and all(a in _OMEGACONF_SCALARS for a in args) and len(set(args)) == 1:
-            return typing.List[args[0]]  # noqa: UP006 - OmegaConf wants typing.List
-        return Any
-    return Any
-
-
 def schema_for(cls: type[FeatureExtractor]) -> type:
-    """A (non-frozen) structured-config dataclass: ``_target_``, ``sample_rate`` + params."""
-    hints = typing.get_type_hints(cls.Params)
-    fields: list[tuple[str, Any, Any]] = [
-        ("_target_", str, dataclasses.field(default=f"{cls.__module__}.{cls.__qualname__}")),
-    ]
-    for f in dataclasses.fields(cls.Params):
-        if f.default is not dataclasses.MISSING:
-            default = f.default
-            if isinstance(default, tuple):
-                default = list(default)
-            if isinstance(default, (list, dict)):
-                value = dataclasses.field(default_factory=lambda d=default: list(d) if isinstance(d, list) else dict(d))
-            else:
-                value = dataclasses.field(default=default)
-        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-            value = dataclasses.field(default_factory=f.default_factory)  # type: ignore[misc]
-        else:
-            value = dataclasses.field(default="???")
-        fields.append((f.name, _schema_type(hints[f.name]), value))
-    return dataclasses.make_dataclass(f"{cls.__name__}Schema", fields)
+    """A (non-frozen) structured-config dataclass: ``_target_`` + the class's params."""
+    from tinyml_suite.common.config import option_schema
+
+    return option_schema(cls.Params, target=f"{cls.__module__}.{cls.__qualname__}")

@@ -4,8 +4,10 @@
   spectrum of the PPG and of each accelerometer axis over the heart-rate band
   (default 0.5-4 Hz = 30-240 BPM), each normalised to its own maximum (the ACC with an
   absolute floor, so a still wrist gives a near-zero ACC spectrum) and compressed.
+  Optionally (``motion_channel``) a second channel holds the PPG spectrum after the
+  accelerometer-driven motion stage (:mod:`tinyml_suite.common.dsp.motion`, per window).
   Output ``(n_bins, channels)``: a 1-D "image" over frequency that a small CNN reads, and
-  the input of the DSP baseline's spectral tracker. C twin: ``tm_ppg_features.c``.
+  the input of the DSP baseline's spectral tracker. C twin: ``tm_fe_ppg_spectrum.c``.
 * ``ppg_time`` (:class:`PpgTime`): the window itself, each channel standardised (and
   optionally band-passed), ``(samples, channels)`` - the TEMPONet/TimePPG input.
 * ``ecg_qrs`` (:class:`EcgQrs`): the Pan-Tompkins pre-processing of an ECG lead
@@ -24,12 +26,14 @@ import numpy as np
 
 from tinyml_suite.common.dsp import (
     ButterworthParams,
+    MotionSuppressionParams,
     StftParams,
     ZScoreParams,
     butter_sos,
     get_window,
     power_spectrum,
     sosfilt,
+    suppress_motion,
     zscore,
 )
 from tinyml_suite.common.dsp._checks import as_signal, check_choice, check_float, check_power_of_two
@@ -75,14 +79,23 @@ class PpgSpectrumParams:
         (also in [0, 1]), ``sqrt(p)`` or ``p``.
     log_floor : float
         Relative floor of the log compression (0 < floor < 1).
+    motion_channel : bool
+        Add, after the PPG, the PPG spectrum through the motion stage
+        (:func:`tinyml_suite.common.dsp.suppress_motion` with the ``motion_*`` fields, no
+        history: each window alone), normalised like the PPG (its own power / the PPG's
+        maximum) and compressed.
+    motion_rule, motion_strength, motion_gain_floor, motion_spread_bins
+        The motion stage's ``rule``, ``strength``, ``gain_floor`` and ``spread_bins``
+        (:class:`~tinyml_suite.common.dsp.MotionSuppressionParams`).
     """
 
-    IMPLEMENTATION_VERSION: ClassVar[int] = 1
+    IMPLEMENTATION_VERSION: ClassVar[int] = 2
     C_PREFIX: ClassVar[str] = "PPGSPEC"
     C_ENUMS: ClassVar[dict[str, dict[str, int]]] = {
         "window": {"hann": 0, "hamming": 1, "rectangular": 2},
         "acc_mode": {"axes": 0, "sum": 1, "none": 2},
         "compress": {"log": 0, "sqrt": 1, "linear": 2},
+        "motion_rule": {"subtract": 0, "wiener": 1},
     }
 
     n_fft: int = 1024
@@ -93,6 +106,11 @@ class PpgSpectrumParams:
     acc_floor_g: float = 0.05
     compress: str = "log"
     log_floor: float = 0.001
+    motion_channel: bool = False
+    motion_rule: str = "subtract"
+    motion_strength: float = 0.9
+    motion_gain_floor: float = 0.05
+    motion_spread_bins: int = 2
 
     def __post_init__(self) -> None:
         check_power_of_two("n_fft", self.n_fft, lo=16)
@@ -105,11 +123,25 @@ class PpgSpectrumParams:
         check_float("acc_floor_g", self.acc_floor_g, lo=0.0, lo_open=True)
         check_choice("compress", self.compress, _COMPRESS)
         check_float("log_floor", self.log_floor, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+        if not isinstance(self.motion_channel, (bool, np.bool_)):
+            raise ConfigError(f"motion_channel={self.motion_channel!r} must be true or false")
+        self.motion_params  # validates the motion_* fields  # noqa: B018
 
     @property
     def n_acc(self) -> int:
         """Number of ACC channels in the output."""
         return {"axes": 3, "sum": 1, "none": 0}[self.acc_mode]
+
+    @property
+    def n_channels(self) -> int:
+        """Output channels: the PPG, the motion-suppressed PPG (if any), the ACC channels."""
+        return 1 + int(self.motion_channel) + self.n_acc
+
+    @property
+    def motion_params(self) -> MotionSuppressionParams:
+        """The motion stage of the ``motion_channel`` (per window: no history)."""
+        return MotionSuppressionParams(rule=self.motion_rule, strength=self.motion_strength,
+                                       gain_floor=self.motion_gain_floor, spread_bins=self.motion_spread_bins)
 
 
 def spectrum_bins(sample_rate: float, params: PpgSpectrumParams) -> tuple[int, int]:
@@ -209,13 +241,46 @@ class PpgSpectrum(FeatureExtractor):
     def __call__(self, x: np.ndarray) -> np.ndarray:
         p: PpgSpectrumParams = self.params
         _, s = ppg_spectra(x, sample_rate=self.sample_rate, params=p)
+        ppg = [s[:, :1]]
+        if p.motion_channel:
+            ppg.append(suppress_motion(s[:, 0], s[:, 1:], params=p.motion_params)[:, None])
         if p.acc_mode == "sum":
             acc = s[:, 1:].sum(axis=1, keepdims=True)
             acc /= np.maximum(acc.max(axis=-1, keepdims=True), np.float32(1.0))
-            s = np.concatenate([s[:, :1], acc], axis=1)
+            s = np.concatenate([*ppg, acc], axis=1)
         elif p.acc_mode == "none":
-            s = s[:, :1]
+            s = np.concatenate(ppg, axis=1)
+        else:
+            s = np.concatenate([*ppg, s[:, 1:]], axis=1)
         return np.ascontiguousarray(np.transpose(_compress(s, p), (0, 2, 1)))
+
+    def acc_spectrum(self, features: np.ndarray) -> np.ndarray | None:
+        """Each window's ACC spectrum from its features: the ACC channels decompressed, max over them.
+
+        ``features`` [shape=(n, n_bins, channels)] as :meth:`__call__` returns them ->
+        [shape=(n, n_bins), float32] in [0, 1] (what the heart-rate tracker takes as ``acc``;
+        the firmware's tracker computes the same from the features it is handed), or None
+        when the features hold no ACC channel (``acc_mode='none'``).
+
+        Examples
+        --------
+        >>> fe = PpgSpectrum(sample_rate=32.0)
+        >>> x = np.random.default_rng(0).standard_normal((2, 4, 256)).astype(np.float32)
+        >>> _, s = ppg_spectra(x, sample_rate=32.0, params=fe.params)
+        >>> bool(np.allclose(fe.acc_spectrum(fe(x)), np.maximum(s[:, 1:], 0.001).max(axis=1), rtol=1e-4))
+        True
+        """
+        p: PpgSpectrumParams = self.params
+        if p.n_acc == 0:
+            return None
+        first = 1 + int(p.motion_channel)
+        v = np.asarray(features, np.float32)[..., first : first + p.n_acc]
+        if p.compress == "log":
+            neg_log = np.float32(-np.log(np.float64(np.float32(p.log_floor))))
+            v = np.exp((v - np.float32(1.0)) * neg_log)
+        elif p.compress == "sqrt":
+            v = v * v
+        return v.max(axis=-1).astype(np.float32)
 
     def freqs_hz(self) -> np.ndarray:
         """Centre frequency of each output bin (Hz)."""
@@ -227,7 +292,7 @@ class PpgSpectrum(FeatureExtractor):
         return self.freqs_hz() * np.float32(60.0)
 
     def dsp_params(self) -> list[Any]:
-        return [self.params]
+        return [self.params, self.params.motion_params] if self.params.motion_channel else [self.params]
 
     def c_defines(self) -> dict[str, Any]:
         from tinyml_suite.common.dsp.c_params import params_defines
@@ -235,17 +300,22 @@ class PpgSpectrum(FeatureExtractor):
         lo, hi = spectrum_bins(self.sample_rate, self.params)
         out = params_defines(self.params, sample_rate=int(round(self.sample_rate)))
         out.update({"PPGSPEC_BIN_LO": lo, "PPGSPEC_BIN_HI": hi, "PPGSPEC_N_BINS": hi - lo,
-                    "PPGSPEC_N_CHANNELS": 1 + self.params.n_acc})
+                    "PPGSPEC_N_CHANNELS": self.params.n_channels})
+        if self.params.motion_channel:
+            out.update(params_defines(self.params.motion_params))
         return out
 
     def c_sources(self) -> list[str]:
-        return ["tm_fft.c", "tm_frames.c", "tm_fe_ppg_spectrum.c"]
+        motion = ["tm_motion.c"] if self.params.motion_channel else []
+        return ["tm_fft.c", "tm_frames.c", *motion, "tm_fe_ppg_spectrum.c"]
 
     def c_scratch_bytes(self) -> int:
         n = self.params.n_fft
         lo, hi = spectrum_bins(self.sample_rate, self.params)
-        # window (<= n_fft), zero-padded input, FFT output, four band spectra
-        return 4 * (n + n + (n + 2) + 4 * (hi - lo))
+        # window (<= n_fft), zero-padded input, FFT output, four band spectra (+ the motion
+        # stage's state and the suppressed spectrum)
+        motion = (3 * 128 + 2 + (hi - lo)) if self.params.motion_channel else 0
+        return 4 * (n + n + (n + 2) + 4 * (hi - lo) + motion)
 
 
 @dataclass(kw_only=True, frozen=True)

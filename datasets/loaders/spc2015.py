@@ -35,15 +35,16 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from tinyml_suite.common.data import Dataset, DataSplits, require_dir
 from tinyml_suite.common.dsp import resample
 from tinyml_suite.common.errors import ConfigError, DatasetError
-from tinyml_suite.datasets.synthetic.ppg import HrRecording, recordings_to_splits
+from tinyml_suite.datasets.synthetic.ppg import HrRecording, augment_options, recordings_to_splits
 
 __all__ = ["Spc2015", "SpcFile", "find_spc_files", "read_spc_recording", "spc_window_count"]
 
@@ -177,6 +178,26 @@ def read_spc_recording(sig_path: Path, ref_path: Path, *, subject: str, sample_r
     return HrRecording(subject, signals, ref.astype(np.float32), name=recording or subject)
 
 
+@dataclass(frozen=True)
+class Spc2015Options:
+    """Options of :class:`Spc2015`; ``conf/dataset/spc2015.yaml`` overrides them."""
+
+    root: Any = field(default=None, metadata={"required": True})  # the official folder (Training_data/, Extra_TrainingData/, TestData/ + TrueBPM/) or a flat one
+    sample_rate: float = 32.0  # Hz; resampled from 125 Hz
+    ppg: str = 'mean'  # mean | ppg1 | ppg2 (the two wrist PPG channels)
+    include_extra: bool = False  # also DATA_S<nn>_T<tt> (+ BPM_) and TEST_S<nn>_T<tt> (+ TrueBPM/True_) when present: subjects S<nn>
+    reference_length: str = 'exact'  # exact: a BPM0 trace must hold one value per 8 s / 2 s window (else an error); trim
+    fold: Any = None  # leave-one-subject-out: test = subject <fold> (0..11), val = the next one
+    test_subjects: Any = None  # or explicit ids ("01".."12", "S04") / indices
+    val_subjects: Any = None
+    n_test: int = 1  # seeded draw when neither fold nor test_subjects is given
+    n_val: int = 1
+    augment_copies: Any = None  # training copies with simulated arm motion (null: none; datasets/synthetic/ppg.py)
+    augment_activities: Any = None  # activities of the simulated motion (null: recordings_to_splits' list)
+    augment_artefact: Any = None  # [low, high] artefact-to-pulse ratio multiplier range of the copies
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
+
+
 class Spc2015(Dataset):
     """SPC 2015 wrist PPG + ACC with ECG-derived reference heart rate (12 subjects).
 
@@ -193,6 +214,7 @@ class Spc2015(Dataset):
     task = "regression"
     apps = ("heart_rate",)
     VERSION = 2
+    Options = Spc2015Options
 
     def _load(self) -> DataSplits:
         o = dict(self.options)
@@ -206,6 +228,7 @@ class Spc2015(Dataset):
         ref_len = str(o.pop("reference_length", "exact"))
         split_opts = {k: o.pop(k) for k in ("test_subjects", "val_subjects", "fold", "n_test", "n_val") if k in o}
         split_opts = {k: v for k, v in split_opts.items() if v is not None}
+        split_opts.update(augment_options(o))
         if o:
             raise ConfigError(f"dataset.{sorted(o)[0]} is not an option of spc2015; see conf/dataset/spc2015.yaml")
         files = find_spc_files(root, include_extra)

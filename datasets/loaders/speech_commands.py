@@ -42,6 +42,7 @@ import hashlib
 import logging
 import math
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,8 @@ import numpy as np
 
 from tinyml_suite.common.data import Dataset, DataSplits, Split, require_dir
 from tinyml_suite.common.errors import ConfigError, DatasetError
+from tinyml_suite.datasets.audio_augment import AugmentParams
+from tinyml_suite.datasets.keywords import DEFAULT_KEYWORDS, check_keywords
 
 __all__ = ["BACKGROUND_DIR", "SpeechCommands", "parse_clip_name", "scan_clips", "which_set"]
 
@@ -124,7 +127,30 @@ def _read_list(root: Path, name: str) -> set[str] | None:
     path = root / name
     if not path.is_file():
         return None
-    return {ln.strip().replace("\\", "/") for ln in path.read_text().splitlines() if ln.strip()}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DatasetError(f"{path}: not a text list of clips (binary content); copy it again from the dataset") from None
+    return {ln.strip().replace("\\", "/") for ln in text.splitlines() if ln.strip()}
+
+
+@dataclass(frozen=True)
+class SpeechCommandsOptions:
+    """Options of :class:`SpeechCommands`; ``conf/dataset/speech_commands.yaml`` overrides them."""
+
+    root: Any = field(default=None, metadata={"required": True})  # the extracted dataset: <root>/<word>/<speaker>_nohash_<n>.wav
+    keywords: Any = DEFAULT_KEYWORDS  # any words, unique and non-empty; quote yes/no/on/off in YAML
+    silence_percentage: float = 10.0  # _silence_ clips as % of a split's keyword clips (TensorFlow's default)
+    unknown_percentage: float = 10.0  # _unknown_ clips (all other words) as % of a split's keyword clips
+    sample_rate: int = 16000  # Hz; other rates are resampled
+    clip_seconds: float = 1.0  # shorter clips are zero-padded at the end
+    max_per_class: Any = None  # cap on keyword clips per class and split (quick experiments)
+    augment_copies: int = 1  # augmented versions of each training clip (0: clean clips only)
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
+    augment: Any = field(default_factory=AugmentParams)  # AugmentParams fields (datasets/audio_augment.py)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keywords", check_keywords(self.keywords))  # non-empty, unique, words
 
 
 class SpeechCommands(Dataset):
@@ -153,13 +179,12 @@ class SpeechCommands(Dataset):
     task = "classification"
     apps = ("wake_word",)
     VERSION = 1
+    Options = SpeechCommandsOptions
 
     def _load(self) -> DataSplits:
-        from tqdm.auto import tqdm
-
+        from tinyml_suite.common.console import progress
         from tinyml_suite.datasets.audio_augment import Augmenter, AugmentParams
         from tinyml_suite.datasets.keywords import (
-            DEFAULT_KEYWORDS,
             SILENCE,
             UNKNOWN,
             check_keywords,
@@ -169,7 +194,7 @@ class SpeechCommands(Dataset):
 
         o = self.options
         root = require_dir(o.get("root"), dataset="speech_commands", hint=_HINT)
-        keywords = check_keywords(o.get("keywords") or DEFAULT_KEYWORDS)
+        keywords = check_keywords(o["keywords"])
         sr = int(o.get("sample_rate", 16000))
         n_samples = int(round(float(o.get("clip_seconds", 1.0)) * sr))
         silence_pct = float(o.get("silence_percentage", 10.0))
@@ -234,7 +259,7 @@ class SpeechCommands(Dataset):
             ys: list[int] = []
             groups: list[str] = []
             words: list[str] = []
-            for rel, w, spk in tqdm(items, desc=f"speech_commands {key}", leave=False, unit="clip"):
+            for rel, w, spk in progress(items, desc=f"speech_commands {key}", leave=False, unit="clip"):
                 xs.append(fit_length(read_wav(root / rel, sample_rate=sr), n_samples))
                 ys.append(index[w] if w in index else index[UNKNOWN])  # _silence_/_unknown_ folders too
                 groups.append(spk)

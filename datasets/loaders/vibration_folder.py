@@ -152,8 +152,11 @@ def split_recordings(
 
 
 def _read_csv(path: Path, delimiter: str, channels: list[Any] | None) -> tuple[np.ndarray, list[str]]:
-    with open(path, encoding="utf-8-sig") as fh:
-        first = fh.readline()
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            first = fh.readline()
+    except UnicodeDecodeError:
+        raise DatasetError(f"{path}: not a text CSV (binary content); expected one row per sample") from None
     cells = [c.strip() for c in first.strip().split(delimiter)]
 
     def is_num(c: str) -> bool:
@@ -165,11 +168,15 @@ def _read_csv(path: Path, delimiter: str, channels: list[Any] | None) -> tuple[n
 
     header = None if all(is_num(c) for c in cells if c) else cells
     try:
-        data = np.loadtxt(path, delimiter=delimiter, skiprows=1 if header else 0, ndmin=2,
-                          encoding="utf-8-sig")
-    except ValueError as exc:
+        import warnings
+
+        with warnings.catch_warnings():  # an empty file is refused below, with its name
+            warnings.simplefilter("ignore", UserWarning)
+            data = np.loadtxt(path, delimiter=delimiter, skiprows=1 if header else 0, ndmin=2,
+                              encoding="utf-8-sig")
+    except ValueError as exc:  # includes UnicodeDecodeError further down the file
         raise DatasetError(
-            f"{path}: not a numeric CSV ({exc}); expected one row per sample, one column per channel"
+            f"{path}: not a numeric CSV ({str(exc)[:200]}); expected one row per sample, one column per channel"
         ) from None
     names = header or [str(i) for i in range(data.shape[1])]
     if channels is not None:
@@ -199,6 +206,9 @@ def read_recording(
     if ext == ".wav":
         import soundfile as sf
 
+        from tinyml_suite.datasets.wav import check_riff
+
+        check_riff(path)  # a truncated copy is refused, not read short
         try:
             data, rate = sf.read(str(path), dtype="float64", always_2d=True)
         except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
@@ -215,6 +225,7 @@ def read_recording(
             if max(idx) >= x.shape[0]:
                 raise DatasetError(f"{path} has {x.shape[0]} channel(s); dataset.channels={channels}")
             x, names = x[idx], [names[i] for i in idx]
+        _check_samples(path, x)
         return x, float(rate), names
     if not sample_rate_hz:
         raise DatasetError(
@@ -243,9 +254,39 @@ def read_recording(
             x, names = x[idx], [names[i] for i in idx]
     else:
         raise DatasetError(f"{path}: unsupported file type; use {', '.join(EXTENSIONS)}")
-    if not np.all(np.isfinite(x)):
-        raise DatasetError(f"{path} contains NaN or inf samples; clean the recording first")
+    _check_samples(path, x)
     return x, float(sample_rate_hz), names
+
+
+def _check_samples(path: Path, x: np.ndarray) -> None:
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] < 2:
+        raise DatasetError(f"{path} holds no samples (shape {x.shape} as channels x samples); "
+                           "a recording needs at least a window of samples")
+    if not np.all(np.isfinite(x)):
+        bad = np.argwhere(~np.isfinite(x))[0]
+        raise DatasetError(f"{path} contains NaN or inf samples (first at sample {int(bad[1])}, channel "
+                           f"{int(bad[0])}); clean the recording first")
+
+
+@dataclass(frozen=True)
+class VibrationFolderOptions:
+    """Options of :class:`VibrationFolder`; ``conf/dataset/vibration_folder.yaml`` overrides them."""
+
+    root: Any = field(default=None, metadata={"required": True})  # folder with one subfolder per label (normal/ and one per fault)
+    normal_label: str = 'normal'  # folder holding normal recordings (class 0)
+    sample_rate_hz: Any = field(default=None, metadata={"required": True})  # Hz of the CSV/.npy files (WAV headers must agree)
+    target_rate_hz: float | None = None  # Hz every recording is resampled to (null: keep; the YAML: 8000)
+    channels: Any = None  # CSV column names or indices to keep; null: all
+    csv_delimiter: str = ','
+    wav_full_scale: float = 1.0  # WAV samples in [-1, 1] are multiplied by this (your unit's full scale)
+    remove_dc: bool = True  # subtract each recording's mean
+    window_samples: int = 1024  # samples per window
+    hop_samples: Any = None  # samples between validation/test windows (null: window_samples // 2)
+    train_hop_samples: Any = None  # samples between training windows (null: hop_samples)
+    test_fraction: float = 0.2  # files per label held out for test (seeded, stratified)
+    val_fraction: float = 0.2  # last part of each training file used for validation
+    single_recording_blocks: tuple[float, ...] = (0.6, 0.2, 0.2)  # time blocks for a label with a single file
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
 
 
 class VibrationFolder(Dataset):
@@ -256,6 +297,7 @@ class VibrationFolder(Dataset):
     task: ClassVar[str] = "classification"
     apps: ClassVar[tuple[str, ...]] = ("vibration_anomaly",)
     VERSION: ClassVar[int] = 1
+    Options = VibrationFolderOptions
 
     def _load(self) -> DataSplits:
         from tinyml_suite.common.dsp import resample
@@ -327,12 +369,12 @@ class VibrationFolder(Dataset):
             for i in rng.permutation(idx)[:k]:
                 recs[int(i)].test = True
         window = int(o.get("window_samples", 1024))
-        hop = int(o.get("hop_samples", window // 2))
+        hop = int(o.get("hop_samples") or window // 2)
         if bool(o.get("smoke", False)):
             for r in recs:
                 r.x = r.x[:, : 12 * window]
         train, val, test, _ = split_recordings(
-            recs, labels, window=window, hop=hop, train_hop=int(o.get("train_hop_samples", hop)),
+            recs, labels, window=window, hop=hop, train_hop=int(o.get("train_hop_samples") or hop),
             val_fraction=float(o.get("val_fraction", 0.2)),
             blocks=tuple(float(v) for v in o.get("single_recording_blocks", (0.6, 0.2, 0.2))),
             meta_types={"fault": str, "severity": np.int64},

@@ -41,6 +41,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -61,6 +62,9 @@ __all__ = [
     "window_reference_bpm",
     "HrRecording",
     "recordings_to_splits",
+    "AUGMENT_ACTIVITIES",
+    "add_synthetic_motion",
+    "augment_options",
     "PpgSim",
 ]
 
@@ -467,6 +471,130 @@ def window_reference_bpm(beats: np.ndarray, starts_s: np.ndarray, window_s: floa
     return out.astype(np.float32)
 
 
+# -- training augmentation: synthetic motion on real windows ----------------------------
+
+#: Activities :func:`add_synthetic_motion` draws from by default: the test protocol's
+#: exercises and running.
+AUGMENT_ACTIVITIES: tuple[str, ...] = (*EXERCISES, "run")
+
+
+def _bandpassed_std(x: np.ndarray, fs: float) -> np.ndarray:
+    sos = scipy.signal.butter(2, (0.5, min(4.0, 0.45 * fs)), btype="bandpass", fs=fs, output="sos")
+    return scipy.signal.sosfiltfilt(sos, np.asarray(x, np.float64), axis=-1).std(axis=-1)
+
+
+def add_synthetic_motion(
+    x: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    sample_rate: float,
+    activities: Sequence[str] = AUGMENT_ACTIVITIES,
+    artefact: tuple[float, float] = (0.5, 1.5),
+    bank_size: int = 8,
+) -> np.ndarray:
+    """Real windows with simulated arm motion added, consistently to the PPG and the ACC.
+
+    Each activity of ``activities`` is simulated ``bank_size`` times (fresh subjects, one
+    minute each, :func:`simulate_wrist_ppg`), each twice from the same seed, with and
+    without the PPG artefact: the difference is the artefact, the simulated accelerometer
+    minus its mean is the motion. For each window ``x[i] = (ppg, acc_x, acc_y, acc_z)``
+    one of those recordings is drawn and cut at a random offset. The motion is
+    added to the ACC channels (gravity stays the real one) and the artefact, scaled by
+    the window's pulse amplitude (band-passed PPG std, relative to the simulated clean
+    PPG's) times a ratio drawn from ``artefact``, to the PPG. The reference heart rate is
+    unchanged: the model sees motion lines that the ACC explains on top of a real pulse,
+    and learns to ignore them.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(n, 4, samples)]
+        Windows at ``sample_rate`` (ACC in g).
+    rng : np.random.Generator
+    sample_rate : float
+    activities : sequence of str
+        Names from :data:`ACTIVITIES` (not "rest").
+    artefact : (float, float)
+        Range of the artefact-to-pulse ratio multiplier.
+
+    Returns
+    -------
+    np.ndarray [shape=(n, 4, samples), float32]
+
+    Examples
+    --------
+    >>> w = simulate_wrist_ppg(30.0, rng=0, protocol=[("rest", 30.0)])
+    >>> x = np.concatenate([w.ppg[None], w.acc])[None, :, :256]
+    >>> y = add_synthetic_motion(x, np.random.default_rng(1), sample_rate=32.0, activities=["jump"])
+    >>> y.shape, float(y[0, 1:].std(axis=-1).max()) > 5 * float(x[0, 1:].std(axis=-1).max())
+    ((1, 4, 256), True)
+    """
+    x = np.asarray(x, np.float32)
+    if x.ndim != 3 or x.shape[1] != len(PPG_CHANNELS):
+        raise ConfigError(f"x has shape {x.shape}; expected (n, 4, samples) = (ppg, acc_x, acc_y, acc_z) windows")
+    acts = [str(a) for a in activities]
+    bad = [a for a in acts if a not in _ACT or a == "rest"]
+    if not acts or bad:
+        raise ConfigError(f"augmentation activities {bad or acts} are not motions; choose from {', '.join(ACTIVITIES[1:])}")
+    lo, hi = (float(v) for v in artefact)
+    if not 0 <= lo <= hi:
+        raise ConfigError(f"artefact={artefact} must be a range 0 <= low <= high")
+    if int(bank_size) < 1:
+        raise ConfigError(f"bank_size={bank_size} must be >= 1")
+    fs = float(sample_rate)
+    n_t = x.shape[-1]
+    lead, seconds = 6.0, max(60.0, 4 * n_t / fs)  # the activity ramps in over the first seconds
+    # a bank of simulated recordings per activity (fresh subjects), cut at random offsets
+    bank: dict[str, list[tuple[np.ndarray, np.ndarray, float]]] = {}
+    for act in acts:
+        for _ in range(bank_size):
+            seed = int(rng.integers(2**31))
+            proto = [(act, seconds + lead)]
+            moving = simulate_wrist_ppg(0.0, sample_rate=fs, rng=seed, protocol=proto)
+            still = simulate_wrist_ppg(0.0, sample_rate=fs, rng=seed, protocol=proto, artefact_scale=0.0)
+            start = int(lead * fs)
+            art = (moving.ppg - still.ppg)[start:]
+            sim_pulse = float(np.median(_bandpassed_std(
+                np.stack([still.ppg[start + k : start + k + n_t] for k in range(0, len(art) - n_t + 1, n_t)]), fs)))
+            bank.setdefault(act, []).append((art, moving.acc[:, start:], sim_pulse))
+    out = x.copy()
+    pulse = _bandpassed_std(x[:, 0], fs)
+    for i in range(len(x)):
+        art, acc, sim_pulse = bank[acts[int(rng.integers(len(acts)))]][int(rng.integers(bank_size))]
+        k = int(rng.integers(len(art) - n_t + 1))
+        scale = float(pulse[i]) / max(sim_pulse, 1e-6) * rng.uniform(lo, hi)
+        a = acc[:, k : k + n_t]
+        out[i, 0] += (art[k : k + n_t] * scale).astype(np.float32)
+        out[i, 1:] += (a - a.mean(axis=1, keepdims=True)).astype(np.float32)
+    return out
+
+
+def augment_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Pop a PPG dataset's ``augment_*`` options into :func:`recordings_to_splits` keywords.
+
+    ``augment_copies`` (int >= 0), ``augment_activities`` (names), ``augment_artefact``
+    ([low, high]); missing or null ones keep the defaults.
+
+    Examples
+    --------
+    >>> augment_options({"augment_copies": 1, "augment_artefact": [0.2, 1.0], "root": "x"})
+    {'augment_copies': 1, 'augment_artefact': (0.2, 1.0)}
+    """
+    out: dict[str, Any] = {}
+    copies = options.pop("augment_copies", None)
+    if copies is not None:
+        out["augment_copies"] = int(copies)
+    acts = options.pop("augment_activities", None)
+    if acts is not None:
+        out["augment_activities"] = tuple(str(a) for a in ([acts] if isinstance(acts, str) else acts))
+    art = options.pop("augment_artefact", None)
+    if art is not None:
+        vals = [float(v) for v in art]
+        if len(vals) != 2:
+            raise ConfigError(f"dataset.augment_artefact={list(art)} must be [low, high]")
+        out["augment_artefact"] = (vals[0], vals[1])
+    return out
+
+
 # -- shared by every PPG dataset of the app -------------------------------------------
 
 
@@ -531,6 +659,9 @@ def recordings_to_splits(
     n_val: int = 1,
     seed: int = 0,
     all_test: bool = False,
+    augment_copies: int = 0,
+    augment_activities: Sequence[str] = AUGMENT_ACTIVITIES,
+    augment_artefact: tuple[float, float] = (0.5, 1.5),
 ) -> DataSplits:
     """Window the recordings and split them by subject.
 
@@ -546,6 +677,11 @@ def recordings_to_splits(
     std in the window). Windows whose reference is NaN (or not positive) are left out,
     with a warning naming the recording and the count (``extra['dropped_reference_windows']``
     holds the total).
+
+    ``augment_copies`` > 0 appends that many copies of the training windows with
+    simulated motion added (:func:`add_synthetic_motion`; seeded from ``seed``); their
+    ``rec`` is offset by 10,000 per copy and ``meta['augmented']`` is 1 (0 elsewhere).
+    Validation and test windows are never augmented.
     """
     if not recordings:
         raise DatasetError(f"dataset={name} found no recordings")
@@ -633,6 +769,24 @@ def recordings_to_splits(
         )
 
     splits = {k: build(v) for k, v in parts.items()}
+    for v in splits.values():
+        v.meta["augmented"] = np.zeros(len(v), np.int8)
+    if int(augment_copies) < 0:
+        raise ConfigError(f"augment_copies={augment_copies} must be >= 0")
+    if int(augment_copies) > 0 and len(splits["train"]) and not all_test:
+        tr = splits["train"]
+        rng = np.random.default_rng([seed, 11])
+        copies = [tr]
+        for c in range(int(augment_copies)):
+            xa = add_synthetic_motion(tr.x, rng, sample_rate=fs, activities=augment_activities, artefact=augment_artefact)
+            meta = {**tr.meta, "rec": tr.meta["rec"] + 10000 * (c + 1), "augmented": np.ones(len(tr), np.int8),
+                    "motion_g": xa[:, 1:].std(axis=-1).mean(axis=-1).astype(np.float32)}
+            copies.append(Split(xa, tr.y, tr.groups, meta))
+        splits["train"] = Split(np.concatenate([c.x for c in copies]), np.concatenate([c.y for c in copies]),
+                                np.concatenate([c.groups for c in copies]),
+                                {k: np.concatenate([c.meta[k] for c in copies]) for k in tr.meta})
+        log.info("%s: %d training windows with synthetic motion added (%d copies)", name,
+                 len(splits["train"]) - len(tr), int(augment_copies))
     if len(splits["train"]) == 0:
         if len(splits["test"]) == 0:
             raise DatasetError(f"dataset={name} has no complete {window_s:g} s window with a reference heart rate")
@@ -642,6 +796,23 @@ def recordings_to_splits(
         extra={"window_s": np.asarray(window_s, np.float64), "hop_s": np.asarray(hop_s, np.float64),
                "dropped_reference_windows": np.asarray(dropped, np.int64)},
     )
+
+
+@dataclass(frozen=True)
+class PpgSimOptions:
+    """Options of :class:`PpgSim`; ``conf/dataset/ppg_sim.yaml`` overrides them."""
+
+    n_subjects: int = 16  # simulated subjects (the leave-subject-out groups)
+    minutes: float = 10.0  # recording length per subject, minutes
+    n_test: int = 3  # subjects held out for the test split (seeded draw)
+    n_val: int = 2  # subjects held out for validation
+    sample_rate: float = 32.0  # Hz, the app's processing rate (PPG and ACC)
+    window_s: float = 8.0  # s, one reference HR per window (SPC 2015 / PPG-DaLiA convention)
+    hop_s: float = 2.0  # s between window starts
+    artefact_scale: float = 1.0  # motion-artefact strength (0 = motion-free PPG)
+    noise_std: float = 0.03  # sensor white noise relative to the pulse amplitude
+    protocol: str = 'mixed'  # mixed (walk, run, 2 exercises, then any) | gait (rest/walk/run/arm) | exercise (forearm, upper_arm, jump, pushup, boxing)
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
 
 
 class PpgSim(Dataset):
@@ -657,6 +828,7 @@ class PpgSim(Dataset):
     task = "regression"
     apps = ("heart_rate",)
     VERSION = 4
+    Options = PpgSimOptions
 
     def _load(self) -> DataSplits:
         o = dict(self.options)
@@ -678,10 +850,10 @@ class PpgSim(Dataset):
         split_opts = {k: v for k, v in split_opts.items() if v is not None}
         if o:
             raise ConfigError(f"dataset.{sorted(o)[0]} is not an option of ppg_sim; see conf/dataset/ppg_sim.yaml")
-        from tqdm.auto import tqdm
+        from tinyml_suite.common.console import progress
 
         recs = []
-        for s in tqdm(range(n_subjects), desc="ppg_sim subjects", leave=False):
+        for s in progress(range(n_subjects), desc="ppg_sim subjects", leave=False):
             r = simulate_wrist_ppg(minutes * 60.0, sample_rate=fs, rng=np.random.default_rng([self.seed, s]),
                                    artefact_scale=art, noise_std=noise, protocol_kind=kind)
             n_win = 1 + (len(r.ppg) - int(window_s * fs)) // int(hop_s * fs)

@@ -10,15 +10,21 @@
  * Every 2 s the runner hands in the CNN's outputs over TM_APP_HR_BINS heart-rate bins
  * (grid[k] = TM_APP_HR_MIN_BPM + k * TM_APP_HR_STEP_BPM): logits, turned into
  * probabilities p by a float softmax (TM_APP_OUTPUTS_LOGITS), or probabilities. Then a
- * causal HMM forward filter:
- *   prior = normalise(post (*) kernel) * (1 - uniform) + uniform / n   (predict)
- *   post  = normalise(prior * ((p / max p)^gamma + floor))           (update)
+ * causal HMM forward filter (tracker version TM_APP_TRACK_VERSION 2):
+ *   acc[k] = max over the ACC channels of the features (decompressed: the front end's
+ *            normalised ACC power), m = min(max_k acc[k], 1): the motion level
+ *   gamma  = gamma_motion + (gamma - gamma_motion) * (1 - m)
+ *   u      = uniform^(1 - m) * uniform_motion^m
+ *   r[k]   = 1 / n, or normalise(max(1 - reacquire_acc * acc[k], 0.001))
+ *   prior  = normalise(post (*) kernel) * (1 - u) + u * r               (predict)
+ *   post   = normalise(prior * ((p / max p)^gamma + floor))             (update; without
+ *            the division by max p when TM_APP_TRACK_NORMALIZE is 0)
  * then the estimate = the posterior's maximum, refined to the posterior mean within
  * +- TM_APP_TRACK_REFINE_BINS bins (refine 1 "mean") or to the parabolic peak of the
  * scores nearest to it (refine 0 "peak"). Reported every window: kind TM_EVENT_VALUE,
  * value = heart rate (BPM), label "bpm", confidence = posterior mass within
  * +- TM_APP_TRACK_REFINE_BINS bins of the maximum.
- * Static RAM: 4 * TM_APP_HR_BINS floats + the kernel (HeartRateApp.app_buffers_bytes).
+ * Static RAM: 6 * TM_APP_HR_BINS floats + the kernel (HeartRateApp.app_buffers_bytes).
  */
 #include <math.h>
 
@@ -40,6 +46,14 @@
 #if TM_MODEL_OUTPUT_COUNT != TM_APP_HR_BINS
 #error "the model must output one score per heart-rate bin (TM_MODEL_OUTPUT_COUNT == TM_APP_HR_BINS)"
 #endif
+#if !defined(TM_APP_TRACK_VERSION) || TM_APP_TRACK_VERSION != 2
+#error "postprocess.c implements the heart-rate tracker version 2 (TrackParams.IMPLEMENTATION_VERSION); regenerate app_settings.h"
+#endif
+#if TM_APP_ACC_CHANNELS > 0
+#if TM_APP_FEATURE_CHANNELS * TM_APP_HR_BINS != TM_FEATURE_COUNT
+#error "the tracker reads the ACC spectrum from features of TM_APP_HR_BINS x TM_APP_FEATURE_CHANNELS values"
+#endif
+#endif
 
 #define HR_REFINE_PEAK 0
 #define HR_REFINE_MEAN 1
@@ -49,6 +63,8 @@ static float g_post[TM_APP_HR_BINS];
 static float g_prior[TM_APP_HR_BINS];
 static float g_grid[TM_APP_HR_BINS];
 static float g_prob[TM_APP_HR_BINS];
+static float g_acc[TM_APP_HR_BINS];
+static float g_reacq[TM_APP_HR_BINS];
 
 int tm_app_init(void) {
   int k;
@@ -59,12 +75,44 @@ int tm_app_init(void) {
   return 0;
 }
 
-/* One tracking step on scores[TM_APP_HR_BINS]; returns the estimate, *mass = confidence. */
-static float track_step(const float* scores, float* mass) {
+/* The ACC spectrum of the window from the features (max over the ACC channels, the front
+ * end's compression undone) into g_acc; returns the motion level m in [0, 1]. */
+static float acc_spectrum(const float* features, int n_features) {
+#if TM_APP_ACC_CHANNELS > 0
+  float m = 0.0f;
+  int k, c;
+  if (features == 0 || n_features != TM_APP_FEATURE_CHANNELS * TM_APP_HR_BINS) return 0.0f;
+  for (k = 0; k < TM_APP_HR_BINS; ++k) {
+    float best = 0.0f;
+    for (c = 0; c < TM_APP_ACC_CHANNELS; ++c) {
+      float v = features[k * TM_APP_FEATURE_CHANNELS + TM_APP_ACC_FIRST_CHANNEL + c];
+#if TM_APP_ACC_COMPRESS == 0
+      v = expf((v - 1.0f) * (float)(-log((double)(float)TM_APP_ACC_LOG_FLOOR)));
+#elif TM_APP_ACC_COMPRESS == 1
+      v = v * v;
+#endif
+      if (c == 0 || v > best) best = v;
+    }
+    g_acc[k] = best;
+    if (best > m) m = best;
+  }
+  return m < 0.0f ? 0.0f : (m > 1.0f ? 1.0f : m);
+#else
+  (void)features;
+  (void)n_features;
+  return 0.0f;
+#endif
+}
+
+/* One tracking step on scores[TM_APP_HR_BINS] at motion level m (g_acc holds the ACC
+ * spectrum when there is one); returns the estimate, *mass = confidence. */
+static float track_step(const float* scores, float m, int have_acc, float* mass) {
   const int n = TM_APP_HR_BINS;
   const int half = TM_APP_TRACK_KERNEL_COUNT / 2;
-  const float u = (float)TM_APP_TRACK_UNIFORM;
-  float sum = 0.0f, mx = 0.0f;
+  const float one_m = 1.0f - m;
+  const float gamma = (float)TM_APP_TRACK_GAMMA_MOTION + ((float)TM_APP_TRACK_GAMMA - (float)TM_APP_TRACK_GAMMA_MOTION) * one_m;
+  const float u = powf((float)TM_APP_TRACK_UNIFORM, one_m) * powf((float)TM_APP_TRACK_UNIFORM_MOTION, m);
+  float sum = 0.0f, mx = 0.0f, rsum = 0.0f;
   int i, k, j = 0, a, b;
   /* predict */
   for (i = 0; i < n; ++i) {
@@ -76,7 +124,16 @@ static float track_step(const float* scores, float* mass) {
     g_prior[i] = acc;
     sum += acc;
   }
-  for (i = 0; i < n; ++i) g_prior[i] = (g_prior[i] / sum) * (1.0f - u) + u / (float)n;
+  if (have_acc && (float)TM_APP_TRACK_REACQUIRE_ACC > 0.0f) {
+    for (i = 0; i < n; ++i) {
+      const float r = 1.0f - (float)TM_APP_TRACK_REACQUIRE_ACC * g_acc[i];
+      g_reacq[i] = r > 0.001f ? r : 0.001f;
+      rsum += g_reacq[i];
+    }
+    for (i = 0; i < n; ++i) g_prior[i] = (g_prior[i] / sum) * (1.0f - u) + u * (g_reacq[i] / rsum);
+  } else {
+    for (i = 0; i < n; ++i) g_prior[i] = (g_prior[i] / sum) * (1.0f - u) + u * (1.0f / (float)n);
+  }
   /* update */
   for (i = 0; i < n; ++i) {
     const float e = scores[i] > 0.0f ? scores[i] : 0.0f;
@@ -85,8 +142,12 @@ static float track_step(const float* scores, float* mass) {
   sum = 0.0f;
   for (i = 0; i < n; ++i) {
     const float e = scores[i] > 0.0f ? scores[i] : 0.0f;
+#if TM_APP_TRACK_NORMALIZE
     const float r = mx > 0.0f ? e / mx : 1.0f;
-    const float em = powf(r, (float)TM_APP_TRACK_GAMMA) + (float)TM_APP_TRACK_FLOOR;
+#else
+    const float r = e;
+#endif
+    const float em = powf(r, gamma) + (float)TM_APP_TRACK_FLOOR;
     g_post[i] = g_prior[i] * em;
     sum += g_post[i];
   }
@@ -159,10 +220,11 @@ static const float* probabilities(const float* y) {
 }
 
 int tm_app_postprocess(const tm_app_io_t* io, tm_event_t* ev) {
-  float mass = 0.0f;
+  float mass = 0.0f, m;
   if (io == 0 || ev == 0 || io->n_outputs != TM_APP_HR_BINS) return -1;
+  m = acc_spectrum(io->features, io->n_features);
   ev->kind = TM_EVENT_VALUE;
-  ev->value = track_step(probabilities(io->outputs), &mass);
+  ev->value = track_step(probabilities(io->outputs), m, TM_APP_ACC_CHANNELS > 0 && io->features != 0, &mass);
   ev->label = "bpm";
   ev->confidence = mass;
   return 1;

@@ -1,0 +1,81 @@
+"""The console of a run: TensorFlow's chatter in the run log, progress lines, a summary block."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+
+import pytest
+from helpers.toy_run import TESTS, tinyml_cmd, toy_env
+
+from tinyml_suite.common.console import Progress, captured_output, progress, quiet_run
+
+NOISE = ("TensorSpec", "E0000", "I0000", "W0000", "absl::InitializeLog", "cuInit", "fully_quantize")
+
+
+@pytest.mark.slow
+def test_smoke_recipe_console_is_quiet_and_ends_with_a_summary(tmp_path):
+    """The whole recipe (train, convert, verify, deploy, report): no native chatter on the
+    console, which ends with the summary block; the chatter is in the run log instead."""
+    run = tmp_path / "run"
+    env = toy_env(tmp_path / "cache")
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # as a user runs it
+    proc = subprocess.run(tinyml_cmd(
+        "app=toy", "debug=smoke", f"hydra.searchpath=[file://{TESTS / 'conf'}]", f"hydra.run.dir={run}",
+        "optimize.variants=[int8]",
+    ), capture_output=True, text=True, env=env, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    console = proc.stdout + proc.stderr
+    found = [n for n in NOISE if n in console]
+    assert not found, f"console shows {found}:\n{console[-3000:]}"
+    assert "\r" not in console  # no progress-bar soup when the output is not a terminal
+    # the chatter went to the run log, next to Hydra's own lines
+    run_log = (run / "tinyml.log").read_text()
+    assert "TensorSpec" in run_log and "E0000" in run_log and "== stage verify ==" in run_log
+    lines = console.splitlines()
+    assert len(lines) < 50, console  # fits on one screen
+    block = lines[lines.index("---- toy on host ----"):]
+    assert [b.split()[0] for b in block[:6]] == ["----", "accuracy", "model", "arena", "fit", "run"]
+    assert "int8" in block[1] and "fits host" in block[4] and str(run) in block[5]
+    assert block[-1] == f"tinyml: done: {run}"
+
+
+def test_quiet_run_keeps_python_stderr_on_the_console(tmp_path, capfd):
+    import os
+    import sys
+
+    log_file = tmp_path / "run.log"
+    with quiet_run(log_file):
+        os.write(2, b"E0000 native line\n")
+        print("python line", file=sys.stderr)
+        logging.getLogger("absl").warning("third-party warning")
+    out, err = capfd.readouterr()
+    assert "python line" in err and "E0000" not in err
+    assert log_file.read_text() == "E0000 native line\n"
+    os.write(2, b"after\n")  # descriptor 2 is restored
+    assert "after" in capfd.readouterr().err
+
+
+def test_captured_output_replays_into_the_run_log(tmp_path, capfd):
+    import os
+
+    log_file = tmp_path / "run.log"
+    with quiet_run(log_file), captured_output():
+        print("Saved artifact at '/tmp/x'.")
+        os.write(1, b"fully_quantize: 0\n")
+    out, err = capfd.readouterr()
+    assert "artifact" not in out + err and "fully_quantize" not in out + err
+    assert sorted(log_file.read_text().splitlines()) == ["Saved artifact at '/tmp/x'.", "fully_quantize: 0"]
+
+
+def test_progress_off_a_terminal_prints_plain_periodic_lines(caplog):
+    caplog.set_level(logging.INFO, logger="tinyml")
+    bar = Progress("features", total=4, unit="chunk", terminal=False, interval_s=0.0)
+    for _ in range(4):
+        bar.update(1, loss=0.5)
+    bar.close()
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 4 and lines[-1].startswith("features: 4/4 chunk (100%), loss 0.5")
+    caplog.clear()
+    assert list(progress(range(5), desc="quick")) == list(range(5))
+    assert not caplog.records  # a short stage prints nothing
