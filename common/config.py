@@ -254,6 +254,7 @@ class BoardConfig:
     toolchain: str = "host-cc"
     emulator: str = ""  # QEMU machine that runs this board's firmware (qemu-system-arm -M <name>); "" none
     check_inferences: int = 6  # inferences of the emulated check run (test samples compiled in)
+    measure_build: bool = True  # Cortex-M cores: build the suite's C bare-metal to measure flash/RAM (needs arm-none-eabi-gcc)
     runtime_flash_kb: float = 0.0  # estimate of the runtime's own code size
     app_flash_kb: float = 0.0  # estimate of the app code + HAL + DSP front end
     stack_reserve_kb: float = 0.0  # RAM kept for stack, heap and the SDK

@@ -130,11 +130,11 @@ def check_samples_c(stream: np.ndarray, *, banner: str = "") -> str:
 
 
 def build(project: str | Path, target: str = "build/firmware.elf", *, opt: str | None = None,
-          cpu_flags: Sequence[str] | None = None, timeout: float = 900) -> Path:
+          cpu_flags: Sequence[str] | None = None, defines: Sequence[str] = (), timeout: float = 900) -> Path:
     """``make <target>`` in a rendered bare-metal project; the ELF's path.
 
-    ``opt`` replaces the project's ``OPT`` (``-O2``; ``-Os`` for size) and ``cpu_flags``
-    its ``CPU_FLAGS`` (another core). The object files of different settings must not
+    ``opt`` replaces the project's ``OPT`` (``-O2``; ``-Os`` for size), ``cpu_flags``
+    its ``CPU_FLAGS`` (another core) and ``defines`` (``NAME=value``) are added as ``-D``. The object files of different settings must not
     mix: use a fresh copy of the project (``make clean``) when changing them.
     :class:`DeployError` with the compiler's last lines when the build fails.
     """
@@ -145,6 +145,8 @@ def build(project: str | Path, target: str = "build/firmware.elf", *, opt: str |
         cmd.append(f"OPT={opt}")
     if cpu_flags:
         cmd.append("CPU_FLAGS=" + " ".join(cpu_flags))
+    if defines:
+        cmd.append("EXTRA_CFLAGS=" + " ".join(f"-D{d}" for d in defines))
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:

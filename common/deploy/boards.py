@@ -56,6 +56,7 @@ __all__ = [
     "fit_check",
     "load_board",
     "measured_fit",
+    "raise_if_unfit",
     "runner_buffer_bytes",
     "validate_board",
 ]
@@ -288,16 +289,25 @@ def fit_check(
         "ram_lines": ram_lines,
     }
     if not fits and raise_on_fail:
-        parts = []
-        for what, total, budget, lines in (("flash", flash, flash_budget, flash_lines), ("RAM", ram, ram_budget, ram_lines)):
-            items = " + ".join(f"{name} {_kb(n)}" for name, n, _ in lines if n)
-            verdict = f"over by {_kb(total - budget)}" if total > budget else f"{_kb(budget - total)} free"
-            parts.append(f"{what} {_kb(total)} = {items} vs {_kb(budget)} ({verdict})")
-        raise FitError(
-            f"model does not fit board={board.name}: " + "; ".join(parts)
-            + "; shrink the model (fewer filters/layers, pruning) or its input, or pick a bigger board"
-        )
+        raise_if_unfit(result, board)
     return result
+
+
+def raise_if_unfit(fit: Mapping[str, Any], board: BoardConfig) -> None:
+    """:class:`FitError`, one line with every budget item and the overshoot, unless it fits."""
+    if fit.get("fits", True):
+        return
+    parts = []
+    for what, key in (("flash", "flash"), ("RAM", "ram")):
+        total, budget, lines = fit[f"{key}_bytes"], fit[f"{key}_budget"], fit[f"{key}_lines"]
+        items = " + ".join(f"{name} {_kb(n)}" for name, n, _ in lines if n)
+        verdict = f"over by {_kb(total - budget)}" if total > budget else f"{_kb(budget - total)} free"
+        parts.append(f"{what} {_kb(total)} = {items} vs {_kb(budget)} ({verdict})")
+    how = " (measured build)" if fit.get("measured") else ""
+    raise FitError(
+        f"model does not fit board={board.name}: " + "; ".join(parts) + how
+        + "; shrink the model (fewer filters/layers, pruning) or its input, or pick a bigger board"
+    )
 
 
 def measured_fit(fit: Mapping[str, Any], measured: Mapping[str, Any], board: BoardConfig, *,

@@ -152,14 +152,17 @@ def _instructions(trace: baremetal.DeviceTrace, macs: int | None) -> dict[str, A
 
 
 def device_check(project: str | Path, spec: FirmwareSpec, board: BoardConfig, *, arena_bytes: int,
-                 expected_events: ExpectedEvents | None = None, timeout: float = 600) -> dict[str, Any]:
+                 expected_events: ExpectedEvents | None = None, timeout: float = 600, opt: str = "-O2",
+                 defines: tuple[str, ...] = ()) -> dict[str, Any]:
     """Build, run and compare the firmware of ``project`` on the board's emulator.
 
     The project folder is built in a temporary copy (its own ``build/`` stays as rendered);
     what the check program printed is saved as ``check_output.txt`` in the project.
     ``expected_events(features, outputs)`` receives the device's float features
     ``(k, F)`` and dequantised outputs ``(k, O)`` and returns the events the app's Python
-    post-processing reports for them (None: not compared). Returns the ``device`` entry
+    post-processing reports for them (None: not compared). ``opt`` and ``defines`` (e.g.
+    ``("TM_ENGINE_PORTABLE",)``: the engine's portable kernels on a DSP core) change the
+    build (:func:`~tinyml_suite.common.deploy.baremetal.build`). Returns the ``device`` entry
     of metrics.json (see the module docstring); :class:`DeployError` when a tool is
     missing, the build fails or the program does not run to its end.
     """
@@ -170,8 +173,8 @@ def device_check(project: str | Path, spec: FirmwareSpec, board: BoardConfig, *,
     with tempfile.TemporaryDirectory(prefix="tinyml-device-") as tmp:
         work = Path(tmp) / "project"
         shutil.copytree(project, work, ignore=shutil.ignore_patterns("build"))
-        fw = baremetal.build(work, "build/firmware.elf")
-        check = baremetal.build(work, "build/check.elf")
+        fw = baremetal.build(work, "build/firmware.elf", opt=opt, defines=defines)
+        check = baremetal.build(work, "build/check.elf", opt=opt, defines=defines)
         sizes = baremetal.elf_sizes(fw)
         status, text = baremetal.run_qemu(check, board.emulator, timeout=timeout)
     from tinyml_suite.common.io import write_text
@@ -189,7 +192,8 @@ def device_check(project: str | Path, spec: FirmwareSpec, board: BoardConfig, *,
         "emulated": True,
         "board": board.name,
         "machine": board.emulator,
-        "opt": "-O2",
+        "opt": opt,
+        "defines": list(defines),
     }
     cmp = compare_trace(trace, spec, vec, arena_bytes=arena_bytes)
     result.update(cmp)
@@ -218,6 +222,8 @@ def device_check(project: str | Path, spec: FirmwareSpec, board: BoardConfig, *,
         "heap_bytes": int(trace.end.get("heap", 0)),
         "sizes": {k: v for k, v in sizes.items() if k != "sections"},
         **_instructions(trace, spec.macs),
+        "kernel_instructions": {k: int(trace.end.get(f"{k}_instr", 0)) // max(int(trace.end.get("model_calls", 0)), 1)
+                                for k in ("conv", "dwconv", "fc")},
         "front_end_unit": FRONT_END_UNIT.get(str(trace.end.get("fe_fn")), "none"),
         "instructions_note": INSTRUCTIONS_NOTE,
         "n_events": len(trace.events),

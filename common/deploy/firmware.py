@@ -39,6 +39,7 @@ __all__ = [
     "dsp_defines",
     "engine_sources",
     "generate_sources",
+    "measure_build",
     "runner_settings_json",
 ]
 
@@ -244,6 +245,66 @@ def engine_sources(spec: FirmwareSpec) -> dict[str, str]:
     return files
 
 
+def measure_build(spec: FirmwareSpec, board: BoardConfig, generated: dict[str, str], *,
+                  opt: str = "-Os") -> dict[str, Any]:
+    """Flash and static RAM of the suite's C for ``board``'s Cortex-M core, built bare-metal.
+
+    The board's real project adds its SDK (mbed OS, STM32duino, pico-sdk), which is not
+    installable here: this builds everything else - the model compiled to C, the runner,
+    front end and app hooks, newlib-nano, a start-up file and a UART HAL stand-in (its
+    sample ring cut to 64 frames: the board's own HAL keeps its own) - as the
+    ``baremetal`` template (``firmware_templates/boards/baremetal``) with the core's flags
+    (:data:`~tinyml_suite.common.deploy.baremetal.CORE_FLAGS`) at ``opt`` (``-Os``, for
+    size), and reads the ELF (:func:`~tinyml_suite.common.deploy.baremetal.elf_sizes`).
+    """
+    import dataclasses
+    import tempfile
+
+    from tinyml_suite.common.deploy import baremetal
+    from tinyml_suite.common.deploy.render import render_project
+
+    as_baremetal = dataclasses.replace(board, template="baremetal", emulator=board.emulator or "none")
+    with tempfile.TemporaryDirectory(prefix="tinyml-measure-") as tmp:
+        project = Path(tmp) / "project"
+        render_project(spec, as_baremetal, project, generated=generated, fit={"flash_bytes": 0, "flash_budget": 0,
+                       "ram_bytes": 0, "ram_budget": 0}, latency={}, board_layer=False)
+        # the stand-in HAL's sample ring is not the board's: keep it to one block
+        elf = baremetal.build(project, "build/firmware.elf", opt=opt, cpu_flags=baremetal.core_flags(board.core),
+                              defines=["TM_HAL_BUFFER_FRAMES=64u"])
+        sizes = baremetal.elf_sizes(elf)
+    return {**sizes, "opt": opt, "core": board.core, "cpu_flags": baremetal.core_flags(board.core)}
+
+
+def _measured_fit_for(spec: FirmwareSpec, board: BoardConfig, fit: dict[str, Any],
+                      generated: dict[str, str]) -> dict[str, Any]:
+    """The fit check from :func:`measure_build` plus the SDK estimate; the estimate when the
+    toolchain is missing. Raises FitError (one line) when the measured firmware does not fit."""
+    from tinyml_suite.common.deploy import baremetal
+    from tinyml_suite.common.deploy.boards import measured_fit, raise_if_unfit
+
+    missing = baremetal.missing_tools(run=False)
+    if missing:
+        log.info("fit check of %s: estimate (%s not found; install gcc-arm-none-eabi to measure)", board.name,
+                 ", ".join(missing))
+        raise_if_unfit(fit, board)
+        return {**fit, "measured": False}
+    engine = {**generated, **(engine_sources(spec) if spec.has_model else {})}
+    m = measure_build(spec, board, engine)
+    sdk = int(board.runtime_flash_kb * 1024)
+    out = measured_fit(fit, m, board, extra_flash=[("sdk", sdk, f"estimate: the {board.toolchain} runtime (not built here)")])
+    out["measured_build"] = {k: v for k, v in m.items() if k != "sections"}
+    raise_if_unfit(out, board)
+    return out
+
+
+def _measurable(spec: FirmwareSpec, board: BoardConfig) -> bool:
+    """A Cortex-M board whose firmware is all C99 the suite builds (the engine, or no model)."""
+    from tinyml_suite.common.deploy.baremetal import CORE_FLAGS
+
+    return (board.template not in ("baremetal", "linux_python") and board.core in CORE_FLAGS
+            and bool(board.measure_build) and (board.runtime == "engine" or not spec.has_model))
+
+
 # -- the project -----------------------------------------------------------------------------
 
 
@@ -284,7 +345,9 @@ def build_firmware(
     }
     if board.runtime == "litert":
         buffers = {}
-    fit = fit_check(board, model_bytes=len(spec.model_bytes or b""), arena_used=spec.arena_used, buffers=buffers)
+    measure = _measurable(spec, board)
+    fit = fit_check(board, model_bytes=len(spec.model_bytes or b""), arena_used=spec.arena_used, buffers=buffers,
+                    raise_on_fail=not measure)
     # 2. latency
     flops, flops_basis = dsp_flops(spec.extractor, (spec.channels, spec.window_samples))
     latency = estimate_latency(board, macs=spec.macs, dsp_flops=flops, dsp_basis=flops_basis)
@@ -317,6 +380,8 @@ def build_firmware(
                 device_stream(spec, board.check_inferences),
                 banner=cgen.generated_banner(cgen.TOOL, spec.config_hash, "//"),
             )
+        if measure:
+            fit = _measured_fit_for(spec, board, fit, generated)
         if board.template == "host_c":
             vec = check_vectors(spec, arena_bytes)
             extra["testdata/check_vectors.txt"] = check_vectors_text(vec, spec)
