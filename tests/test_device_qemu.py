@@ -100,6 +100,7 @@ def _read_capture(layout: str, path: Path) -> np.ndarray:
 def test_app_firmware_on_the_emulated_cortex_m4_matches_python(app, tmp_path_factory, tmp_path):
     from tinyml_suite.common.deploy.baremetal import QemuSerial, build, parse_trace
     from tinyml_suite.common.deploy.device import compare_trace
+    from tinyml_suite.common.deploy.serial_link import DeviceError, DeviceLink
     from tinyml_suite.common.device_cli import capture, main_validate
     from tinyml_suite.common.firmware_stage import spec_from_context
     from tinyml_suite.common.runs import load_run
@@ -156,6 +157,15 @@ def test_app_firmware_on_the_emulated_cortex_m4_matches_python(app, tmp_path_fac
     elf = build(work, "build/serial.elf")
     layout = APPS[app][1]
     with QemuSerial(elf, "mps2-an386") as q:
+        with DeviceLink(q.url) as link:  # the protocol refuses what it cannot do, in one line
+            for bad, why in (("bogus", "unknown command"), ("infer", "load a complete input"),
+                             ("load nothing", "expected 'load input'"), ("capture 0", "number of frames")):
+                with pytest.raises(DeviceError, match=why):
+                    link.command(bad)
+            link.command("load input")
+            with pytest.raises(DeviceError, match="more bytes than the load expects"):
+                for _ in range(64):  # 8 KB: more than any app's model input
+                    link.command("data " + "00" * 128)
         assert main_validate([str(run), "--port", q.url, "--n", "3"]) == 0
         v = json.loads((run / "validate.json").read_text())
         assert v["all_equal"] and v["n"] == 3 and v["device"]["app"] == app
