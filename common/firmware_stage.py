@@ -159,6 +159,7 @@ def spec_from_context(ctx: RunContext, *, check_windows: int = 3) -> FirmwareSpe
         scratch_bytes=scratch_bytes,
         sensor=str(fctx.get("sensor") or _guess_sensor(channels, rate)),
         firmware_main=str(getattr(ctx.app, "firmware_main", "") or ""),
+        firmware_hooks=str(getattr(ctx.app, "firmware_hooks", "") or ""),
         check_stream=stream,
         check_source=source,
     )

@@ -77,6 +77,7 @@ class FirmwareSpec:
     scratch_bytes: int = 0
     sensor: str = "adc"
     firmware_main: str = ""
+    firmware_hooks: str = ""  # the app's tm_app.h implementation, relative to firmware_templates/ ("" = default)
     check_stream: np.ndarray | None = None  # (channels, n) raw samples for check vectors
     check_source: str = ""
 

@@ -4,8 +4,8 @@ Layers, later ones replacing files of the same path (a base plus per-board overr
 
 1. ``firmware_templates/common/``: the C99 runner, HAL/model/app contracts, TFLM glue;
    plus the front end's files from ``firmware_templates/dsp/`` (the extractor's
-   ``c_sources()`` and every ``tm_*.h``), the app's hooks
-   (``firmware_templates/apps/<app>/postprocess.c`` or ``tm_app_default.c``) and the
+   ``c_sources()`` and every ``tm_*.h``), the app's hooks (``App.firmware_hooks``, e.g.
+   ``firmware_templates/apps/wake_word/postprocess.c``, or ``tm_app_default.c``) and the
    app's main loop if it has one (``App.firmware_main``) - all copied into the project's
    source folder;
 2. ``firmware_templates/boards/<template>/``: the project kind (``board.template``:
@@ -96,8 +96,10 @@ def project_sources(spec: FirmwareSpec, *, host_check: bool, template: str = "")
         files[p.name] = p
     for h in sorted((root / "dsp").glob("tm_*.h")):
         files.setdefault(h.name, h)
-    app_hooks = root / "apps" / spec.app / "postprocess.c"
-    if app_hooks.exists():
+    if spec.firmware_hooks:
+        app_hooks = root / spec.firmware_hooks
+        if not app_hooks.is_file():
+            raise DeployError(f"app={spec.app} firmware_hooks={spec.firmware_hooks} not found under {root}")
         files["postprocess.c"] = app_hooks
         for h in sorted(app_hooks.parent.glob("*.h")):
             files[h.name] = h
