@@ -93,7 +93,7 @@ def _random_case(builder, seed: int, name: str, **convert_kw) -> dict:
 
 
 @needs_cc()
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
 @pytest.mark.parametrize("family", sorted(BUILDERS))
 def test_random_models_bit_exact_with_tflm(family, seed):
     info = _random_case(BUILDERS[family], seed, family)

@@ -33,11 +33,11 @@ from tinyml_suite.common.errors import DeployError
 __all__ = [
     "FirmwareSpec",
     "build_firmware",
+    "compile_for_board",
     "check_vectors",
     "check_vectors_text",
     "device_stream",
     "dsp_defines",
-    "engine_sources",
     "generate_sources",
     "measure_build",
     "runner_settings_json",
@@ -80,6 +80,7 @@ class FirmwareSpec:
     firmware_hooks: str = ""  # the app's tm_app.h implementation, relative to firmware_templates/ ("" = default)
     check_stream: np.ndarray | None = None  # (channels, n) raw samples for check vectors
     check_source: str = ""
+    engine_verified: bool | None = None  # the compiled model equalled TFLM in the verify stage (None: unknown)
 
     @property
     def has_model(self) -> bool:
@@ -220,34 +221,69 @@ def check_vectors_text(vec: dict[str, np.ndarray], spec: FirmwareSpec) -> str:
 # -- generation -------------------------------------------------------------------------
 
 
-def generate_sources(spec: FirmwareSpec, *, arena_bytes: int, arena_margin: float) -> dict[str, str]:
-    """The generated C/C++ sources of a project, by file name (all start with the banner)."""
+def generate_sources(
+    spec: FirmwareSpec, *, arena_bytes: int, arena_margin: float, engine: Any = None
+) -> dict[str, str]:
+    """The generated C/C++ sources of a project, by file name (all start with the banner).
+
+    With ``engine`` (a :class:`~tinyml_suite.common.deploy.engine.CompiledModel`) the
+    model is the compiled C (``tm_model_engine.c`` / ``.h``); otherwise the ``.tflite``
+    as a C array and the TFLite Micro op resolver.
+    """
     h = spec.config_hash
+    settings = spec.settings(arena_bytes, arena_margin)
+    if engine is not None:
+        settings = dataclasses.replace(settings, arena_how=(
+            "Not used by the compiled model (runtime: engine): its static arena of "
+            f"{engine.scratch_bytes} bytes is in tm_model_engine.c. The TFLite Micro figure below "
+            "applies to runtime: tflm."
+        ))
     files = {
-        "model_settings.h": cgen.model_settings_header(spec.settings(arena_bytes, arena_margin), config_hash=h),
+        "model_settings.h": cgen.model_settings_header(settings, config_hash=h),
         "dsp_params.h": cgen.dsp_params_header(dsp_defines(spec.extractor, spec.sample_rate), config_hash=h),
         "app_settings.h": cgen.app_settings_header(spec.firmware_context, spec.calibration, config_hash=h),
     }
-    if spec.has_model:
+    if spec.has_model and engine is not None:
+        files.update(engine.sources)
+    elif spec.has_model:
         files.update(cgen.model_data_files(spec.model_bytes, app=spec.app, config_hash=h))
         files["op_resolver.h"] = cgen.op_resolver_header(list(spec.ops), config_hash=h)
     return files
 
 
-def engine_sources(spec: FirmwareSpec) -> dict[str, str]:
-    """The model compiled to C99 (common/deploy/engine): ``tm_model_engine.c/.h`` implementing
-    tm_model.h, and the kernels and headers it calls, by file name."""
-    from tinyml_suite.common.deploy.engine import compile_model
+def compile_for_board(spec: FirmwareSpec, board: BoardConfig) -> tuple[Any, dict[str, Any]]:
+    """The model compiled to C for ``board`` and its figures (runtime: engine).
 
-    compiled = compile_model(spec.model_bytes, config_hash=spec.config_hash)
-    files = dict(compiled.sources)
-    for path in compiled.kernel_paths() + compiled.header_paths():
-        files[path.name] = path.read_text()
-    return files
+    Raises :class:`DeployError` when the verify stage found the compiled model differing
+    from TFLM, or the model has an operator the engine does not compile.
+    """
+    from tinyml_suite.common.deploy.engine import compile_model
+    from tinyml_suite.common.deploy.engine.check import engine_figures
+
+    if spec.engine_verified is False:
+        raise DeployError(
+            "the compiled model differed from TFLite Micro in the verify stage (metrics.json engine.n_mismatched); "
+            "deploy with board.runtime=tflm and report the model"
+        )
+    cm = compile_model(spec.model_bytes, config_hash=spec.config_hash)
+    figures = engine_figures(cm, core=board.core)
+    if spec.engine_verified is None:  # a model no run verified: check it here before rendering
+        from tinyml_suite.common.deploy.engine.check import self_check
+
+        res = self_check(cm, spec.model_bytes, arena_size=max(2 * spec.arena_used, 64 * 1024))
+        if not res["matches_tflm"]:
+            raise DeployError(
+                f"the compiled model differs from TFLite Micro on {res['n_mismatched']} of {res['n_compared']} "
+                "random inputs; deploy with board.runtime=tflm and report the model"
+            )
+        figures["verified_on"] = f"{res['n_compared']} random int8 inputs at deploy time (identical to TFLM)"
+    else:
+        figures["verified_on"] = "the run's evaluation inputs (verify stage, metrics.json engine)"
+    return cm, figures
 
 
 def measure_build(spec: FirmwareSpec, board: BoardConfig, generated: dict[str, str], *,
-                  opt: str = "-Os") -> dict[str, Any]:
+                  engine_kernels: list[Path] | None = None, opt: str = "-Os") -> dict[str, Any]:
     """Flash and static RAM of the suite's C for ``board``'s Cortex-M core, built bare-metal.
 
     The board's real project adds its SDK (mbed OS, STM32duino, pico-sdk), which is not
@@ -268,18 +304,20 @@ def measure_build(spec: FirmwareSpec, board: BoardConfig, generated: dict[str, s
     with tempfile.TemporaryDirectory(prefix="tinyml-measure-") as tmp:
         project = Path(tmp) / "project"
         render_project(spec, as_baremetal, project, generated=generated, fit={"flash_bytes": 0, "flash_budget": 0,
-                       "ram_bytes": 0, "ram_budget": 0}, latency={}, board_layer=False)
+                       "ram_bytes": 0, "ram_budget": 0}, latency={}, engine_kernels=engine_kernels, board_layer=False)
         # the stand-in HAL's sample ring is not the board's: keep it to one block
         elf = baremetal.build(project, "build/firmware.elf", opt=opt, cpu_flags=baremetal.core_flags(board.core),
                               defines=["TM_HAL_BUFFER_FRAMES=64u"])
         sizes = baremetal.elf_sizes(elf)
-    return {**sizes, "opt": opt, "core": board.core, "cpu_flags": baremetal.core_flags(board.core)}
+        libs = baremetal.library_bytes((project / "build" / "firmware.map").read_text())
+    return {**sizes, "library_bytes": libs, "opt": opt, "core": board.core, "cpu_flags": baremetal.core_flags(board.core)}
 
 
-def _measured_fit_for(spec: FirmwareSpec, board: BoardConfig, fit: dict[str, Any],
-                      generated: dict[str, str]) -> dict[str, Any]:
-    """The fit check from :func:`measure_build` plus the SDK estimate; the estimate when the
-    toolchain is missing. Raises FitError (one line) when the measured firmware does not fit."""
+def _measured_fit_for(spec: FirmwareSpec, board: BoardConfig, fit: dict[str, Any], generated: dict[str, str],
+                      engine_kernels: list[Path] | None) -> dict[str, Any]:
+    """The fit check from :func:`measure_build` plus the SDK estimate (``platform_flash_kb``
+    less the C library, which the build contains); the estimate when the toolchain is
+    missing. Raises FitError (one line) when the measured firmware does not fit."""
     from tinyml_suite.common.deploy import baremetal
     from tinyml_suite.common.deploy.boards import measured_fit, raise_if_unfit
 
@@ -289,10 +327,10 @@ def _measured_fit_for(spec: FirmwareSpec, board: BoardConfig, fit: dict[str, Any
                  ", ".join(missing))
         raise_if_unfit(fit, board)
         return {**fit, "measured": False}
-    engine = {**generated, **(engine_sources(spec) if spec.has_model else {})}
-    m = measure_build(spec, board, engine)
-    sdk = int(board.runtime_flash_kb * 1024)
-    out = measured_fit(fit, m, board, extra_flash=[("sdk", sdk, f"estimate: the {board.toolchain} runtime (not built here)")])
+    m = measure_build(spec, board, generated, engine_kernels=engine_kernels)
+    sdk = max(0, int(board.platform_flash_kb * 1024) - int(m["library_bytes"]))
+    out = measured_fit(fit, m, board, extra_flash=[
+        ("sdk", sdk, f"estimate: platform_flash_kb less the C library measured in the build ({board.toolchain})")])
     out["measured_build"] = {k: v for k, v in m.items() if k != "sections"}
     raise_if_unfit(out, board)
     return out
@@ -330,11 +368,15 @@ def build_firmware(
 
     if not (templates_root() / "boards" / board.template).is_dir():
         raise DeployError(f"firmware_templates/boards/{board.template}/ (board {board.name}) is missing from the installation")
+    cm = None
+    engine_fig: dict[str, Any] | None = None
     if spec.has_model:
         from tinyml_suite.common.deploy.tflite_ops import check_tflm_support
 
         if board.runtime == "tflm":
             check_tflm_support(list(spec.ops))
+        elif board.runtime == "engine":
+            cm, engine_fig = compile_for_board(spec, board)
     # 1. fit (before anything is generated or written)
     buffers = {
         "runner": runner_buffer_bytes(
@@ -348,7 +390,7 @@ def build_firmware(
         buffers = {}
     measure = _measurable(spec, board)
     fit = fit_check(board, model_bytes=len(spec.model_bytes or b""), arena_used=spec.arena_used, buffers=buffers,
-                    raise_on_fail=not measure)
+                    engine=engine_fig, raise_on_fail=not measure)
     # 2. latency
     flops, flops_basis = dsp_flops(spec.extractor, (spec.channels, spec.window_samples))
     latency = estimate_latency(board, macs=spec.macs, dsp_flops=flops, dsp_basis=flops_basis)
@@ -366,23 +408,22 @@ def build_firmware(
             extra["model_int8.tflite"] = spec.model_bytes
         extra["settings.json"] = runner_settings_json(spec, features_config or {})
     else:
-        generated = generate_sources(spec, arena_bytes=arena_bytes, arena_margin=board.arena_margin)
+        generated = generate_sources(spec, arena_bytes=arena_bytes, arena_margin=board.arena_margin, engine=cm)
         if board.template == "baremetal":
             from tinyml_suite.common.deploy.baremetal import check_samples_c
 
-            if spec.has_model:
-                if board.runtime != "engine":
-                    raise DeployError(
-                        f"board {board.name} builds bare-metal C99 without TFLite Micro's C++: it needs "
-                        f"runtime=engine (the model compiled to C), not {board.runtime}"
-                    )
-                generated.update(engine_sources(spec))
+            if spec.has_model and board.runtime != "engine":
+                raise DeployError(
+                    f"board {board.name} builds bare-metal C99 without TFLite Micro's C++: it needs "
+                    f"runtime=engine (the model compiled to C), not {board.runtime}"
+                )
             generated["tm_testdata.c"] = check_samples_c(
                 device_stream(spec, board.check_inferences),
                 banner=cgen.generated_banner(cgen.TOOL, spec.config_hash, "//"),
             )
         if measure:
-            fit = _measured_fit_for(spec, board, fit, generated)
+            fit = _measured_fit_for(spec, board, fit, generated,
+                                    cm.kernel_paths() + cm.header_paths() if cm is not None else None)
         if board.template == "host_c":
             vec = check_vectors(spec, arena_bytes)
             extra["testdata/check_vectors.txt"] = check_vectors_text(vec, spec)
@@ -404,16 +445,20 @@ def build_firmware(
                      "sensor": spec.sensor, "hop_samples": spec.hop_samples}), indent=2) + "\n"
     # 4. render
     out = Path(out_dir)
-    files = render_project(spec, board, out, generated=generated, fit=fit, latency=latency, extra_files=extra)
+    files = render_project(spec, board, out, generated=generated, fit=fit, latency=latency, extra_files=extra,
+                           engine_kernels=cm.kernel_paths() + cm.header_paths() if cm is not None else None)
     fw = {
         "path": str(out),
         "board": board.name,
         "template": board.template,
+        "runtime": board.runtime if spec.has_model else "none (no model)",
         "files": files,
         "sensor": spec.sensor,
         "hop_samples": spec.hop_samples,
         "calibration": spec.calibration,
     }
+    if engine_fig is not None:
+        fw["engine"] = engine_fig
     log.info(
         "Firmware for %s: %s (flash %d/%d, RAM %d/%d bytes; latency estimate %s ms)",
         board.name, out, fit["flash_bytes"], fit["flash_budget"], fit["ram_bytes"], fit["ram_budget"],

@@ -26,11 +26,12 @@ import numpy as np
 from tinyml_suite.common.deploy.engine.compiler import CompiledModel
 from tinyml_suite.common.errors import DeployError
 
-__all__ = ["ARM_FLAGS", "HostModel", "code_size", "find_compiler", "tm_model_header"]
+__all__ = ["ARM_CORES", "ARM_FLAGS", "HostModel", "code_size", "find_compiler", "tm_model_header"]
 
 #: Cortex-M4F flags (the suite's Cortex-M boards: nRF52840, STM32L4R5)
 ARM_FLAGS = ("-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard")
-_CORE_FLAGS = {
+#: Cortex-M cores (the ``core`` of a board) code_size can build for, and their flags
+ARM_CORES: dict[str, tuple[str, ...]] = {
     "cortex-m4f": ARM_FLAGS,
     "cortex-m0plus": ("-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"),
 }
@@ -140,12 +141,15 @@ class HostModel:
         """Run every example (one ``tm_model_run`` call each); outputs as ``(n, *shape)``."""
         arrays, n = self._prepare(xs)
         outs = [np.zeros((n, int(np.prod(o.shape))), dtype=np.dtype(o.dtype)) for o in self.cm.outputs]
+        in_base = [(a.ctypes.data, a.strides[0]) for a in arrays]
+        out_base = [(o.ctypes.data, o.strides[0]) for o in outs]
+        run, ins, outp = self._run, self._in_arr, self._out_arr
         for i in range(n):
-            for k, a in enumerate(arrays):
-                self._in_arr[k] = a[i].ctypes.data
-            for k, o in enumerate(outs):
-                self._out_arr[k] = o[i].ctypes.data
-            if self._run(self._in_arr, self._out_arr) != 0:
+            for k, (base, step) in enumerate(in_base):
+                ins[k] = base + i * step
+            for k, (base, step) in enumerate(out_base):
+                outp[k] = base + i * step
+            if run(ins, outp) != 0:
                 raise DeployError("tm_model_run returned an error")
         return [o.reshape((n, *info.shape[1:]) if info.shape and info.shape[0] == 1 else (n, *info.shape))
                 for o, info in zip(outs, self.cm.outputs)]
@@ -231,7 +235,7 @@ def code_size(cm: CompiledModel, *, target: str = "host", core: str = "cortex-m4
         gcc, size_tool = shutil.which("arm-none-eabi-gcc"), shutil.which("arm-none-eabi-size")
         if gcc is None or size_tool is None:
             raise DeployError("arm-none-eabi-gcc / arm-none-eabi-size are not installed (apt install gcc-arm-none-eabi)")
-        flags = list(_CORE_FLAGS.get(core, ARM_FLAGS))
+        flags = list(ARM_CORES.get(core, ARM_FLAGS))
         elf = d / "model.elf"
         _run([gcc, "-std=c99", "-Os", *flags, "-ffunction-sections", "-fdata-sections", f"-I{d}",
               "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections",
