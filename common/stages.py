@@ -390,7 +390,9 @@ def stage_device(ctx: RunContext) -> dict[str, Any]:
                           expected_events=lambda feats, outs: app.device_events(ctx, feats, outs))
     ctx.metrics["device"] = result
     if ctx.metrics.get("fit"):
-        ctx.metrics["fit"] = measured_fit(ctx.metrics["fit"], result, board)
+        fit = ctx.metrics["fit"]
+        split = [line for line in fit.get("flash_lines", []) if line[0] in ("model", "engine code") and line[1]]
+        ctx.metrics["fit"] = measured_fit(fit, result, board, split_flash=split)
     if not result["outputs_match"]:
         from tinyml_suite.common.io import write_json
 

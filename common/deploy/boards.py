@@ -358,25 +358,31 @@ def raise_if_unfit(fit: Mapping[str, Any], board: BoardConfig) -> None:
 
 def measured_fit(fit: Mapping[str, Any], measured: Mapping[str, Any], board: BoardConfig, *,
                  extra_flash: Sequence[tuple[str, int, str]] = (),
-                 extra_ram: Sequence[tuple[str, int, str]] = ()) -> dict[str, Any]:
+                 extra_ram: Sequence[tuple[str, int, str]] = (),
+                 split_flash: Sequence[Sequence[Any]] = ()) -> dict[str, Any]:
     """The fit check with the figures measured on the built firmware in place of the estimates.
 
     ``measured`` has ``flash_bytes`` and ``ram_bytes`` of the linked firmware ELF (text +
     data; data + bss) and, where the firmware ran, ``stack_bytes`` and ``heap_bytes``
     (else the board's ``stack_reserve_kb`` estimate stays). ``extra_flash``/``extra_ram``
     are further ``(name, bytes, note)`` lines the build did not contain (e.g. an SDK's
-    estimate). The estimate is kept under ``"estimate"`` with its error relative to the
+    estimate); ``split_flash`` are lines the build did contain, shown on their own (e.g. the
+    compiled model's constants, measured by the engine), the firmware line then being the
+    rest. The estimate is kept under ``"estimate"`` with its error relative to the
     measurement, so reports show both.
 
     >>> from tinyml_suite.common.deploy.boards import load_board
     >>> b = load_board("mps2_an386")
-    >>> est = fit_check(b, model_bytes=1000, arena_used=0, buffers={})
+    >>> est = fit_check(b, model_bytes=0, arena_used=0, buffers={})   # a DSP-only recipe
     >>> m = measured_fit(est, {"flash_bytes": 30000, "ram_bytes": 2000, "stack_bytes": 900, "heap_bytes": 0}, b)
-    >>> m["flash_bytes"], m["ram_bytes"], m["measured"], m["estimate"]["flash_bytes"]
-    (30000, 2900, True, 50152)
+    >>> m["flash_bytes"], m["ram_bytes"], m["measured"], m["estimate"]["flash_bytes"] == est["flash_bytes"]
+    (30000, 2900, True, True)
     """
     est = {k: fit[k] for k in ("flash_bytes", "ram_bytes", "flash_lines", "ram_lines", "fits") if k in fit}
-    flash_lines = [["firmware", int(measured["flash_bytes"]), "measured: text + data of the linked firmware"]]
+    split = [[str(n), int(b), str(note)] for n, b, note in split_flash]
+    rest = int(measured["flash_bytes"]) - sum(x[1] for x in split)
+    flash_lines = split + [["firmware" if not split else "rest of firmware", rest,
+                            "measured: text + data of the linked firmware" + (" less the lines above" if split else "")]]
     flash_lines += [[str(n), int(b), str(note)] for n, b, note in extra_flash]
     ram_lines = [["static", int(measured["ram_bytes"]), "measured: data + bss of the linked firmware"]]
     if measured.get("stack_bytes"):

@@ -317,7 +317,8 @@ def _measured_fit_for(spec: FirmwareSpec, board: BoardConfig, fit: dict[str, Any
                       engine_kernels: list[Path] | None) -> dict[str, Any]:
     """The fit check from :func:`measure_build` plus the SDK estimate (``platform_flash_kb``
     less the C library, which the build contains); the estimate when the toolchain is
-    missing. Raises FitError (one line) when the measured firmware does not fit."""
+    missing or the build fails (a warning says why). Raises FitError (one line) when the
+    measured firmware does not fit."""
     from tinyml_suite.common.deploy import baremetal
     from tinyml_suite.common.deploy.boards import measured_fit, raise_if_unfit
 
@@ -327,9 +328,16 @@ def _measured_fit_for(spec: FirmwareSpec, board: BoardConfig, fit: dict[str, Any
                  ", ".join(missing))
         raise_if_unfit(fit, board)
         return {**fit, "measured": False}
-    m = measure_build(spec, board, generated, engine_kernels=engine_kernels)
+    try:
+        m = measure_build(spec, board, generated, engine_kernels=engine_kernels)
+    except DeployError as exc:  # the measurement is a bonus: a failed build keeps the estimate
+        first = str(exc).splitlines()[0]
+        log.warning("fit check of %s: estimate; the measurement build failed: %s", board.name, first)
+        raise_if_unfit(fit, board)
+        return {**fit, "measured": False, "measure_error": first}
     sdk = max(0, int(board.platform_flash_kb * 1024) - int(m["library_bytes"]))
-    out = measured_fit(fit, m, board, extra_flash=[
+    split = [line for line in fit.get("flash_lines", []) if line[0] in ("model", "engine code") and line[1]]
+    out = measured_fit(fit, m, board, split_flash=split, extra_flash=[
         ("sdk", sdk, f"estimate: platform_flash_kb less the C library measured in the build ({board.toolchain})")])
     out["measured_build"] = {k: v for k, v in m.items() if k != "sections"}
     raise_if_unfit(out, board)
