@@ -39,6 +39,8 @@ MLPERF_KWS = [
     ("Plumerai (MLPerf Tiny v1.0, closed)", 43.0),
 ]
 DS_CNN_MACS = 2_656_768
+#: boards whose fit check the bench also compares (built bare-metal for their core, -Os)
+FIT_BOARDS = ("nucleo_l4r5zi", "nano33_ble_sense", "pico")
 
 
 def train_smoke(app: str, work: Path) -> Path:
@@ -90,6 +92,16 @@ def measure(run: Path) -> dict[str, Any]:
         work = Path(tmp) / "size"
         shutil.copytree(project, work, ignore=shutil.ignore_patterns("build"))
         out["os"] = baremetal.elf_sizes(baremetal.build(work, "build/firmware.elf", opt="-Os"))
+        # the fit check: the estimate against the measurement, on this board and the others
+        from tinyml_suite.common.deploy.boards import measured_fit
+
+        est = ctx.metrics["fit"]
+        fits = {board.name: measured_fit(est, out["dsp"], board)}
+        for name in FIT_BOARDS:
+            fits[name] = deploy(ctx, name, Path(tmp) / name)["fit"]
+        out["fit"] = {k: {"flash": v["flash_bytes"], "ram": v["ram_bytes"], "measured": v.get("measured", False),
+                          "est_flash": (v.get("estimate") or {}).get("flash_bytes"),
+                          "est_ram": (v.get("estimate") or {}).get("ram_bytes")} for k, v in fits.items()}
     return out
 
 
@@ -126,6 +138,19 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def fit_table(results: list[dict[str, Any]]) -> str:
+    rows = ["| app | board | flash: estimate / measured (error) | RAM: estimate / measured (error) |", "|---|---|---|---|"]
+    for r in results:
+        for board, f in r["fit"].items():
+            if not f["measured"] or f["est_flash"] is None:
+                rows.append(f"| {r['app']} | {board} | {f['flash']:,} (estimate only) | {f['ram']:,} (estimate only) |")
+                continue
+            ef, er = f["est_flash"] / f["flash"] - 1, f["est_ram"] / f["ram"] - 1
+            rows.append(f"| {r['app']} | {board} | {f['est_flash']:,} / {f['flash']:,} ({ef:+.0%}) "
+                        f"| {f['est_ram']:,} / {f['ram']:,} ({er:+.0%}) |")
+    return "\n".join(rows)
+
+
 def mlperf_table(ww: dict[str, Any]) -> str:
     rows = ["| DS-CNN (2.66 M MACs) on a Cortex-M4 | per inference | per MAC | at 120 MHz |", "|---|---|---|---|"]
     for name, ms in MLPERF_KWS:
@@ -152,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # report the others; say which run failed and why
             failed.append(f"{r}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     print(table(results))
+    print("\nThe fit check's estimate against the measurement (mps2_an386: the firmware run on QEMU, stack "
+          "measured; the others: the suite's C built bare-metal for the core at -Os + the SDK estimate, stack "
+          "reserve estimated):\n")
+    print(fit_table(results))
     ww = next((r for r in results if r["app"] == "wake_word"), None)
     if ww is not None:
         print()

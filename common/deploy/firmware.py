@@ -293,24 +293,40 @@ def measure_build(spec: FirmwareSpec, board: BoardConfig, generated: dict[str, s
     ``baremetal`` template (``firmware_templates/boards/baremetal``) with the core's flags
     (:data:`~tinyml_suite.common.deploy.baremetal.CORE_FLAGS`) at ``opt`` (``-Os``, for
     size), and reads the ELF (:func:`~tinyml_suite.common.deploy.baremetal.elf_sizes`).
+    The result is cached (``cache_dir("measure")``) by a hash of the rendered sources, the
+    flags and the compiler, so deploying the same model again does not rebuild it.
     """
-    import dataclasses
+    import hashlib
+    import json
+    import shutil
     import tempfile
 
     from tinyml_suite.common.deploy import baremetal
     from tinyml_suite.common.deploy.render import render_project
+    from tinyml_suite.common.io import cache_dir, write_json
 
     as_baremetal = dataclasses.replace(board, template="baremetal", emulator=board.emulator or "none")
+    flags = baremetal.core_flags(board.core)
+    defines = ["TM_HAL_BUFFER_FRAMES=64u"]  # the stand-in HAL's sample ring is not the board's: one block
     with tempfile.TemporaryDirectory(prefix="tinyml-measure-") as tmp:
         project = Path(tmp) / "project"
         render_project(spec, as_baremetal, project, generated=generated, fit={"flash_bytes": 0, "flash_budget": 0,
                        "ram_bytes": 0, "ram_budget": 0}, latency={}, engine_kernels=engine_kernels, board_layer=False)
-        # the stand-in HAL's sample ring is not the board's: keep it to one block
-        elf = baremetal.build(project, "build/firmware.elf", opt=opt, cpu_flags=baremetal.core_flags(board.core),
-                              defines=["TM_HAL_BUFFER_FRAMES=64u"])
+        # the same sources, flags and toolchain build the same ELF: reuse an earlier measurement
+        digest = hashlib.sha256(json.dumps([opt, flags, defines, shutil.which("arm-none-eabi-gcc") or ""]).encode())
+        for path in sorted(p for p in project.rglob("*") if p.is_file() and p.name != "README.md"):
+            digest.update(path.relative_to(project).as_posix().encode() + b"\0" + path.read_bytes())
+        cached = cache_dir("measure") / f"{digest.hexdigest()[:32]}.json"
+        try:
+            return json.loads(cached.read_text())
+        except (OSError, ValueError):
+            pass  # none yet, or unreadable: build
+        elf = baremetal.build(project, "build/firmware.elf", opt=opt, cpu_flags=flags, defines=defines)
         sizes = baremetal.elf_sizes(elf)
         libs = baremetal.library_bytes((project / "build" / "firmware.map").read_text())
-    return {**sizes, "library_bytes": libs, "opt": opt, "core": board.core, "cpu_flags": baremetal.core_flags(board.core)}
+    result = {**sizes, "library_bytes": libs, "opt": opt, "core": board.core, "cpu_flags": flags}
+    write_json(cached, result)
+    return result
 
 
 def _measured_fit_for(spec: FirmwareSpec, board: BoardConfig, fit: dict[str, Any], generated: dict[str, str],
