@@ -79,8 +79,8 @@ def measure(run: Path) -> dict[str, Any]:
         deploy(ctx, board, project)
         spec, arena = ctx.state["firmware_spec"], ctx.state["firmware_arena_bytes"]
 
-        def events(f, o):
-            return ctx.app.device_events(ctx, f, o)
+        def events(f, o, stream):
+            return ctx.app.device_events(ctx, f, o, stream)
 
         out = {
             "app": ctx.app.name,

@@ -182,3 +182,19 @@ def test_app_firmware_on_the_emulated_cortex_m4_matches_python(app, tmp_path_fac
         want = np.stack([sensor_value(n, c) for c in range(got.shape[0])])
         assert got.shape[1] == int(round(seconds * float(m["data"]["sample_rate"])))
         np.testing.assert_array_equal(got, want)  # exactly what the device sent: every recording starts at sample 0
+
+
+def test_ecg_detector_firmware_on_the_emulated_cortex_m4_reports_the_python_beats(tmp_path_factory):
+    """The DSP-only R-peak recipe (its own main loop, no model, no hooks): the beats the
+    firmware reports on QEMU are Python's detector's on the same samples, within one sample."""
+    base = tmp_path_factory.getbasetemp()
+    run = base / "qemu_ecg"
+    cmd = tinyml_cmd("app=heart_rate", "experiment=ecg_rpeaks", "debug=smoke", "board=mps2_an386",
+                     "stages=[data,features,evaluate,deploy,device]", f"hydra.run.dir={run}")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=toy_env(base / "cache"), timeout=900, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    d = json.loads((run / "metrics.json").read_text())["device"]
+    assert d["outputs_match"] is True and d["events"]["match"] is True, d
+    assert d["events"]["n_device"] == d["events"]["n_expected"] >= 5  # seconds of ECG: several beats
+    assert d["front_end_unit"].startswith("one ECG sample") and 50 < d["instructions_per_feature_frame"] < 5000
+    assert 100 < d["stack_bytes"] < 64 * 1024

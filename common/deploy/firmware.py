@@ -289,7 +289,7 @@ def measure_build(spec: FirmwareSpec, board: BoardConfig, generated: dict[str, s
     The board's real project adds its SDK (mbed OS, STM32duino, pico-sdk), which is not
     installable here: this builds everything else - the model compiled to C, the runner,
     front end and app hooks, newlib-nano, a start-up file and a UART HAL stand-in (its
-    sample ring cut to 64 frames: the board's own HAL keeps its own) - as the
+    sample ring the size of the board's HAL's, ``hal_ram_frames``) - as the
     ``baremetal`` template (``firmware_templates/boards/baremetal``) with the core's flags
     (:data:`~tinyml_suite.common.deploy.baremetal.CORE_FLAGS`) at ``opt`` (``-Os``, for
     size), and reads the ELF (:func:`~tinyml_suite.common.deploy.baremetal.elf_sizes`).
@@ -307,7 +307,8 @@ def measure_build(spec: FirmwareSpec, board: BoardConfig, generated: dict[str, s
 
     as_baremetal = dataclasses.replace(board, template="baremetal", emulator=board.emulator or "none")
     flags = baremetal.core_flags(board.core)
-    defines = ["TM_HAL_BUFFER_FRAMES=64u"]  # the stand-in HAL's sample ring is not the board's: one block
+    # the stand-in HAL's sample ring: the size of the board's own (hal_ram_frames), at least one block
+    defines = [f"TM_HAL_BUFFER_FRAMES={max(int(board.hal_ram_frames), 16)}u"]
     with tempfile.TemporaryDirectory(prefix="tinyml-measure-") as tmp:
         project = Path(tmp) / "project"
         render_project(spec, as_baremetal, project, generated=generated, fit={"flash_bytes": 0, "flash_budget": 0,
@@ -410,6 +411,8 @@ def build_firmware(
         "app": spec.app_buffers,
         "front end": spec.scratch_bytes,
     }
+    if board.hal_ram_frames:  # the HAL's sample ring (firmware_templates/boards/<template>/.../hal_*)
+        buffers["hal ring"] = 4 * spec.channels * int(board.hal_ram_frames)
     if board.runtime == "litert":
         buffers = {}
     measure = _measurable(spec, board)
