@@ -208,7 +208,13 @@ def validate_board(board: BoardConfig) -> BoardConfig:
 
 
 def board_kernels(board: BoardConfig) -> str:
-    """The kernel library the board's project builds with (a key of ``CYCLES_PER_MAC[core]``)."""
+    """The kernel library the board's project builds with (a key of ``CYCLES_PER_MAC[core]``).
+
+    ``runtime: engine`` builds the compiled model's portable C kernels: the estimate uses
+    the reference-kernel figure (the optimised libraries CMSIS-NN / ESP-NN come with TFLM).
+    """
+    if board.runtime == "engine":
+        return "reference"
     table = CYCLES_PER_MAC[board.core]
     for ext in board.dsp_extensions:
         if ext in table:
