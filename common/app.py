@@ -9,6 +9,7 @@ normal data only, streaming evaluation, the firmware main loop, ...).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
@@ -21,7 +22,7 @@ from tinyml_suite.common.errors import DatasetError
 if TYPE_CHECKING:  # pragma: no cover
     from tinyml_suite.common.context import RunContext
 
-__all__ = ["App", "PredictFn", "classification_metrics"]
+__all__ = ["App", "PredictFn", "classification_metrics", "default_device_events"]
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 # [shape=(n, *output_shape)]: the float Keras model, or the int8 model on TFLM with its
 # outputs dequantised. Evaluation hooks take one so float and int8 score identically.
 PredictFn = Callable[[np.ndarray], np.ndarray]
+
+
+#: app name -> App classes that declare ``Options`` (a recipe may switch classes, e.g. EcgApp)
+_APPS: dict[str, list[type[App]]] = {}
 
 
 class App:
@@ -55,9 +60,25 @@ class App:
     #: ``tinyml new <dir> --from <app>`` starts a project from it
     custom_dataset: ClassVar[str] = ""
 
+    #: the app's options as a dataclass (defaults, types, ranges); ``conf/app/<name>.yaml``
+    #: only overrides them. None: the options are taken as given (plugins).
+    Options: ClassVar[type | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name and cls.Options is not None:
+            _APPS.setdefault(cls.name, []).append(cls)
+
     def __init__(self, **options: Any) -> None:
-        # ``name`` and ``_target_`` come from the config; everything else is the app's.
+        # ``name`` and ``_target_`` come from the config; everything else is the app's:
+        # checked against ``Options`` (one line, with a did-you-mean, for an unknown key),
+        # as ``self.params`` and, the same as a plain dict, ``self.options``.
+        from tinyml_suite.common.config import parse_options
+
         options.pop("name", None)
+        if self.Options is not None:
+            self.params = parse_options(self.Options, options, where="app", owner=f"app={self.name} ({type(self).__name__})")
+            options = dataclasses.asdict(self.params)
         self.options = options
 
     # -- data --------------------------------------------------------------------
@@ -142,6 +163,49 @@ class App:
     def app_buffers_bytes(self, ctx: RunContext) -> int:
         """RAM the app's sample/feature buffers take on the device (for the fit check)."""
         return 0
+
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]] | None:
+        """The events the firmware's hooks must report for these inferences, from Python.
+
+        ``features`` [shape=(k, n_features)] are the float features of k consecutive
+        inferences of the firmware and ``outputs`` [shape=(k, n_outputs)] its dequantised
+        model outputs (float32). Returns one dict per reported event with the keys of the
+        firmware's JSON line (``event``, ``index``, ``value``, ``confidence``, ``window``),
+        or None when the app cannot say. The default is ``tm_app_default.c``: the arg-max
+        class every window (classification), ``outputs[0]`` (regression), or the mean
+        squared reconstruction error against the calibrated threshold (anomaly).
+        """
+        return default_device_events(self.task, features, outputs, (ctx.state.get("calibration") or {}).get("threshold"))
+
+
+def default_device_events(task: str, features: np.ndarray, outputs: np.ndarray,
+                          threshold: float | None = None) -> list[dict[str, Any]]:
+    """What ``firmware_templates/common/tm_app_default.c`` reports, window by window.
+
+    >>> default_device_events("classification", np.zeros((2, 1)), np.array([[0.25, 0.75], [0.5, 0.5]]))[1]
+    {'event': 'class', 'index': 0, 'value': 0.5, 'confidence': 0.0, 'window': 1}
+    """
+    y = np.asarray(outputs, dtype=np.float32)
+    x = np.asarray(features, dtype=np.float32)
+    events: list[dict[str, Any]] = []
+    for w in range(len(y)):
+        if task == "classification":
+            best = int(np.argmax(y[w]))  # the first of equal maxima, as the C loop
+            events.append({"event": "class", "index": best, "value": float(y[w, best]), "confidence": 0.0, "window": w})
+        elif task == "anomaly":
+            if y.shape[1] == x.shape[1]:
+                acc = np.float32(0.0)
+                for d in (y[w] - x[w]).astype(np.float32):  # float32, in order, as the C loop
+                    acc = np.float32(acc + d * d)
+                score = float(np.float32(acc / np.float32(y.shape[1])))
+            else:
+                score = float(y[w, 0])
+            thr = None if threshold is None else float(np.float32(threshold))
+            events.append({"event": "anomaly", "index": -1 if thr is None else int(score > thr), "value": score,
+                           "confidence": 0.0 if thr is None else thr, "window": w})
+        else:
+            events.append({"event": "value", "index": -1, "value": float(y[w, 0]), "confidence": 0.0, "window": w})
+    return events
 
 
 def classification_metrics(outputs: np.ndarray, y: np.ndarray, labels: tuple[str, ...]) -> dict[str, Any]:

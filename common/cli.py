@@ -31,12 +31,15 @@ CONF_PACKAGE = "tinyml_suite.conf"
 GROUPS = ("app", "dataset", "features", "model", "board", "trainer", "optimize", "experiment", "debug")
 EXIT_USER_ERROR = 2
 
-# Subcommands: name -> "module:function" taking argv and returning an exit status.
+# Subcommands: name -> ("module" or "module:function", description); the function (default
+# ``main``) takes argv and returns an exit status.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "deploy": ("tinyml_suite.common.deploy_cli", "deploy a saved .tflite (and its run config) to a board"),
     "evaluate": ("tinyml_suite.common.evaluate_cli", "evaluate a trained run on another dataset folder"),
     "new": ("tinyml_suite.common.scaffold", "start a custom project from an app"),
     "collect": ("tinyml_suite.common.sweep", "collect a sweep's runs into one table and a Pareto plot"),
+    "validate": ("tinyml_suite.common.device_cli:main_validate", "compare a board's int8 outputs with the host's (serial)"),
+    "capture": ("tinyml_suite.common.device_cli:main_capture", "record a board's sensor into a dataset folder (serial)"),
 }
 
 
@@ -274,14 +277,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if argv and argv[0] in SUBCOMMANDS:
-        module_name = SUBCOMMANDS[argv[0]][0]
+        module_name, _, function = SUBCOMMANDS[argv[0]][0].partition(":")
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
             if exc.name == module_name:
                 return _fail(f"'tinyml {argv[0]}' is not available in this version")
             raise
-        entry: Callable[[list[str]], int] = module.main
+        entry: Callable[[list[str]], int] = getattr(module, function or "main")
         try:
             return int(entry(argv[1:]) or 0)
         except TinyMLError as exc:

@@ -252,6 +252,8 @@ class BoardConfig:
     template: str = MISSING  # project kind under firmware_templates/boards/
     project_board: str = ""  # the board's id in that tooling: FQBN, <platform>:<pio board>, IDF target, PICO_BOARD
     toolchain: str = "host-cc"
+    emulator: str = ""  # QEMU machine that runs this board's firmware (qemu-system-arm -M <name>); "" none
+    check_inferences: int = 6  # inferences of the emulated check run (test samples compiled in)
     runtime_flash_kb: float = 0.0  # estimate of the runtime's own code size
     app_flash_kb: float = 0.0  # estimate of the app code + HAL + DSP front end
     stack_reserve_kb: float = 0.0  # RAM kept for stack, heap and the SDK

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from tinyml_suite.common.errors import ConfigError, DatasetError
+from tinyml_suite.common.errors import DatasetError
 from tinyml_suite.common.io import atomic_path, cache_dir, config_hash
 
 __all__ = ["Split", "DataSplits", "Dataset", "TASKS", "require_dir"]
@@ -198,35 +198,45 @@ def require_dir(root: str | os.PathLike | None, *, dataset: str, hint: str) -> P
     return path
 
 
+#: name -> Dataset class, for every class that declares its ``Options``
+_DATASETS: dict[str, type[Dataset]] = {}
+
+
 class Dataset(ABC):
     """Base class of loaders and synthetic generators.
 
     Subclasses set ``name``, ``task`` and ``apps`` (the apps whose recipes it suits),
-    take their options as keyword arguments (from ``conf/dataset/<name>.yaml``) and
-    implement :meth:`_load`. :meth:`load` caches the result by a hash of the class, its
-    ``VERSION`` and its options, under ``~/.cache/tinyml-suite/datasets`` (or
-    ``$TINYML_CACHE``), unless ``cache=False``.
+    declare their options as a dataclass ``Options`` (defaults, types and ranges in one
+    place; ``conf/dataset/<name>.yaml`` only overrides them) and implement
+    :meth:`_load`. The options arrive as keyword arguments, are checked by
+    :func:`~tinyml_suite.common.config.parse_options` (an unknown key is a one-line error
+    with a did-you-mean) and are available as ``self.params`` (the dataclass) and
+    ``self.options`` (the same as a plain dict). :meth:`load` caches the result by a hash
+    of the class, its ``VERSION`` and its options, under ``~/.cache/tinyml-suite/datasets``
+    (or ``$TINYML_CACHE``), unless ``cache=False``.
     """
 
     name: ClassVar[str] = ""
     task: ClassVar[str] = "classification"
     apps: ClassVar[tuple[str, ...]] = ()
     VERSION: ClassVar[int] = 1
-    #: the options and their defaults; when set, an unknown option is a one-line error
-    #: (a misspelt key in a dataset yaml) and missing ones take these defaults
-    DEFAULTS: ClassVar[dict[str, Any] | None] = None
+    #: the options dataclass (None only for plugins that have not declared one yet:
+    #: their options are then taken as given)
+    Options: ClassVar[type | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name and cls.Options is not None:
+            _DATASETS[cls.name] = cls
 
     def __init__(self, *, seed: int = 0, cache: bool = True, **options: Any) -> None:
+        from tinyml_suite.common.config import check_seed, parse_options
+
         options.pop("name", None)  # the config's name, already a class attribute
-        if self.DEFAULTS is not None:
-            unknown = sorted(set(options) - set(self.DEFAULTS))
-            if unknown:
-                raise ConfigError(
-                    f"dataset.{unknown[0]} is not an option of {self.name or type(self).__name__}; "
-                    f"valid: {', '.join(sorted(self.DEFAULTS))}"
-                )
-            options = {**self.DEFAULTS, **options}
-        self.seed = int(seed)
+        if self.Options is not None:
+            self.params = parse_options(self.Options, options, where="dataset", owner=f"dataset={self.name}")
+            options = dataclasses.asdict(self.params)
+        self.seed = check_seed(seed)
         self.cache = bool(cache)
         self.options = options
 

@@ -200,4 +200,6 @@ def deploy(ctx: RunContext, board: Any = None, out_dir: Path | None = None) -> d
     ctx.metrics["fit"] = result["fit"]
     ctx.metrics["latency"] = result["latency"]
     ctx.metrics["firmware"] = result["firmware"]
+    ctx.state["firmware_spec"] = spec  # for the device stage
+    ctx.state["firmware_arena_bytes"] = result["arena_bytes"]
     return result

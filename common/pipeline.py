@@ -167,12 +167,13 @@ STAGES: dict[str, Callable[[RunContext], dict[str, Any]]] = {
     "optimize": _deploy_stage("optimize"),
     "verify": _deploy_stage("verify"),
     "deploy": _deploy_stage("deploy"),
+    "device": _deploy_stage("device"),
     "report": stage_report,
 }
 
 
 def _stage_available(name: str) -> bool:
-    if name in ("optimize", "verify", "deploy"):
+    if name in ("optimize", "verify", "deploy", "device"):
         from tinyml_suite.common import stages
 
         return hasattr(stages, f"stage_{name}")

@@ -1,15 +1,23 @@
 """What Hydra's ConfigStore holds: the typed schemas of every config group, and plugins.
 
 :func:`register_configs` imports the user's plugins (apps, datasets, feature extractors
-defined outside the suite), then stores the kernel schemas (``common/config.py``) and one
-schema per feature extractor (``common/features``) so that composition checks them.
+defined outside the suite) and the modules the packaged configs name (``_target_`` of
+``conf/app/*.yaml`` and ``conf/dataset/*.yaml``), then stores the kernel schemas
+(``common/config.py``), one schema per feature extractor (``features/base_<kind>``) and
+one per dataset and app that declares ``Options`` (``dataset/base_<name>``,
+``app/base_<name>``), so that composition checks every key and a config file only
+overrides the defaults.
 """
 
 from __future__ import annotations
 
+import importlib
+import re
+from importlib import resources
+
 from hydra.core.config_store import ConfigStore
 
-from tinyml_suite.common.config import BoardConfig, OptimizeConfig, TrainerConfig
+from tinyml_suite.common.config import BoardConfig, OptimizeConfig, TrainerConfig, option_schema
 
 __all__ = ["import_plugins", "register_configs"]
 
@@ -50,3 +58,34 @@ def register_configs() -> None:
 
     for kind, cls in extractor_classes().items():
         cs.store(group="features", name=f"base_{kind}", node=schema_for(cls))
+    _import_config_targets()
+    from tinyml_suite.common.app import _APPS
+    from tinyml_suite.common.data import _DATASETS
+
+    for name, cls in _DATASETS.items():
+        target = f"{cls.__module__}.{cls.__qualname__}"
+        node = option_schema(cls.Options, target=target, extra={"name": name, "seed": 0, "cache": True})
+        cs.store(group="dataset", name=f"base_{name}", node=node)
+    for name, classes in _APPS.items():
+        cls = classes[0]  # the class the app's own config names; experiments may switch
+        target = f"{cls.__module__}.{cls.__qualname__}"
+        node = option_schema(cls.Options, target=target, extra={"name": name})
+        cs.store(group="app", name=f"base_{name}", node={"app": node})
+
+
+_TARGET = re.compile(r"^_target_:\s*([\w.]+)\s*$", re.MULTILINE)
+_APP_TARGET = re.compile(r"^app:\s*\n(?:\s+.*\n)*?\s+_target_:\s*([\w.]+)", re.MULTILINE)
+
+
+def _import_config_targets() -> None:
+    """Import the modules of the apps and datasets the packaged configs name (they register
+    their ``Options`` on import)."""
+    conf = resources.files("tinyml_suite.conf")
+    modules = set()
+    for group, pattern in (("dataset", _TARGET), ("app", _APP_TARGET)):
+        for entry in (conf / group).iterdir():
+            if entry.name.endswith(".yaml"):
+                for target in pattern.findall(entry.read_text()):
+                    modules.add(target.rsplit(".", 1)[0])
+    for module in sorted(modules):
+        importlib.import_module(module)

@@ -19,7 +19,7 @@ from tinyml_suite.common.io import write_text
 if TYPE_CHECKING:  # pragma: no cover
     from tinyml_suite.common.context import RunContext
 
-__all__ = ["write_report", "plot_history", "plot_memory", "float_int8_rows", "summary_block"]
+__all__ = ["device_rows", "write_report", "plot_history", "plot_memory", "float_int8_rows", "summary_block"]
 
 log = logging.getLogger("tinyml")
 
@@ -134,6 +134,43 @@ def float_int8_rows(m: dict[str, Any]) -> list[tuple[str, str, str]]:
                 keys.append(k)
     keys.sort(key=lambda k: (k != head, k))
     return [(k, _fmt(m.get("float", {}).get(k, "-")), _fmt(m.get("int8", {}).get(k, "-"))) for k in keys]
+
+
+def device_rows(m: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(figure, measured on the emulated board, the estimate it replaces) from metrics['device'].
+
+    >>> rows = device_rows({"device": {"flash_bytes": 30000, "ram_bytes": 2000, "stack_bytes": 500, "heap_bytes": 0,
+    ...     "instructions_per_inference": 2500000, "n_compared": 6, "outputs_match": True},
+    ...     "fit": {"measured": True, "flash_bytes": 30000, "ram_bytes": 2500,
+    ...             "estimate": {"flash_bytes": 33000, "ram_bytes": 3000}},
+    ...     "latency": {"model_ms": 110.0}, "board_clock_mhz": 25})
+    >>> rows[0], rows[-1]
+    (('outputs == Python (6 inferences)', 'yes', '-'), ('model time at 25 MHz', '100 ms (instructions as cycles)', '110 ms'))
+    """
+    d = m.get("device") or {}
+    if not d:
+        return []
+    fit = m.get("fit") or {}
+    est = fit.get("estimate") or {}
+    lat = m.get("latency") or {}
+    rows = [
+        (f"outputs == Python ({d.get('n_compared', 0)} inferences)", _fmt(bool(d.get("outputs_match"))), "-"),
+        ("flash (bytes)", _fmt(fit.get("flash_bytes", d.get("flash_bytes"))), _fmt(est.get("flash_bytes", "-"))),
+        ("RAM: static + stack + heap (bytes)", _fmt(fit.get("ram_bytes", d.get("ram_bytes"))), _fmt(est.get("ram_bytes", "-"))),
+        ("stack high-water (bytes)", _fmt(d.get("stack_bytes")), "-"),
+    ]
+    for key, label in (("instructions_per_inference", "instructions per inference"),
+                       ("instructions_per_mac", "instructions per MAC"),
+                       ("instructions_per_feature_frame", "instructions per front-end call")):
+        if d.get(key) is not None:
+            rows.append((label, _fmt(d[key]), "-"))
+    clock = m.get("board_clock_mhz")
+    if d.get("instructions_per_inference") and clock:
+        ms = d["instructions_per_inference"] / (float(clock) * 1e3)
+        est_ms = lat.get("model_ms")
+        rows.append((f"model time at {clock:g} MHz", f"{ms:.3g} ms (instructions as cycles)",
+                     "-" if est_ms is None else f"{est_ms:.3g} ms"))
+    return rows
 
 
 def _kb(n: Any) -> str:
@@ -303,6 +340,11 @@ def write_report(ctx: RunContext) -> dict[str, Any]:
         md += ["## Memory budget", ""] + _table_md(["", "value"], kv(fit))
     if latency:
         md += ["## Latency (estimate)", ""] + _table_md(["", "value"], kv(latency))
+    dev_rows = device_rows({**m, "board_clock_mhz": ctx.cfg.board.get("clock_mhz") if "board" in ctx.cfg else None})
+    if dev_rows:
+        md += [f"## On the device (emulated {m['board']}, measured)", "",
+               (m.get("device") or {}).get("instructions_note", ""), ""]
+        md += _table_md(["", "measured", "estimate"], dev_rows)
     if firmware:
         md += ["## Firmware", "", f"Project: `{firmware.get('path')}`", ""]
     md += ["## Stages", ""] + _table_md(["stage", "status", "seconds"], [
@@ -345,6 +387,10 @@ def write_report(ctx: RunContext) -> dict[str, Any]:
         parts.append(_table_html(["", "value"], kv(fit)))
     if latency:
         parts += ["<h2>Latency (estimate)</h2>", _table_html(["", "value"], kv(latency))]
+    if dev_rows:
+        parts += [f"<h2>On the device (emulated {html.escape(str(m['board']))}, measured)</h2>",
+                  f"<p>{html.escape((m.get('device') or {}).get('instructions_note', ''))}</p>",
+                  _table_html(["", "measured", "estimate"], dev_rows)]
     if firmware:
         files = firmware.get("files", [])
         parts += ["<h2>Firmware</h2>", f"<p>Project: <code>{html.escape(str(firmware.get('path')))}</code></p>"]

@@ -27,7 +27,7 @@ from tinyml_suite.common.errors import ConfigError, DeployError
 if TYPE_CHECKING:  # pragma: no cover
     from tinyml_suite.common.context import RunContext
 
-__all__ = ["stage_deploy", "stage_optimize", "stage_verify"]
+__all__ = ["stage_deploy", "stage_device", "stage_optimize", "stage_verify"]
 
 log = logging.getLogger("tinyml")
 
@@ -314,3 +314,60 @@ def stage_deploy(ctx: RunContext) -> dict[str, Any]:
 
     deploy(ctx)
     return {}
+
+
+def stage_device(ctx: RunContext) -> dict[str, Any]:
+    """Build the firmware and run it on the board's emulator; compare it with Python, measure it.
+
+    Only for boards with an ``emulator`` (``mps2_an386``: QEMU); a no-op elsewhere. Needs
+    the deploy stage's project. Fills ``ctx.metrics["device"]``
+    (:func:`~tinyml_suite.common.deploy.device.device_check`: ``emulated``,
+    ``outputs_match``, ``n_compared``, ``flash_bytes``, ``ram_bytes``, ``stack_bytes``,
+    ``instructions_per_inference``, ``instructions_per_feature_frame``,
+    ``instructions_per_mac``, ...) and replaces the fit check's estimates with the
+    measured figures (``ctx.metrics["fit"]``, the estimate kept beside them). A firmware
+    whose outputs differ from Python's raises :class:`DeployError` after writing them.
+    """
+    from tinyml_suite.common.deploy.boards import load_board, measured_fit
+    from tinyml_suite.common.deploy.device import device_check
+    from tinyml_suite.common.firmware_stage import spec_from_context
+
+    board = load_board(ctx.cfg.board)
+    if not board.emulator:
+        log.debug("device stage: board %s has no emulator", board.name)
+        return {}
+    project = (ctx.metrics.get("firmware") or {}).get("path")
+    if not project:
+        raise DeployError("the device stage runs the deploy stage's project: stages=[...,deploy,device]")
+    spec = ctx.state.get("firmware_spec") or spec_from_context(ctx)
+    arena = int(ctx.state.get("firmware_arena_bytes") or ctx.state.get("arena_bytes") or 0)
+    app = ctx.app
+    result = device_check(project, spec, board, arena_bytes=arena,
+                          expected_events=lambda feats, outs: app.device_events(ctx, feats, outs))
+    ctx.metrics["device"] = result
+    if ctx.metrics.get("fit"):
+        ctx.metrics["fit"] = measured_fit(ctx.metrics["fit"], result, board)
+    if not result["outputs_match"]:
+        from tinyml_suite.common.io import write_json
+
+        write_json(ctx.run_dir / "metrics.json", ctx.metrics)
+        raise DeployError(
+            f"the firmware on {board.name} (QEMU) differs from Python: {_device_difference(result)}; "
+            f"details in {ctx.run_dir / 'metrics.json'} (device)"
+        )
+    return {}
+
+
+def _device_difference(r: dict[str, Any]) -> str:
+    if r["n_compared"] == 0:
+        return "the device ran no inference"
+    if r.get("n_device_inferences") != r.get("n_python_windows"):
+        return f"{r.get('n_device_inferences')} inferences on the device, {r.get('n_python_windows')} windows in Python"
+    if not r.get("features_match", True):
+        return f"features differ by {r.get('features_max_rel_diff')} of the largest feature (tolerance 1e-3)"
+    if not r.get("inputs_match", True):
+        return f"int8 model inputs differ by {r.get('input_max_lsb_diff')} LSB (tolerance 1)"
+    if not r.get("model_matches_tflm", True):
+        return f"the model's int8 outputs differ from TFLite Micro's on {r.get('n_model_mismatched')} input(s)"
+    ev = r.get("events") or {}
+    return f"events differ: {ev.get('first_difference')}"

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ import numpy as np
 
 from tinyml_suite.common.data import DataSplits, Split
 from tinyml_suite.common.errors import ConfigError
-from tinyml_suite.datasets.synthetic.tts_keywords import TtsKeywords, _float_pair
+from tinyml_suite.datasets.synthetic.tts_keywords import TtsKeywords, TtsKeywordsOptions, _float_pair
 
 __all__ = ["FewShotKeywords"]
 
@@ -48,10 +49,21 @@ log = logging.getLogger(__name__)
 _REAL_OPTIONS = ("real_dir", "real_per_keyword", "real_speaker_percent", "real_copies")
 
 
+@dataclass(frozen=True)
+class FewShotKeywordsOptions(TtsKeywordsOptions):
+    """Options of :class:`FewShotKeywords`: every tts_keywords option plus the real recordings."""
+
+    real_dir: Any = field(default=None, metadata={"required": True})  # <word>/<speaker>_nohash_<n>.wav (any rate)
+    real_per_keyword: int = 3  # N recordings per keyword (fewer where fewer exist)
+    real_speaker_percent: tuple[float, ...] = (0, 100)  # speakers whose SHA-1(id) mod 100 is in [low, high)
+    real_copies: int = 25  # augmented copies of each recording in the training split
+
+
 class FewShotKeywords(TtsKeywords):
     """Text-to-speech keywords plus a few real recordings (see the module docstring)."""
 
     name = "tts_fewshot"
+    Options = FewShotKeywordsOptions
 
     def load(self) -> DataSplits:
         """The synthetic splits (cached as ``tts_keywords``) with the recordings added to training."""

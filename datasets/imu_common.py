@@ -7,6 +7,8 @@
 * :func:`fit_window`, :func:`slide`: recordings -> fixed-length model windows.
 * :func:`split_groups`: assign whole users (or recordings) to train/val/test.
 * :func:`augment_recording`: rotated / scaled / time-stretched training copies.
+* :func:`reversed_recording`, :func:`partial_recording`: near misses made from a gesture
+  (the same path drawn backwards, a gesture abandoned part-way) to teach rejection.
 
 Canonical units and channel order (every gesture dataset emits them, so one feature
 configuration fits them all): accelerometer ``ax, ay, az`` in g, then, when present,
@@ -35,6 +37,9 @@ __all__ = [
     "build_split",
     "fill_missing",
     "fit_window",
+    "match_orientation",
+    "partial_recording",
+    "reversed_recording",
     "slide",
     "split_groups",
     "to_rate",
@@ -293,4 +298,74 @@ def augment_recording(
             y[c : c + 3] = rot.apply(y[c : c + 3].T).T
     if gain > 0:
         y = y * (1.0 + rng.uniform(-gain, gain))
+    return y.astype(np.float32)
+
+
+def reversed_recording(x: np.ndarray) -> np.ndarray:
+    """The recording of the same movement performed backwards [shape=(channels, n)].
+
+    Drawing a path in the opposite direction, ``p_r(t) = p(T - t)`` with the orientation
+    ``R_r(t) = R(T - t)``, gives exactly the time-reversed specific force
+    ``f_r(t) = f(T - t)``, and the negated, time-reversed angular rate: accelerometer
+    channels are reversed in time, gyroscope channels (3-5, canonical order) also negated.
+
+    Examples
+    --------
+    >>> reversed_recording(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 1.0], [1.0, 1.0, 1.0],
+    ...                              [0.5, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]))[[0, 3]].tolist()
+    [[3.0, 2.0, 1.0], [-0.0, -0.0, -0.5]]
+    """
+    y = np.asarray(x, dtype=np.float32)[:, ::-1].copy()
+    y[3:6] *= -1.0
+    return y
+
+
+def partial_recording(x: np.ndarray, fraction: float) -> np.ndarray:
+    """The first ``fraction`` of a recording, then the device held where it stopped.
+
+    A gesture abandoned part-way (the first stroke of a W, half a circle). The result has
+    the original length: the last kept sample is held.
+
+    Examples
+    --------
+    >>> partial_recording(np.array([[0.0, 1.0, 2.0, 3.0]]), 0.5).tolist()
+    [[0.0, 1.0, 1.0, 1.0]]
+    """
+    if not 0.0 < fraction < 1.0:
+        raise DatasetError(f"partial fraction={fraction} must be in (0, 1)")
+    y = np.asarray(x, dtype=np.float32).copy()
+    keep = max(1, round(y.shape[-1] * fraction))
+    y[:, keep:] = y[:, keep - 1 : keep]
+    return y
+
+
+def match_orientation(x: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Rotate a recording so that its first accelerometer sample points along ``up``.
+
+    The smallest rotation taking the first sample's direction to ``up`` (a direction in
+    body axes, e.g. gravity as another device read it at rest) is applied to every
+    3-axis group: the same motion, with the device held at that other angle.
+
+    Examples
+    --------
+    >>> y = match_orientation(np.array([[0.0, 0.5], [0.0, 0.0], [1.0, 1.0]]), np.array([1.0, 0.0, 0.0]))
+    >>> np.round(y, 6).tolist()
+    [[1.0, 1.0], [0.0, 0.0], [0.0, -0.5]]
+    """
+    from scipy.spatial.transform import Rotation
+
+    y = np.asarray(x, dtype=np.float64).copy()
+    a = y[:3, 0] / max(float(np.linalg.norm(y[:3, 0])), 1e-9)
+    b = np.asarray(up, dtype=np.float64) / max(float(np.linalg.norm(up)), 1e-9)
+    axis = np.cross(a, b)
+    s, c = float(np.linalg.norm(axis)), float(np.dot(a, b))
+    if s < 1e-9 and c > 0:  # already there
+        rot = Rotation.identity()
+    elif s < 1e-9:  # opposite: half a turn about any normal
+        normal = np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0])
+        rot = Rotation.from_rotvec(np.pi * normal / np.linalg.norm(normal))
+    else:
+        rot = Rotation.from_rotvec(axis / s * np.arctan2(s, c))
+    for k in range(0, y.shape[0] - y.shape[0] % 3, 3):
+        y[k : k + 3] = rot.apply(y[k : k + 3].T).T
     return y.astype(np.float32)

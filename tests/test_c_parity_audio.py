@@ -13,7 +13,7 @@ Tolerances (what is asserted):
 - mel filterbank: within 1e-7 of the float32 numpy matrix (both round the same
   double computation once).
 - log-mel / MFCC, C vs numpy: <= 1e-3 absolute on broadband signals (noise,
-  speech-like, silence), the brief's target; on every signal (tones included) within the
+  speech-like, silence), the project's target; on every signal (tones included) within the
   energy-domain bound of tests/golden/compare.py, which allows for the float32 noise
   floor of bands 60+ dB below the frame peak, where the two float32 FFTs differ by up to
   ~0.1 in the log and are equally far from the float64 truth (measured below).

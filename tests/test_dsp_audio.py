@@ -10,7 +10,7 @@ Tolerances (stated per test):
 - mel filterbank vs librosa.filters.mel: atol 1e-7 * max weight (both round the same
   float64 triangle to float32; librosa normalises in float32, we in float64).
 - log-mel / MFCC vs librosa in float64 with matching parameters: max |diff| <= 1e-4 *
-  max |librosa| on broadband signals (the brief's figure; we measure ~3e-7); on pure
+  max |librosa| on broadband signals (the project's target; we measure ~3e-7); on pure
   tones within the float32 noise-floor bound of tests/golden/compare.py.
 - streaming == batch: bit-identical, for random chunkings.
 """
@@ -112,7 +112,7 @@ def _librosa_log(mel: np.ndarray, p) -> np.ndarray:
     return np.log(np.maximum(mel + p.log_offset, p.log_floor))
 
 
-# librosa-style and MLPerf-style parameter sets (the brief: match librosa's pieces exactly).
+# librosa-style and MLPerf-style parameter sets (the target: match librosa's pieces exactly).
 LIBROSA_SETS = {
     "mlperf_defaults": MfccParams(),
     "librosa_db_slaney": MfccParams(

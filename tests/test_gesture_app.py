@@ -18,8 +18,10 @@ from tinyml_suite.apps.gesture.labels import event_mask
 from tinyml_suite.apps.gesture.postprocess import (
     DetectorParams,
     GestureDetector,
+    choose_detector,
     combine_scores,
     detect,
+    open_set_metrics,
     score_stream,
 )
 from tinyml_suite.common.errors import ConfigError
@@ -93,6 +95,67 @@ def test_score_stream_counts_hits_misses_wrong_and_false_triggers():
     assert both["per_class"]["wing"] == {"events": 4, "hits": 2}
 
 
+def test_open_set_metrics_accept_only_confident_gestures():
+    post = _onehot([0, 0, 1, 2, 2, 0], p=0.9)
+    post[1] = [0.6, 0.3, 0.1]  # right class, below the threshold: rejected
+    post[4] = [0.1, 0.8, 0.1]  # background window taken for a gesture
+    y = np.array([0, 0, 0, 2, 2, 2])
+    m = open_set_metrics(post, y, MASK, 0.7, groups=np.array(["a", "a", "a", "n", "n", "n"]))
+    assert m["gesture_accuracy"] == pytest.approx(1 / 3) and m["gesture_rejected"] == pytest.approx(1 / 3)
+    assert m["rejection"] == pytest.approx(1 / 3) and (m["n_gesture"], m["n_background"]) == (3, 3)
+    assert m["per_user"]["a"]["rejection"] is None and m["per_user"]["n"]["gesture_accuracy"] is None
+    # a lower threshold accepts the hesitant gesture window
+    assert open_set_metrics(post, y, MASK, 0.5)["gesture_accuracy"] == pytest.approx(2 / 3)
+
+
+def _stream(seq, p, events=()):
+    from tinyml_suite.datasets.imu_common import LabelledStream
+
+    post = _onehot(seq, p=p)
+    n = len(seq)
+    s = LabelledStream(np.zeros((3, n)), 5.0, list(events), [], "g")
+    return {"stream": s, "posteriors": post, "ends": (np.arange(n) + 1) / 5.0}
+
+
+def test_choose_detector_trades_detections_for_false_triggers_on_validation_only():
+    # validation: gestures reach 0.95 for 6 inferences; the negative stream has three
+    # bursts where a gesture wins at 0.85 for 3 inferences in a row (one minute in all)
+    gestures = [_stream([2] * 10 + [0] * 6 + [2] * 10, 0.95, [(2.0, 3.2, "a")]) for _ in range(4)]
+    quiet_seq = ([2] * 30 + [1] * 3) * 3 + [2] * 201
+    quiet = _stream(quiet_seq, 0.85)
+    assert quiet["stream"].seconds == pytest.approx(60.0)
+    win_post = _onehot([0, 1, 2, 2], p=0.95)
+    base = DetectorParams(threshold=0.7, smooth_windows=1, min_consecutive=2, refractory_windows=3)
+    kw = {"base": base, "labels": ["a", "b", "neg"], "window_s": 1.0, "max_false_per_min": 0.5}
+    c = choose_detector(win_post, np.array([0, 1, 2, 2]), MASK, [*gestures, quiet],
+                        thresholds=[0.6, 0.8, 0.9, 0.99], min_consecutive=[1, 2, 3, 4], **kw)
+    # 0.6/0.8 with <= 3 in a row fire 3 times a minute; 0.9 or 4 in a row do not, and
+    # every gesture is still found: fewest in a row first (1), then the middle of the
+    # tied thresholds (0.9 only: 0.99 loses the gestures)
+    assert (c["threshold"], c["min_consecutive"]) == (0.9, 1)
+    v = c["validation"]
+    assert v["false_per_min"] == 0.0 and v["detection_recall"] == 1.0 and "<= 0.5 false/min" in v["rule"]
+    assert len(v["table"]["threshold"]) == 16
+    # nothing meets the target (every combination fires on the three confident bursts):
+    # the fewest false triggers, then the usual order, and the rule says so
+    burst = _stream(([2] * 30 + [1] * 3) * 3 + [2] * 201, 0.999)
+    c = choose_detector(win_post, np.array([0, 1, 2, 2]), MASK, [*gestures, burst],
+                        thresholds=[0.6, 0.9], min_consecutive=[1, 2], **kw)
+    assert c["validation"]["rule"].startswith("no combination") and c["validation"]["false_per_min"] == 3.0
+    assert (c["threshold"], c["min_consecutive"]) == (0.6, 1)  # ties: the fewest in a row, middle threshold
+
+
+def test_calibrated_detector_replaces_the_configured_one():
+    app = GestureApp(calibrate_detector={"threshold": [0.8, 0.9], "min_consecutive": [2, 3]})
+    p = app.detector_params(25.0, {"threshold": 0.9, "min_consecutive": 3})
+    assert (p.threshold, p.min_consecutive, p.smooth_windows) == (0.9, 3, 3)
+    assert app.detector_params(25.0).threshold == 0.7
+    with pytest.raises(ConfigError, match="calibrate_detector.smooth_windows cannot be calibrated"):
+        GestureApp(calibrate_detector={"smooth_windows": [1]})
+    with pytest.raises(ConfigError, match=r"app.threshold=1.5 must be in \(0, 1\]"):
+        GestureApp(calibrate_detector={"threshold": [1.5]})
+
+
 def test_app_options_are_checked():
     with pytest.raises(ConfigError, match="app.treshold is not an option"):
         GestureApp(treshold=0.5)
@@ -159,11 +222,19 @@ def test_magic_wand_recipe_learns_the_real_gestures(compose_cfg, tmp_path):
 
     cfg = compose_cfg([
         "app=gesture", "dataset=magic_wand", f"dataset.root={SHARED_DATA / 'magic_wand'}",
-        "dataset.train_shifts=1", "dataset.synthetic_negatives=100", "trainer.epochs=12",
+        "dataset.train_shifts=1", "dataset.synthetic_negative_share=0.1", "trainer.epochs=12",
         "trainer.tensorboard=false", "stages=[data,features,train,evaluate]",
     ])
     metrics, _ = run_recipe(cfg, tmp_path)
     # 4 classes: chance 0.25 (0.28 always answering "negative"); measured 1.0 on this split
     assert metrics["float"]["accuracy"] >= 0.6, metrics["float"]["confusion"]
     assert set(metrics["float"]["per_user"]) == {"liucx", "negative_1"}
-    assert metrics["float"]["stream"]["events"] == 0 and metrics["float"]["stream"]["streams"] == 1
+    # the negative log streamed (false triggers) and every gesture recording of liucx (detection)
+    neg = metrics["float"]["stream"]["negatives"]
+    assert set(neg["per_group"]) == {"negative_1"} and neg["events"] == 0
+    assert metrics["float"]["stream"]["gestures"]["events"] == 63
+    # threshold and count chosen on the validation user (lsj + negative_2), used for the test figures
+    cal = metrics["calibration"]
+    assert cal["threshold"] in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.96, 0.98)
+    assert metrics["float"]["open_set"]["threshold"] == cal["threshold"]
+    assert metrics["float"]["stream"]["detector"]["min_consecutive"] == cal["min_consecutive"]

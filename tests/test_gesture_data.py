@@ -446,11 +446,97 @@ def test_magic_wand_adds_simulated_negatives_to_training_only(wand_root):
     base = {"root": str(wand_root), "val_users": ["bob", "negative_2"], "test_users": ["carol", "negative_3"],
                 "train_shifts": 0, "cache": False}
     plain = MagicWand(**base).load()
-    more = MagicWand(**base, synthetic_negatives=30).load()
-    assert len(more.train) == len(plain.train) + 30
-    assert int(np.sum(more.train.groups == "synthetic")) == 30
+    share = 0.25
+    more = MagicWand(**base, synthetic_negative_share=share, synthetic_negative_kinds={"reverse": 1, "tap": 1}).load()
+    n_syn = int(np.sum(more.train.groups == "synthetic"))
+    # the stated share of the training split: n_syn / (n_real + n_syn) = 0.25 (to one window)
+    assert n_syn == round(share * len(plain.train) / (1 - share)) and len(more.train) == len(plain.train) + n_syn
     assert np.all(more.train.y[more.train.groups == "synthetic"] == 3)
     assert len(more.test) == len(plain.test) and "synthetic" not in set(more.test.groups)
     with pytest.raises(ConfigError, match="negative class"):
         MagicWand(**{**base, "labels": ["wing", "ring", "slope"], "val_users": ["bob"], "test_users": ["carol"]},
-                  synthetic_negatives=5).load()
+                  synthetic_negative_share=0.2).load()
+    with pytest.raises(ConfigError, match=r"synthetic_negative_share=1\.0 must be in \[0, 1\)"):
+        MagicWand(**base, synthetic_negative_share=1.0)
+    with pytest.raises(ConfigError, match="simulated negative kinds .*'moonwalk'"):
+        MagicWand(**base, synthetic_negative_share=0.2, synthetic_negative_kinds={"moonwalk": 1}).load()
+
+
+def test_magic_wand_near_misses_come_from_training_gestures_only(wand_root):
+    from tinyml_suite.datasets.loaders.magic_wand import MagicWand
+
+    base = {"root": str(wand_root), "val_users": ["bob", "negative_2"], "test_users": ["carol", "negative_3"],
+            "train_shifts": 0, "cache": False}
+    plain = MagicWand(**base).load()
+    near = MagicWand(**base, reversed_negatives=["ring", "slope"], partial_negatives=["wing"], near_miss_copies=2).load()
+    extra = len(near.train) - len(plain.train)
+    # alice's 3 rings + 3 slopes reversed, 3 wings cut short; 2 copies each; all labelled negative
+    assert extra == (3 + 3 + 3) * 2
+    assert int(np.sum(near.train.y == 3)) == int(np.sum(plain.train.y == 3)) + extra
+    # they belong to the training user whose gestures they came from (alice), never bob or carol
+    assert int(np.sum((near.train.groups == "alice") & (near.train.y == 3))) == extra
+    assert len(near.val) == len(plain.val) and len(near.test) == len(plain.test)
+    with pytest.raises(ConfigError, match=r"reversed_negatives=\['circle'\]"):
+        MagicWand(**base, reversed_negatives=["circle"])
+
+
+def test_magic_wand_gesture_streams_hold_the_device_around_each_gesture(wand_root):
+    from tinyml_suite.datasets.loaders.magic_wand import MagicWand
+
+    ds = MagicWand(root=str(wand_root), val_users=["bob", "negative_2"], test_users=["carol", "negative_3"],
+                   gesture_streams=True, cache=False)
+    streams = ds.streams("test")
+    quiet = [s for s in streams if not s.events]
+    gest = [s for s in streams if s.events]
+    assert len(quiet) == 1 and len(gest) == 9 and all(s.group == "carol" for s in gest)
+    s = gest[0]
+    assert s.x.shape == (3, 40 + 2 * 128)
+    (start, end, label), = s.events
+    assert (start, end) == (128 / 25.0, (128 + 40) / 25.0) and label in ("wing", "ring", "slope")
+    assert np.all(s.x[:, :128] == s.x[:, :1]) and np.all(s.x[:, 168:] == s.x[:, -1:])
+
+
+def test_reversed_recording_is_the_movement_drawn_backwards():
+    """Physics check: a letter drawn forward and then back reads as reversed_recording says."""
+    from tinyml_suite.datasets.imu_common import partial_recording, reversed_recording
+
+    rng = np.random.default_rng(3)
+    fs = 100.0
+    user = _still_user(base_rotvec=(0.2, -0.1, 0.3), coupling=(1.5, 2.0, 0.8))  # the device turns with the hand
+    for letter in ("wing", "ring", "slope"):
+        motion = K.make_motion(letter, user, rng)
+        back = K._reversed(motion)
+        np.testing.assert_allclose(back.disp(np.array([back.duration]))[0],
+                                   -motion.disp(np.array([motion.duration]))[0], atol=1e-12)
+        # forward on [a, a + T], then back from where it ended on [b, b + T]; the timeline
+        # mirrors about (a + T + b) / 2, which is put on the sample grid
+        a, T = 0.5, motion.duration
+        n_mirror = int(np.ceil((2 * a + 2 * T) * fs)) + 20
+        b = n_mirror / fs - a - T
+        r = K.render([K.Segment(a, motion), K.Segment(b, back)], user, rng, duration=b + T + 0.5,
+                     sample_rate=fs, still=True)
+        x = np.concatenate([r.accel.T, r.gyro.T])
+        k = np.arange(int(a * fs) + 3, int((a + T) * fs) - 3)  # inside the forward movement
+        # what the device read on the way back = the forward reading, reversed as the loader does
+        np.testing.assert_allclose(x[:, n_mirror - 1 - k[::-1]], reversed_recording(x[:, k]), atol=1e-6)
+        assert np.ptp(x[:3, k]) > 0.1 and np.ptp(x[3:, k]) > 0.1  # it did move and turn
+    w = partial_recording(np.arange(10.0)[None], 0.4)
+    assert w.tolist() == [[0.0, 1.0, 2.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0]]
+
+
+def test_new_simulated_families_move_and_are_apportioned():
+    from tinyml_suite.datasets.synthetic.gestures import _apportion, synthetic_background
+
+    user = K.sample_user(np.random.default_rng(0), "u")
+    rng = np.random.default_rng(1)
+    for kind in K.EXTRA_NEGATIVE_KINDS:
+        m = K.make_motion("negative", user, rng, negative_kind=kind)
+        t = np.linspace(0.0, m.duration, 50)
+        assert np.ptp(m.disp(t), axis=0).max() > 0.05, kind  # the hand moves several cm
+    swing = K.make_motion("negative", user, rng, negative_kind="swing")
+    assert np.ptp(swing.rot(np.linspace(0, swing.duration, 200))[:, 0]) > 0.3  # the forearm pitches
+    assert _apportion(10, {"a": 0.5, "b": 0.3, "c": 0.2}, rng).count("b") == 3
+    w = synthetic_background(6, seed=0, sample_rate=25.0, window_samples=64, kinds={"swing": 1, "punch": 1})
+    assert w.shape == (6, 3, 64) and np.all(np.abs(w) <= 4.0)
+    with pytest.raises(ConfigError, match="moonwalk"):
+        synthetic_background(2, seed=0, sample_rate=25.0, window_samples=64, kinds=["moonwalk"])

@@ -64,11 +64,12 @@ def _posteriors(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def _build(app: GestureApp, tmp_path: Path) -> Path:
+def _build(app: GestureApp, tmp_path: Path, calibration: dict | None = None) -> Path:
     from tinyml_suite.common.deploy.cgen import app_settings_header
 
-    ctx = SimpleNamespace(data=SimpleNamespace(labels=LABELS, sample_rate=50.0))
-    (tmp_path / "app_settings.h").write_text(app_settings_header(app.firmware_context(ctx), config_hash="test"))
+    ctx = SimpleNamespace(data=SimpleNamespace(labels=LABELS, sample_rate=50.0), state={"calibration": calibration or {}})
+    (tmp_path / "app_settings.h").write_text(
+        app_settings_header(app.firmware_context(ctx), calibration, config_hash="test"))
     labels = ", ".join(f'"{lab}"' for lab in LABELS)
     (tmp_path / "model_settings.h").write_text(
         f"#ifndef MS_H\n#define MS_H\n#define TM_MODEL_OUTPUT_COUNT {len(LABELS)}\n"
@@ -80,19 +81,25 @@ def _build(app: GestureApp, tmp_path: Path) -> Path:
 
 
 SETTINGS = [
-    {"threshold": 0.7, "smooth_windows": 3, "min_consecutive": 2, "refractory_s": 1.2},
-    {"threshold": 0.5, "smooth_windows": 1, "min_consecutive": 1, "refractory_s": 0.0},
-    {"threshold": 0.9, "smooth_windows": 5, "min_consecutive": 3, "refractory_s": 2.0},
+    ({"threshold": 0.7, "smooth_windows": 3, "min_consecutive": 2, "refractory_s": 1.2}, None),
+    ({"threshold": 0.5, "smooth_windows": 1, "min_consecutive": 1, "refractory_s": 0.0}, None),
+    ({"threshold": 0.9, "smooth_windows": 5, "min_consecutive": 3, "refractory_s": 2.0}, None),
+    # the validation choice (GestureApp.calibrate) overrides the configured threshold and count
+    ({"threshold": 0.7, "smooth_windows": 3, "min_consecutive": 2, "refractory_s": 1.2},
+     {"threshold": 0.93, "min_consecutive": 3, "validation": {"rule": "test", "table": {"threshold": [0.93]}}}),
 ]
 
 
-@pytest.mark.parametrize("options", SETTINGS, ids=["default", "no-debounce", "strict"])
-def test_c_hooks_report_the_same_events_as_python(options, tmp_path, rng):
+@pytest.mark.parametrize("options, calibration", SETTINGS, ids=["default", "no-debounce", "strict", "calibrated"])
+def test_c_hooks_report_the_same_events_as_python(options, calibration, tmp_path, rng):
     app = GestureApp(**options)
-    exe = _build(app, tmp_path)
+    exe = _build(app, tmp_path, calibration)
+    if calibration:
+        header = (tmp_path / "app_settings.h").read_text()
+        assert "#define TM_APP_THRESHOLD 0.93f" in header and "#define TM_APP_MIN_CONSECUTIVE 3" in header
     post = _posteriors(rng, 3000, len(LABELS))
     mask = app.event_mask(LABELS)
-    params: DetectorParams = app.detector_params(50.0)
+    params: DetectorParams = app.detector_params(50.0, calibration)
     py = detect(post, mask, params)
     out = run_numbers(exe, np.concatenate([[len(post), len(LABELS)], post.ravel()])).reshape(-1, 3)
     assert len(py) >= 20, "the sequence should exercise the detector"

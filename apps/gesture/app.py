@@ -2,15 +2,22 @@
 
 Hooks (``common/app.py``):
 
-* evaluation: accuracy, macro F1, per-class precision/recall/F1, the confusion matrix
-  and, when the split knows its users, accuracy per user;
+* calibration (``calibrate``): the open-set decision - the smoothed-posterior threshold
+  a gesture must reach and how many inferences in a row - chosen on the validation
+  split only (:func:`.postprocess.choose_detector`), when ``calibrate_detector`` is set;
+* evaluation: accuracy, macro F1, per-class precision/recall/F1, the confusion matrix,
+  accuracy per user when the split knows its users, and the open-set figures at the
+  threshold (:func:`.postprocess.open_set_metrics`: gesture windows right and above the
+  threshold, background windows rejected), overall and per user;
 * streaming evaluation (``extra_evaluation``): the dataset's continuous test streams
   (:meth:`GestureSynth.streams`: gestures embedded in idle motion with negative
-  movements; the magic wand's negative logs: no gesture at all) are cut into windows
-  every ``hop_s``, classified, debounced (:mod:`.postprocess`) and matched to the
-  ground truth: detections, misses, wrong classes, false triggers per minute;
+  movements; the magic wand: its negative logs, and each gesture recording held still
+  before and after) are cut into windows every ``hop_s``, classified, debounced
+  (:mod:`.postprocess`) and matched to the ground truth: detections, misses, wrong
+  classes, false triggers per minute (separately on the streams without any gesture);
 * plots: confusion matrices (float and int8), per-class F1, a stream timeline;
-* firmware: the debounce constants for ``firmware_templates/apps/gesture/postprocess.c``.
+* firmware: the debounce constants (calibrated when they were) for
+  ``firmware_templates/apps/gesture/postprocess.c``.
 """
 
 from __future__ import annotations
@@ -24,8 +31,10 @@ import numpy as np
 from tinyml_suite.apps.gesture.labels import event_mask
 from tinyml_suite.apps.gesture.postprocess import (
     DetectorParams,
+    choose_detector,
     combine_scores,
     detect,
+    open_set_metrics,
     score_stream,
 )
 from tinyml_suite.common.app import App, PredictFn, classification_metrics
@@ -48,6 +57,10 @@ class GestureApp(App):
     background : labels that are not gestures (never reported as events)
     hop_s : seconds between inferences on a stream (and on the device)
     threshold, smooth_windows, min_consecutive, refractory_s : the debounce
+    calibrate_detector : null, or the candidate ``threshold`` and ``min_consecutive``
+        values to choose from on the validation split (replacing the two above)
+    max_false_per_min : the most false triggers per minute the calibration accepts on
+        the validation split's streams without any gesture
     balance_classes : weight training examples by inverse class frequency
     stream_seconds : length of the synthetic test streams (null: the dataset's)
     """
@@ -65,6 +78,8 @@ class GestureApp(App):
         "smooth_windows": 3,
         "min_consecutive": 2,
         "refractory_s": 1.2,
+        "calibrate_detector": None,
+        "max_false_per_min": 1.0,
         "balance_classes": True,
         "stream_seconds": None,
     }
@@ -83,21 +98,37 @@ class GestureApp(App):
             raise ConfigError(f"app.hop_s={o['hop_s']} must be > 0 seconds")
         if float(o["refractory_s"]) < 0:
             raise ConfigError(f"app.refractory_s={o['refractory_s']} must be >= 0 seconds")
+        if float(o["max_false_per_min"]) < 0:
+            raise ConfigError(f"app.max_false_per_min={o['max_false_per_min']} must be >= 0")
         self.detector_params()  # validates threshold and counts
+        grid = o["calibrate_detector"]
+        if grid is not None:
+            bad = sorted(set(grid) - {"threshold", "min_consecutive"})
+            if bad:
+                raise ConfigError(
+                    f"app.calibrate_detector.{bad[0]} cannot be calibrated; use threshold, min_consecutive"
+                )
+            for t in grid.get("threshold") or []:
+                DetectorParams(threshold=float(t))
+            for m in grid.get("min_consecutive") or []:
+                DetectorParams(min_consecutive=int(m))
 
     # -- settings ----------------------------------------------------------------------
     def hop_samples(self, sample_rate: float) -> int:
         return max(1, round(float(self.options["hop_s"]) * float(sample_rate)))
 
-    def detector_params(self, sample_rate: float | None = None) -> DetectorParams:
+    def detector_params(self, sample_rate: float | None = None,
+                        calibration: dict[str, Any] | None = None) -> DetectorParams:
+        """The debounce settings: the options, with the calibrated values where there are any."""
         o = self.options
         hop_s = float(o["hop_s"])
         if sample_rate:
             hop_s = self.hop_samples(sample_rate) / float(sample_rate)
+        cal = calibration or {}
         return DetectorParams(
-            threshold=float(o["threshold"]),
+            threshold=float(cal.get("threshold", o["threshold"])),
             smooth_windows=int(o["smooth_windows"]),
-            min_consecutive=int(o["min_consecutive"]),
+            min_consecutive=int(cal.get("min_consecutive", o["min_consecutive"])),
             refractory_windows=round(float(o["refractory_s"]) / hop_s),
         )
 
@@ -114,51 +145,104 @@ class GestureApp(App):
         return w[y].astype(np.float32)
 
     # -- evaluation --------------------------------------------------------------------
+    def calibrate(self, predict: PredictFn, ctx: RunContext) -> dict[str, Any]:
+        """Choose the threshold and ``min_consecutive`` on the validation split only.
+
+        Every combination of the ``app.calibrate_detector`` lists is scored on the
+        validation windows and streams (:func:`.postprocess.choose_detector` states the
+        rule); the choice replaces the configured values for evaluation, the streaming
+        figures and the firmware header. The test split is never looked at. Without a
+        grid or validation data, nothing is calibrated.
+        """
+        grid = self.options["calibrate_detector"]
+        if grid is None or ctx.data is None or len(ctx.data.val) == 0:
+            return {}
+        data = ctx.data
+        fs = float(data.sample_rate)
+        base = self.detector_params(fs)
+        thresholds = [float(t) for t in (grid.get("threshold") or [base.threshold])]
+        counts = [int(m) for m in (grid.get("min_consecutive") or [base.min_consecutive])]
+        mask = self.event_mask(data.labels)
+        streams = self._stream_posteriors(predict, ctx, "val")
+        choice = choose_detector(
+            predict(ctx.X["val"]), data.val.y, mask, streams, base=base, thresholds=thresholds,
+            min_consecutive=counts, max_false_per_min=float(self.options["max_false_per_min"]),
+            labels=data.labels, window_s=int(data.train.x.shape[-1]) / fs,
+        )
+        log.info(
+            "Detector chosen on validation: threshold %.2f, %d in a row (%s)",
+            choice["threshold"], choice["min_consecutive"], choice["validation"]["rule"],
+        )
+        return choice
+
     def evaluate(self, predict: PredictFn, X: np.ndarray, split: Split, ctx: RunContext) -> dict[str, Any]:
         assert ctx.data is not None
         outputs = predict(X)
         m = classification_metrics(outputs, split.y, ctx.data.labels)
-        if split.groups is not None and len(split):
+        groups = split.groups.astype(str) if split.groups is not None and len(split) else None
+        if groups is not None:
             pred = np.argmax(outputs, axis=-1)
-            groups = split.groups.astype(str)
             m["per_user"] = {
                 g: float(np.mean(pred[groups == g] == split.y[groups == g])) for g in sorted(set(groups))
             }
+        params = self.detector_params(float(ctx.data.sample_rate), ctx.state.get("calibration"))
+        m["open_set"] = open_set_metrics(outputs, split.y, self.event_mask(ctx.data.labels), params.threshold,
+                                         groups=groups)
         return m
 
-    def extra_evaluation(self, predict: PredictFn, ctx: RunContext, variant: str) -> dict[str, Any]:
-        """Streaming event detection on the dataset's test streams (when it has any)."""
+    def _stream_posteriors(self, predict: PredictFn, ctx: RunContext, split: str) -> list[dict[str, Any]]:
+        """The dataset's streams of ``split``, windowed every hop and classified."""
         source = getattr(ctx.dataset, "streams", None)
         if source is None or ctx.data is None or ctx.features is None:
-            return {}
+            return []
         seconds = self.options["stream_seconds"]
-        streams = source("test", seconds=None if seconds is None else float(seconds))
-        if not streams:
-            return {}
+        streams = source(split, seconds=None if seconds is None else float(seconds))
         from tinyml_suite.datasets.imu_common import slide
 
         data = ctx.data
         fs = float(data.sample_rate)
         window = int(data.train.x.shape[-1])
         hop = self.hop_samples(fs)
-        params = self.detector_params(fs)
-        mask = self.event_mask(data.labels)
-        parts = []
-        for k, s in enumerate(streams):
+        kept, windows = [], []
+        for s in streams:
             if abs(s.sample_rate - fs) > 1e-6 or s.x.shape[0] != len(data.channels):
                 raise ConfigError(
                     f"stream {s.group} is {s.x.shape[0]} channels at {s.sample_rate} Hz but the model "
                     f"takes {len(data.channels)} at {fs} Hz"
                 )
             wins = slide(s.x, window, hop)
-            if len(wins) == 0:
-                continue
-            post = predict(ctx.features(wins))
+            if len(wins):
+                kept.append(s)
+                windows.append(wins)
+        if not kept:
+            return []
+        # one call for all streams (many short gesture streams: per-call overhead dominates)
+        post = predict(ctx.features(np.concatenate(windows)))
+        bounds = np.cumsum([0] + [len(w) for w in windows])
+        return [{"stream": s, "posteriors": post[a:b], "ends": (np.arange(b - a) * hop + window) / fs}
+                for s, a, b in zip(kept, bounds[:-1], bounds[1:])]
+
+    def extra_evaluation(self, predict: PredictFn, ctx: RunContext, variant: str) -> dict[str, Any]:
+        """Streaming event detection on the dataset's test streams (when it has any)."""
+        if ctx.data is None:
+            return {}
+        data = ctx.data
+        fs = float(data.sample_rate)
+        window_s = int(data.train.x.shape[-1]) / fs
+        params = self.detector_params(fs, ctx.state.get("calibration"))
+        mask = self.event_mask(data.labels)
+        parts, quiet, per_group = [], [], {}
+        for k, item in enumerate(self._stream_posteriors(predict, ctx, "test")):
+            s, post, ends = item["stream"], item["posteriors"], item["ends"]
             hits = detect(post, mask, params)
-            ends = (np.arange(len(wins)) * hop + window) / fs
             dets = [(float(ends[i]), c) for i, c, _ in hits]
-            parts.append(score_stream(dets, s.events, s.distractors, labels=data.labels,
-                                      window_s=window / fs, seconds=s.seconds))
+            part = score_stream(dets, s.events, s.distractors, labels=data.labels, window_s=window_s, seconds=s.seconds)
+            parts.append(part)
+            if not s.events:
+                quiet.append(part)
+                g = per_group.setdefault(s.group, {"false_triggers": 0, "minutes": 0.0})
+                g["false_triggers"] += part["false_triggers"]
+                g["minutes"] += part["minutes"]
             if k == 0:
                 ctx.state[f"gesture_stream_{variant}"] = {
                     "x": s.x, "fs": fs, "events": s.events, "distractors": s.distractors,
@@ -168,7 +252,14 @@ class GestureApp(App):
         if not parts:
             return {}
         result = combine_scores(parts)
-        result.update({"streams": len(parts), "hop_s": hop / fs, "detector": {
+        if quiet and len(quiet) < len(parts):
+            # streams with gestures (detection) and streams without any (false triggers) apart
+            result["gestures"] = combine_scores([p for p in parts if p["events"]])
+            result["negatives"] = combine_scores(quiet)
+            for g in per_group.values():
+                g["false_triggers_per_min"] = g["false_triggers"] / g["minutes"] if g["minutes"] else None
+            result["negatives"]["per_group"] = per_group
+        result.update({"streams": len(parts), "hop_s": self.hop_samples(fs) / fs, "detector": {
             "threshold": params.threshold, "smooth_windows": params.smooth_windows,
             "min_consecutive": params.min_consecutive, "refractory_windows": params.refractory_windows}})
         log.info(
@@ -204,7 +295,7 @@ class GestureApp(App):
     def firmware_context(self, ctx: RunContext) -> dict[str, Any]:
         labels = tuple(ctx.data.labels) if ctx.data is not None else ()
         fs = float(ctx.data.sample_rate) if ctx.data is not None else 50.0
-        p = self.detector_params(fs)
+        p = self.detector_params(fs, ctx.state.get("calibration"))
         return {
             "labels": list(labels),
             "task": self.task,
@@ -221,3 +312,12 @@ class GestureApp(App):
         k = len(ctx.data.labels) if ctx.data is not None else 8
         # posterior ring (float32) + average + counters
         return 4 * k * (int(self.options["smooth_windows"]) + 1) + 32
+
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]]:
+        """postprocess.c's events from Python's :func:`detect` (value: the smoothed score,
+        confidence: the raw posterior of the class in that window)."""
+        labels = tuple(ctx.data.labels) if ctx.data is not None else ()
+        y = np.asarray(outputs, np.float32)
+        found = detect(y, self.event_mask(labels), self.detector_params(float(ctx.data.sample_rate)))
+        return [{"event": "class", "index": int(c), "value": float(s), "confidence": float(y[w, c]), "window": int(w)}
+                for w, c, s in found]

@@ -19,6 +19,9 @@ operations; a host-compiled parity test holds them together):
 
 :func:`score_stream` matches reported events to the ground truth of a labelled stream
 and counts detections, misses, wrong classes and false triggers.
+:func:`open_set_metrics` scores single windows with the same open-set decision (a gesture
+only when it wins and reaches the threshold), and :func:`choose_detector` picks the
+threshold and ``min_consecutive`` on validation data.
 """
 
 from __future__ import annotations
@@ -31,7 +34,15 @@ import numpy as np
 
 from tinyml_suite.common.errors import ConfigError
 
-__all__ = ["DetectorParams", "GestureDetector", "combine_scores", "detect", "score_stream"]
+__all__ = [
+    "DetectorParams",
+    "GestureDetector",
+    "choose_detector",
+    "combine_scores",
+    "detect",
+    "open_set_metrics",
+    "score_stream",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,3 +238,132 @@ def combine_scores(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
             e["hits"] += v["hits"]
     out["per_class"] = per
     return out
+
+
+def open_set_metrics(
+    outputs: np.ndarray,
+    y: np.ndarray,
+    event_mask: Sequence[int],
+    threshold: float,
+    *,
+    groups: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Window-level open-set figures at ``threshold`` (no smoothing: one window each).
+
+    A window is *accepted* as gesture ``c`` when ``c`` (an event class) has the largest
+    posterior and that posterior is ``>= threshold``; otherwise it is *rejected*.
+    ``gesture_accuracy``: share of the gesture windows accepted as their own gesture;
+    ``gesture_rejected``: share of them rejected; ``rejection``: share of the background
+    windows rejected. ``per_user`` repeats them per group. None where there is nothing
+    to count.
+
+    Examples
+    --------
+    >>> post = np.array([[0.9, 0.05, 0.05], [0.5, 0.2, 0.3], [0.1, 0.1, 0.8], [0.75, 0.0, 0.25]])
+    >>> m = open_set_metrics(post, np.array([0, 0, 2, 2]), [1, 1, 0], 0.7)
+    >>> m["gesture_accuracy"], m["gesture_rejected"], m["rejection"]
+    (0.5, 0.5, 0.5)
+    """
+    out = np.asarray(outputs, dtype=np.float32)
+    y = np.asarray(y).astype(int)
+    mask = np.asarray(event_mask, dtype=bool)
+    pred = np.argmax(out, axis=-1) if len(out) else np.zeros(0, dtype=int)
+    score = out[np.arange(len(out)), pred] if len(out) else np.zeros(0, dtype=np.float32)
+    decided = np.where(mask[pred] & (score >= np.float32(threshold)), pred, -1)
+    gesture = mask[y] if len(y) else np.zeros(0, dtype=bool)
+
+    def rates(sel: np.ndarray) -> dict[str, Any]:
+        g, b = sel & gesture, sel & ~gesture
+        return {
+            "gesture_accuracy": float(np.mean(decided[g] == y[g])) if g.any() else None,
+            "gesture_rejected": float(np.mean(decided[g] == -1)) if g.any() else None,
+            "rejection": float(np.mean(decided[b] == -1)) if b.any() else None,
+            "n_gesture": int(g.sum()),
+            "n_background": int(b.sum()),
+        }
+
+    result: dict[str, Any] = {"threshold": float(threshold), **rates(np.ones(len(y), dtype=bool))}
+    if groups is not None:
+        groups = np.asarray(groups).astype(str)
+        result["per_user"] = {gname: rates(groups == gname) for gname in sorted(set(groups.tolist()))}
+    return result
+
+
+def choose_detector(
+    val_outputs: np.ndarray,
+    val_y: np.ndarray,
+    event_mask: Sequence[int],
+    streams: Sequence[dict[str, Any]],
+    *,
+    base: DetectorParams,
+    thresholds: Sequence[float],
+    min_consecutive: Sequence[int],
+    max_false_per_min: float,
+    labels: Sequence[str],
+    window_s: float,
+) -> dict[str, Any]:
+    """Choose ``threshold`` and ``min_consecutive`` on validation data only.
+
+    Every combination is scored on the validation windows (:func:`open_set_metrics`:
+    gesture windows accepted as their own gesture, background windows rejected) and,
+    after the debounce, on the validation streams: false triggers per minute on the
+    streams without any gesture (when there are none: outside the gestures of all
+    streams), and the share of the gestures detected on the others
+    (``streams``: dicts with the ``stream`` - a LabelledStream -, its ``posteriors`` and
+    window ``ends``). The rule: keep the combinations whose false-trigger rate is at
+    most ``max_false_per_min`` (if none is: those with the fewest); among them maximise
+    ``gesture score + rejection`` (the gesture score is the stream detection rate when
+    there are gesture streams, else the window accuracy); among ties take the fewest
+    inferences in a row, then the middle threshold of the tied ones.
+
+    Returns ``threshold``, ``min_consecutive`` and ``validation``: the chosen
+    combination's validation figures, the rule in words and ``table`` (every
+    combination's figures).
+    """
+    mask = list(event_mask)
+    rows = []
+    for m in sorted({int(v) for v in min_consecutive}):
+        for t in sorted({float(v) for v in thresholds}):
+            params = dataclasses.replace(base, threshold=t, min_consecutive=m)
+            win = open_set_metrics(val_outputs, val_y, mask, t)
+            gest, quiet = [], []
+            for item in streams:
+                s = item["stream"]
+                hits = detect(item["posteriors"], mask, params)
+                dets = [(float(item["ends"][i]), c) for i, c, _ in hits]
+                part = score_stream(dets, s.events, s.distractors, labels=labels, window_s=window_s, seconds=s.seconds)
+                (gest if s.events else quiet).append(part)
+            g = combine_scores(gest) if gest else None
+            # false triggers: on the streams without gestures, else outside the events of all
+            q = combine_scores(quiet) if quiet else (combine_scores(gest) if gest else None)
+            rows.append({
+                "threshold": t, "min_consecutive": m,
+                "gesture_accuracy": win["gesture_accuracy"], "rejection": win["rejection"],
+                "detection_recall": None if g is None else g["recall"],
+                "false_per_min": None if q is None else q["false_triggers_per_min"],
+            })
+    if not rows:
+        raise ConfigError("app.calibrate_detector has no threshold or min_consecutive values to choose from")
+
+    def score(r: dict[str, Any]) -> float:
+        gesture = r["detection_recall"] if r["detection_recall"] is not None else r["gesture_accuracy"]
+        return float(gesture or 0.0) + float(r["rejection"] if r["rejection"] is not None else 0.0)
+
+    ok = [r for r in rows if r["false_per_min"] is None or r["false_per_min"] <= max_false_per_min + 1e-12]
+    if ok:
+        pool = ok
+    else:  # the fewest false triggers, then the same order
+        least = min(float(r["false_per_min"]) for r in rows)
+        pool = [r for r in rows if float(r["false_per_min"]) <= least + 1e-12]
+    best = max(score(r) for r in pool)
+    tied = [r for r in pool if score(r) >= best - 1e-9]
+    m_best = min(r["min_consecutive"] for r in tied)
+    tied = sorted((r for r in tied if r["min_consecutive"] == m_best), key=lambda r: r["threshold"])
+    pick = tied[(len(tied) - 1) // 2]
+    rule = (f"max gesture + rejection with <= {max_false_per_min:g} false/min on validation" if ok else
+            f"no combination reached <= {max_false_per_min:g} false/min on validation: the fewest, then max gesture + rejection")
+    return {
+        "threshold": pick["threshold"], "min_consecutive": pick["min_consecutive"],
+        "validation": {**{k: pick[k] for k in ("gesture_accuracy", "rejection", "detection_recall", "false_per_min")},
+                       "rule": rule, "table": {k: [r[k] for r in rows] for k in rows[0]}},
+    }

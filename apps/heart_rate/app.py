@@ -378,6 +378,20 @@ class HeartRateApp(App):
         n = int(self.grid.size)
         return 4 * (6 * n + len(self.active_tracking(ctx).kernel(float(self.grid[1] - self.grid[0]))))
 
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]]:
+        """postprocess.c's estimate of every window: :class:`HrTracker` over the softmax of
+        the outputs (value: BPM, confidence: the posterior mass near it), one recording."""
+        from tinyml_suite.apps.heart_rate.postprocess import HrTracker
+
+        tracker = HrTracker(self.grid, self.active_tracking(ctx))
+        events = []
+        for w, p in enumerate(self.probabilities(np.asarray(outputs, np.float32))):
+            bpm = tracker.step(p)
+            events.append({"event": "value", "index": -1, "value": float(bpm),
+                           "confidence": float(tracker.last_confidence), "window": w})
+        return events
+
+
 
 class EcgApp(App):
     """R-peak detection, HR and HRV from one ECG lead (DSP only: nothing is trained).

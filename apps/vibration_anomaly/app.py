@@ -342,6 +342,19 @@ class VibrationAnomalyApp(App):
     def app_buffers_bytes(self, ctx: RunContext) -> int:
         return 16  # alarm state: active flag, counter, last score
 
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]] | None:
+        """postprocess.c's event of every window: the score and the alarm state
+        (:func:`anomaly_score`, :func:`alarm_sequence`), the threshold as confidence."""
+        thr = (ctx.state.get("calibration") or {}).get("threshold")
+        if thr is None:
+            return None
+        scores = anomaly_score(np.asarray(outputs, np.float32))
+        alarm = alarm_sequence(scores, float(thr), on_windows=self.on_windows, off_windows=self.off_windows,
+                               release_ratio=self.release_ratio)
+        return [{"event": "anomaly", "index": int(a), "value": float(s), "confidence": float(np.float32(thr)), "window": w}
+                for w, (s, a) in enumerate(zip(scores, alarm))]
+
+
 
 class VibrationFaultClassifierApp(App):
     """Supervised fault classifier (normal, inner race, ball, outer race, ...)."""

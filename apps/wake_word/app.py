@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from tinyml_suite.apps.wake_word.postprocess import (
+    Detector,
     PostprocessParams,
     build_stream,
     choose_threshold,
@@ -440,3 +441,12 @@ class WakeWordApp(App):
         n_coeff = getattr(p, "n_mfcc", None) or p.n_mels
         loop = 4 * p.frame_length + 4 * frames * n_coeff * 2 + frames * n_coeff + n_out * 5 + 4 * 64
         return int(ring + loop)
+
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]]:
+        """postprocess.c's detections from Python's :class:`Detector` with the calibrated
+        threshold (value: the smoothed score, confidence: the raw output)."""
+        y = np.asarray(outputs, np.float32)
+        thr = (ctx.state.get("calibration") or {}).get("threshold", self.threshold)
+        found = Detector(self.post(ctx), n_keywords=self._n_keywords(ctx)).run(y, threshold=float(np.float32(thr)))
+        return [{"event": "class", "index": int(d.index), "value": float(d.score), "confidence": float(y[d.step, d.index]),
+                 "window": int(d.step)} for d in found]

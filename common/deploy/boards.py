@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -55,12 +55,13 @@ __all__ = [
     "estimate_latency",
     "fit_check",
     "load_board",
+    "measured_fit",
     "runner_buffer_bytes",
     "validate_board",
 ]
 
 #: Project kinds with a folder under firmware_templates/boards/.
-TEMPLATES = ("host_c", "arduino", "platformio", "espidf", "pico_sdk", "linux_python")
+TEMPLATES = ("host_c", "arduino", "platformio", "espidf", "pico_sdk", "linux_python", "baremetal")
 
 # Cycles per int8 multiply-accumulate of a whole TFLM/LiteRT inference (all layers,
 # interpreter overhead included), per core and kernel library. Each figure is a
@@ -183,8 +184,8 @@ def validate_board(board: BoardConfig) -> BoardConfig:
         )
     if board.template not in TEMPLATES:
         raise ConfigError(f"board {board.name}: template={board.template!r} unknown; valid: {', '.join(TEMPLATES)}")
-    if board.runtime not in ("tflm", "litert"):
-        raise ConfigError(f"board {board.name}: runtime={board.runtime!r} must be 'tflm' or 'litert'")
+    if board.runtime not in ("engine", "tflm", "litert"):
+        raise ConfigError(f"board {board.name}: runtime={board.runtime!r} must be 'engine', 'tflm' or 'litert'")
     if board.fpu not in ("none", "sp", "dp"):
         raise ConfigError(f"board {board.name}: fpu={board.fpu!r} must be 'none', 'sp' or 'dp'")
     return board
@@ -297,6 +298,56 @@ def fit_check(
             + "; shrink the model (fewer filters/layers, pruning) or its input, or pick a bigger board"
         )
     return result
+
+
+def measured_fit(fit: Mapping[str, Any], measured: Mapping[str, Any], board: BoardConfig, *,
+                 extra_flash: Sequence[tuple[str, int, str]] = (),
+                 extra_ram: Sequence[tuple[str, int, str]] = ()) -> dict[str, Any]:
+    """The fit check with the figures measured on the built firmware in place of the estimates.
+
+    ``measured`` has ``flash_bytes`` and ``ram_bytes`` of the linked firmware ELF (text +
+    data; data + bss) and, where the firmware ran, ``stack_bytes`` and ``heap_bytes``
+    (else the board's ``stack_reserve_kb`` estimate stays). ``extra_flash``/``extra_ram``
+    are further ``(name, bytes, note)`` lines the build did not contain (e.g. an SDK's
+    estimate). The estimate is kept under ``"estimate"`` with its error relative to the
+    measurement, so reports show both.
+
+    >>> from tinyml_suite.common.deploy.boards import load_board
+    >>> b = load_board("mps2_an386")
+    >>> est = fit_check(b, model_bytes=1000, arena_used=0, buffers={})
+    >>> m = measured_fit(est, {"flash_bytes": 30000, "ram_bytes": 2000, "stack_bytes": 900, "heap_bytes": 0}, b)
+    >>> m["flash_bytes"], m["ram_bytes"], m["measured"], m["estimate"]["flash_bytes"]
+    (30000, 2900, True, 50152)
+    """
+    est = {k: fit[k] for k in ("flash_bytes", "ram_bytes", "flash_lines", "ram_lines", "fits") if k in fit}
+    flash_lines = [["firmware", int(measured["flash_bytes"]), "measured: text + data of the linked firmware"]]
+    flash_lines += [[str(n), int(b), str(note)] for n, b, note in extra_flash]
+    ram_lines = [["static", int(measured["ram_bytes"]), "measured: data + bss of the linked firmware"]]
+    if measured.get("stack_bytes"):
+        ram_lines.append(["stack", int(measured["stack_bytes"]), "measured: painted-stack high-water mark"])
+        ram_lines.append(["heap", int(measured.get("heap_bytes") or 0), "measured: malloc high-water mark"])
+    else:
+        ram_lines.append(["stack+sdk", int(board.stack_reserve_kb * 1024), "reserve (estimate)"])
+    ram_lines += [[str(n), int(b), str(note)] for n, b, note in extra_ram]
+    flash = sum(x[1] for x in flash_lines)
+    ram = sum(x[1] for x in ram_lines)
+    out = dict(fit)
+    out.update({
+        "flash_bytes": int(flash),
+        "ram_bytes": int(ram),
+        "fits": bool(flash <= fit["flash_budget"] and ram <= fit["ram_budget"]),
+        "flash_free": int(fit["flash_budget"] - flash),
+        "ram_free": int(fit["ram_budget"] - ram),
+        "flash_lines": flash_lines,
+        "ram_lines": ram_lines,
+        "measured": True,
+        "estimate": {
+            **est,
+            "flash_error": round(est["flash_bytes"] / flash - 1.0, 3) if flash else None,
+            "ram_error": round(est["ram_bytes"] / ram - 1.0, 3) if ram else None,
+        },
+    })
+    return out
 
 
 # -- latency ------------------------------------------------------------------------

@@ -35,7 +35,9 @@ __all__ = [
     "build_firmware",
     "check_vectors",
     "check_vectors_text",
+    "device_stream",
     "dsp_defines",
+    "engine_sources",
     "generate_sources",
     "runner_settings_json",
 ]
@@ -180,6 +182,17 @@ def check_vectors(spec: FirmwareSpec, arena_bytes: int) -> dict[str, np.ndarray]
     return {"stream": stream, "features": feats, "input_q": qin.astype(np.int8), "output_q": qout.astype(np.int8)}
 
 
+def device_stream(spec: FirmwareSpec, n_inferences: int) -> np.ndarray:
+    """The first samples of the check stream that give ``n_inferences`` windows.
+
+    ``window + (n - 1) x hop`` samples (or the whole stream when it is shorter): the
+    emulated check run keeps its inputs few.
+    """
+    stream = np.asarray(spec.check_stream, dtype=np.float32)
+    n = spec.window_samples + (max(int(n_inferences), 1) - 1) * spec.hop_samples
+    return stream[:, : min(n, stream.shape[-1])]
+
+
 def check_vectors_text(vec: dict[str, np.ndarray], spec: FirmwareSpec) -> str:
     """``testdata/check_vectors.txt`` in the format tm_check.c reads."""
     stream = vec["stream"]
@@ -219,6 +232,18 @@ def generate_sources(spec: FirmwareSpec, *, arena_bytes: int, arena_margin: floa
     return files
 
 
+def engine_sources(spec: FirmwareSpec) -> dict[str, str]:
+    """The model compiled to C99 (common/deploy/engine): ``tm_model_engine.c/.h`` implementing
+    tm_model.h, and the kernels and headers it calls, by file name."""
+    from tinyml_suite.common.deploy.engine import compile_model
+
+    compiled = compile_model(spec.model_bytes, config_hash=spec.config_hash)
+    files = dict(compiled.sources)
+    for path in compiled.kernel_paths() + compiled.header_paths():
+        files[path.name] = path.read_text()
+    return files
+
+
 # -- the project -----------------------------------------------------------------------------
 
 
@@ -230,7 +255,7 @@ def build_firmware(
     ``features_config`` (the composed ``features`` node as plain data) goes into the
     Linux Python runner's ``settings.json``. Nothing is written when the model does not
     fit (:class:`~tinyml_suite.common.errors.FitError`) or anything else fails. Returns
-    ``{"fit", "latency", "firmware"}``.
+    ``{"fit", "latency", "firmware", "arena_bytes"}`` (the arena the sources were generated with).
     """
     from tinyml_suite.common.deploy.boards import (
         arena_with_margin,
@@ -278,6 +303,20 @@ def build_firmware(
         extra["settings.json"] = runner_settings_json(spec, features_config or {})
     else:
         generated = generate_sources(spec, arena_bytes=arena_bytes, arena_margin=board.arena_margin)
+        if board.template == "baremetal":
+            from tinyml_suite.common.deploy.baremetal import check_samples_c
+
+            if spec.has_model:
+                if board.runtime != "engine":
+                    raise DeployError(
+                        f"board {board.name} builds bare-metal C99 without TFLite Micro's C++: it needs "
+                        f"runtime=engine (the model compiled to C), not {board.runtime}"
+                    )
+                generated.update(engine_sources(spec))
+            generated["tm_testdata.c"] = check_samples_c(
+                device_stream(spec, board.check_inferences),
+                banner=cgen.generated_banner(cgen.TOOL, spec.config_hash, "//"),
+            )
         if board.template == "host_c":
             vec = check_vectors(spec, arena_bytes)
             extra["testdata/check_vectors.txt"] = check_vectors_text(vec, spec)
@@ -314,7 +353,7 @@ def build_firmware(
         board.name, out, fit["flash_bytes"], fit["flash_budget"], fit["ram_bytes"], fit["ram_budget"],
         latency["estimate_ms"],
     )
-    return {"fit": fit, "latency": latency, "firmware": fw}
+    return {"fit": fit, "latency": latency, "firmware": fw, "arena_bytes": arena_bytes}
 
 
 

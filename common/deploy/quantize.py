@@ -1,6 +1,6 @@
 """Post-training conversion of a Keras model to ``.tflite`` variants.
 
-The quantisation ladder (STYLE point 12):
+The quantisation ladder:
 
 ``float32``
     plain conversion, float weights and activations (reference for the others).

@@ -1,6 +1,6 @@
 """Render a board project from ``firmware_templates/`` with Jinja2.
 
-Layers, later ones replacing files of the same path (STYLE point 11):
+Layers, later ones replacing files of the same path (a base plus per-board overrides by file name):
 
 1. ``firmware_templates/common/``: the C99 runner, HAL/model/app contracts, TFLM glue;
    plus the front end's files from ``firmware_templates/dsp/`` (the extractor's
@@ -46,6 +46,7 @@ SOURCE_DIR: dict[str, str | None] = {
     "espidf": "main",
     "pico_sdk": "src",
     "linux_python": None,
+    "baremetal": "src",
 }
 
 #: firmware_templates/common files every C project gets
@@ -63,6 +64,11 @@ FIRMWARE_FILES = (
 TFLM_FILES = ("model_runner_tflm.cc",)
 #: host `make check` (no TFLM)
 CHECK_FILES = ("tm_model_replay.c", "tm_check.c")
+#: further firmware_templates/common files of one project kind
+TEMPLATE_FILES = {"baremetal": ("tm_serial.h", "tm_serial.c")}
+#: bare-metal sources built only into the check program / the serial-protocol program
+BAREMETAL_CHECK = ("tm_device_check.c", "tm_testdata.c")
+BAREMETAL_SERIAL = ("tm_serial.c",)
 
 _COMMENT = {
     ".c": "//", ".h": "//", ".cc": "//", ".cpp": "//", ".ino": "//", ".py": "#", ".txt": "#",
@@ -77,10 +83,11 @@ def _comment_for(name: str) -> str | None:
     return _COMMENT.get(Path(name).suffix)
 
 
-def project_sources(spec: FirmwareSpec, *, host_check: bool) -> dict[str, Path]:
+def project_sources(spec: FirmwareSpec, *, host_check: bool, template: str = "") -> dict[str, Path]:
     """C/C++ files copied from firmware_templates into the project's source folder (name -> path)."""
     root = templates_root()
     files: dict[str, Path] = {n: root / "common" / n for n in FIRMWARE_FILES}
+    files.update({n: root / "common" / n for n in TEMPLATE_FILES.get(template, ())})
     if spec.has_model:
         files.update({n: root / "common" / n for n in TFLM_FILES})
     if host_check:
@@ -144,7 +151,7 @@ def render_project(
         raise DeployError(f"firmware_templates/boards/{template}/ is missing from the installation")
     src_dir = SOURCE_DIR[template]
     host_check = template == "host_c"
-    copied = project_sources(spec, host_check=host_check) if src_dir is not None else {}
+    copied = project_sources(spec, host_check=host_check, template=template) if src_dir is not None else {}
 
     # what the templates see
     def rel(name: str) -> str:
@@ -180,6 +187,16 @@ def render_project(
         "kib": lambda n: f"{n / 1024:.1f}",
         "banner": lambda comment="//": cgen.generated_banner(cgen.TOOL, spec.config_hash, comment).rstrip("\n"),
     }
+    if template == "baremetal":
+        from tinyml_suite.common.deploy.baremetal import core_flags
+
+        extra = set(BAREMETAL_CHECK) | set(BAREMETAL_SERIAL)
+        context["cpu_flags"] = core_flags(board.core)
+        context["baremetal"] = {
+            "common": [rel(n) for n in c_srcs if n not in CHECK_FILES and n not in extra],
+            "check": [rel(n) for n in c_srcs if n in BAREMETAL_CHECK],
+            "serial": [rel(n) for n in c_srcs if n in BAREMETAL_SERIAL],
+        }
     env = _jinja_env(root)
     out_dir = Path(out_dir)
     written: list[str] = []

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -160,6 +160,32 @@ def read_mat(path: Path, channels: tuple[str, ...]) -> tuple[dict[str, np.ndarra
     return {c: recs[rec][c] for c in channels}, rpm
 
 
+@dataclass(frozen=True)
+class CWRUOptions:
+    """Options of :class:`CWRU`; ``conf/dataset/cwru.yaml`` overrides them."""
+
+    root: Any = field(default=None, metadata={"required": True})  # folder of CWRU .mat files (any depth), e.g. ../shared/data/cwru
+    channels: tuple[str, ...] = ('DE',)  # DE (drive end), FE (fan end), BA (base); files lacking one are skipped
+    classes: tuple[str, ...] = ('normal', 'inner_race', 'ball', 'outer_race')  # labels, in this order (normal first)
+    sizes: Any = None  # fault sizes to keep in mils, e.g. [7, 14, 21]; null: all
+    folder_rates: Any = field(default_factory=dict)  # Hz per folder name (the YAML: the CWRU normal baseline is 48 kHz)
+    sample_rate_hz: Any = None  # Hz of files whose folder has no rate (no 12k/48k token, not in folder_rates)
+    target_rate_hz: float = 8000.0  # Hz every recording is resampled to (below both 12 and 48 kHz, see the loader)
+    lowpass_hz: Any = None  # optional common zero-phase low-pass after resampling (Hz)
+    remove_dc: bool = True  # subtract each recording's mean
+    window_samples: int = 1024  # samples per window (128 ms at 8 kHz)
+    hop_samples: Any = None  # samples between validation/test windows (null: window_samples // 2)
+    train_hop_samples: Any = None  # samples between training windows (overlap = augmentation; null: hop_samples)
+    split: str = 'by_load'  # by_load: test = recordings at test_loads; by_file: seeded test_fraction per class
+    test_loads: tuple[int, ...] = (2,)  # HP
+    test_fraction: float = 0.5  # by_file only
+    val_fraction: float = 0.2  # last part of each training recording used for validation (time block)
+    single_recording_blocks: tuple[float, ...] = (0.6, 0.2, 0.2)  # train/val/test time blocks for a class on one side only (normal)
+    record_names: Any = field(default_factory=lambda: {})  # extra record number -> name, e.g. {109: IR007_0} for 48 kHz drive-end files
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
+    lowpass_order: int = 8  # order of the optional low-pass
+
+
 class CWRU(Dataset):
     """CWRU bearing recordings, windowed, with a file- or load-held-out split.
 
@@ -170,6 +196,7 @@ class CWRU(Dataset):
     task: ClassVar[str] = "classification"  # y = 0 normal, > 0 a fault: anomaly or classifier
     apps: ClassVar[tuple[str, ...]] = ("vibration_anomaly",)
     VERSION: ClassVar[int] = 1
+    Options = CWRUOptions
 
     def _opt(self, key: str, default: Any) -> Any:
         v = self.options.get(key, default)

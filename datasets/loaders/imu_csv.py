@@ -31,8 +31,9 @@ import csv
 import io
 import logging
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -170,6 +171,35 @@ def read_imu_csv(text: str, *, source: str) -> tuple[list[str], list[list[list[s
     return header, recordings
 
 
+@dataclass(frozen=True)
+class ImuCsvOptions:
+    """Options of :class:`ImuCsv`; ``conf/dataset/imu_csv.yaml`` overrides them."""
+
+    root: Any = field(default=None, metadata={"required": True})  # <label>/*.csv, or <label>.<id>.csv / <label>_<...>.csv
+    label_from: str = 'auto'  # folder | filename | auto (folder when files are in sub-folders)
+    labels: Any = None  # classes to keep, in this order (null: every label found, sorted)
+    negative_labels: tuple[str, ...] = ('idle', 'negative', 'noise', 'unknown')  # labels that are not gestures
+    columns: Any = None  # {ax: <col>, ..., gz: <col>, timestamp: <col>}; null: detect common names
+    axes: str = 'auto'  # accel | accel_gyro | auto (gyro when every file has it)
+    accel_unit: str = 'g'  # g | mg | m/s2
+    gyro_unit: str = 'dps'  # dps | rad/s | mdps
+    timestamp_unit: str = 'ms'  # s | ms | us (when a timestamp column is present)
+    sample_rate: Any = None  # Hz of files without a timestamp column (required for them)
+    target_rate: Any = None  # Hz the app runs at; every recording is resampled to it (null: sample_rate)
+    mode: str = 'segment'  # segment: one gesture per recording; continuous: slide windows
+    window_samples: int = 128  # samples per window at target_rate
+    hop: int = 32  # samples between windows (continuous mode)
+    train_shifts: int = 2  # augmented copies of each training gesture (segment mode): random offset + below
+    augment_rotate_deg: float = 15.0  # copies rotated by up to this angle (a device held differently), degrees
+    augment_gain: float = 0.1  # copies scaled by 1 +- this
+    augment_stretch: float = 0.1  # copies played 1 +- this faster/slower
+    user_regex: Any = None  # e.g. '_(?P<user>[a-z0-9]+)\.csv$'; null: split recordings per label
+    val_users: Any = 0.15  # user names (with user_regex) or a fraction of the groups
+    test_users: Any = 0.15
+    max_missing_gap: int = 3  # longest run of missing samples that is interpolated
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
+
+
 class ImuCsv(Dataset):
     """Labelled IMU recordings from CSV files (see the module docstring for layouts).
 
@@ -199,35 +229,11 @@ class ImuCsv(Dataset):
     task = "classification"
     apps = ("gesture",)
     VERSION = 1
+    Options = ImuCsvOptions
 
-    DEFAULTS: ClassVar[dict[str, Any]] = {
-        "root": None,
-        "label_from": "auto",
-        "labels": None,
-        "negative_labels": ["idle", "negative", "noise", "unknown"],
-        "columns": None,
-        "axes": "auto",
-        "accel_unit": "g",
-        "gyro_unit": "dps",
-        "timestamp_unit": "ms",
-        "sample_rate": None,
-        "target_rate": None,
-        "mode": "segment",
-        "window_samples": 128,
-        "hop": 32,
-        "train_shifts": 2,
-        "augment_rotate_deg": 15.0,
-        "augment_gain": 0.1,
-        "augment_stretch": 0.1,
-        "user_regex": None,
-        "val_users": 0.15,
-        "test_users": 0.15,
-        "max_missing_gap": 3,
-        "smoke": False,
-    }
 
     def __init__(self, **options: Any) -> None:
-        super().__init__(**options)  # checks the option names against DEFAULTS
+        super().__init__(**options)  # checks the options against Options
         o = self.options
         checks = [
             ("label_from", ("auto", "folder", "filename")),

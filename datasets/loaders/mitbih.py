@@ -19,7 +19,9 @@ ANSI/AAMI EC57 leaves them out of beat-by-beat QRS detection scoring.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -84,6 +86,19 @@ def read_mitbih_record(path_stem: Path, *, lead: str = "MLII", sample_rate: floa
     return EcgRecord(path_stem.name, sig.astype(np.float32), beats[keep], syms[keep], fs, ex), used
 
 
+@dataclass(frozen=True)
+class MitBihOptions:
+    """Options of :class:`MitBih`; ``conf/dataset/mitbih.yaml`` overrides them."""
+
+    root: Any = field(default=None, metadata={"required": True})  # folder with <rec>.hea, <rec>.dat, <rec>.atr (read locally with wfdb)
+    records: Any = None  # list of record names, or null for every complete record found
+    lead: str = 'MLII'  # lead to detect on (falls back to the first lead, logged)
+    sample_rate: Any = None  # null keeps 360 Hz; a number resamples (annotations follow)
+    segment_s: float = 6.0  # seconds per test example (a record is cut into these)
+    warmup_s: float = 2.0  # seconds of signal before each segment, for the detector to settle
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
+
+
 class MitBih(Dataset):
     """MIT-BIH Arrhythmia records with beat annotations (the ECG recipe on real data).
 
@@ -97,6 +112,7 @@ class MitBih(Dataset):
     task = "regression"
     apps = ("heart_rate",)
     VERSION = 3
+    Options = MitBihOptions
 
     def _load(self) -> DataSplits:
         o = dict(self.options)

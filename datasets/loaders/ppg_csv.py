@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import csv
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -122,6 +124,24 @@ def read_ppg_csv(
     return HrRecording(subject or path.stem, signals, ref)
 
 
+@dataclass(frozen=True)
+class PpgCsvOptions:
+    """Options of :class:`PpgCsv`; ``conf/dataset/ppg_csv.yaml`` overrides them."""
+
+    root: Any = field(default=None, metadata={"required": True})  # folder of *.csv, one recording per file (header row required)
+    sample_rate: float = 32.0  # Hz the app runs at; files are resampled from their own rate
+    columns: Any = field(default_factory=lambda: {})  # role -> header name, e.g. {ppg: green, hr: polar_bpm}
+    acc_scale: float = 1.0  # multiply the ACC columns by this to get g (0.001 for milli-g, 0.10197 for m/s^2)
+    subject_from: str = 'stem'  # stem: one subject per file; prefix: the stem up to the first "_"
+    fold: Any = None
+    test_subjects: Any = None
+    val_subjects: Any = None
+    n_test: int = 1
+    n_val: int = 1
+    all_test: bool = False  # true: every window is test data (evaluate a trained model on your files)
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
+
+
 class PpgCsv(Dataset):
     """Your own PPG + ACC recordings as CSV files (see the module docstring for the format).
 
@@ -134,6 +154,7 @@ class PpgCsv(Dataset):
     task = "regression"
     apps = ("heart_rate",)
     VERSION = 2
+    Options = PpgCsvOptions
 
     def _load(self) -> DataSplits:
         o = dict(self.options)

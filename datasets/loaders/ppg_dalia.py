@@ -19,6 +19,7 @@ import io
 import logging
 import pickle
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,23 @@ def read_dalia_recording(path: Path, *, sample_rate: float) -> HrRecording:
     return HrRecording(subject, signals, label.astype(np.float32))
 
 
+@dataclass(frozen=True)
+class PpgDaliaOptions:
+    """Options of :class:`PpgDalia`; ``conf/dataset/ppg_dalia.yaml`` overrides them."""
+
+    root: Any = field(default=None, metadata={"required": True})  # folder holding S1/S1.pkl ... S15/S15.pkl (read with a restricted unpickler)
+    sample_rate: float = 32.0  # Hz; BVP resampled from 64 Hz, ACC kept at 32 Hz (converted to g)
+    fold: Any = None  # leave-one-subject-out: test = subject <fold> (0..14), val = the next one
+    test_subjects: Any = None  # or explicit ids ("S1".."S15") / indices
+    val_subjects: Any = None
+    n_test: int = 3
+    n_val: int = 2
+    augment_copies: Any = None  # training copies with simulated arm motion (null: none; datasets/synthetic/ppg.py)
+    augment_activities: Any = None  # activities of the simulated motion (null: recordings_to_splits' list)
+    augment_artefact: Any = None  # [low, high] artefact-to-pulse ratio multiplier range of the copies
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
+
+
 class PpgDalia(Dataset):
     """PPG-DaLiA wrist BVP + ACC (15 subjects, daily-life activities).
 
@@ -142,6 +160,7 @@ class PpgDalia(Dataset):
     task = "regression"
     apps = ("heart_rate",)
     VERSION = 2
+    Options = PpgDaliaOptions
 
     def _load(self) -> DataSplits:
         o = dict(self.options)

@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -177,6 +178,26 @@ def read_spc_recording(sig_path: Path, ref_path: Path, *, subject: str, sample_r
     return HrRecording(subject, signals, ref.astype(np.float32), name=recording or subject)
 
 
+@dataclass(frozen=True)
+class Spc2015Options:
+    """Options of :class:`Spc2015`; ``conf/dataset/spc2015.yaml`` overrides them."""
+
+    root: Any = field(default=None, metadata={"required": True})  # the official folder (Training_data/, Extra_TrainingData/, TestData/ + TrueBPM/) or a flat one
+    sample_rate: float = 32.0  # Hz; resampled from 125 Hz
+    ppg: str = 'mean'  # mean | ppg1 | ppg2 (the two wrist PPG channels)
+    include_extra: bool = False  # also DATA_S<nn>_T<tt> (+ BPM_) and TEST_S<nn>_T<tt> (+ TrueBPM/True_) when present: subjects S<nn>
+    reference_length: str = 'exact'  # exact: a BPM0 trace must hold one value per 8 s / 2 s window (else an error); trim
+    fold: Any = None  # leave-one-subject-out: test = subject <fold> (0..11), val = the next one
+    test_subjects: Any = None  # or explicit ids ("01".."12", "S04") / indices
+    val_subjects: Any = None
+    n_test: int = 1  # seeded draw when neither fold nor test_subjects is given
+    n_val: int = 1
+    augment_copies: Any = None  # training copies with simulated arm motion (null: none; datasets/synthetic/ppg.py)
+    augment_activities: Any = None  # activities of the simulated motion (null: recordings_to_splits' list)
+    augment_artefact: Any = None  # [low, high] artefact-to-pulse ratio multiplier range of the copies
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
+
+
 class Spc2015(Dataset):
     """SPC 2015 wrist PPG + ACC with ECG-derived reference heart rate (12 subjects).
 
@@ -193,6 +214,7 @@ class Spc2015(Dataset):
     task = "regression"
     apps = ("heart_rate",)
     VERSION = 2
+    Options = Spc2015Options
 
     def _load(self) -> DataSplits:
         o = dict(self.options)

@@ -42,6 +42,7 @@ import hashlib
 import logging
 import math
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,8 @@ import numpy as np
 
 from tinyml_suite.common.data import Dataset, DataSplits, Split, require_dir
 from tinyml_suite.common.errors import ConfigError, DatasetError
+from tinyml_suite.datasets.audio_augment import AugmentParams
+from tinyml_suite.datasets.keywords import DEFAULT_KEYWORDS, check_keywords
 
 __all__ = ["BACKGROUND_DIR", "SpeechCommands", "parse_clip_name", "scan_clips", "which_set"]
 
@@ -127,6 +130,25 @@ def _read_list(root: Path, name: str) -> set[str] | None:
     return {ln.strip().replace("\\", "/") for ln in path.read_text().splitlines() if ln.strip()}
 
 
+@dataclass(frozen=True)
+class SpeechCommandsOptions:
+    """Options of :class:`SpeechCommands`; ``conf/dataset/speech_commands.yaml`` overrides them."""
+
+    root: Any = field(default=None, metadata={"required": True})  # the extracted dataset: <root>/<word>/<speaker>_nohash_<n>.wav
+    keywords: Any = DEFAULT_KEYWORDS  # any words, unique and non-empty; quote yes/no/on/off in YAML
+    silence_percentage: float = 10.0  # _silence_ clips as % of a split's keyword clips (TensorFlow's default)
+    unknown_percentage: float = 10.0  # _unknown_ clips (all other words) as % of a split's keyword clips
+    sample_rate: int = 16000  # Hz; other rates are resampled
+    clip_seconds: float = 1.0  # shorter clips are zero-padded at the end
+    max_per_class: Any = None  # cap on keyword clips per class and split (quick experiments)
+    augment_copies: int = 1  # augmented versions of each training clip (0: clean clips only)
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
+    augment: Any = field(default_factory=AugmentParams)  # AugmentParams fields (datasets/audio_augment.py)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keywords", check_keywords(self.keywords))  # non-empty, unique, words
+
+
 class SpeechCommands(Dataset):
     """Speech Commands keyword spotting (see the module docstring).
 
@@ -153,12 +175,12 @@ class SpeechCommands(Dataset):
     task = "classification"
     apps = ("wake_word",)
     VERSION = 1
+    Options = SpeechCommandsOptions
 
     def _load(self) -> DataSplits:
         from tinyml_suite.common.console import progress
         from tinyml_suite.datasets.audio_augment import Augmenter, AugmentParams
         from tinyml_suite.datasets.keywords import (
-            DEFAULT_KEYWORDS,
             SILENCE,
             UNKNOWN,
             check_keywords,
@@ -168,7 +190,7 @@ class SpeechCommands(Dataset):
 
         o = self.options
         root = require_dir(o.get("root"), dataset="speech_commands", hint=_HINT)
-        keywords = check_keywords(o.get("keywords") or DEFAULT_KEYWORDS)
+        keywords = check_keywords(o["keywords"])
         sr = int(o.get("sample_rate", 16000))
         n_samples = int(round(float(o.get("clip_seconds", 1.0)) * sr))
         silence_pct = float(o.get("silence_percentage", 10.0))

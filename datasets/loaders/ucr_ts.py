@@ -27,8 +27,9 @@ validation (stratified by class, seeded), the TEST file is the test split.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -125,6 +126,21 @@ def parse_ts(text: str, *, source: str) -> tuple[dict[str, Any], list[np.ndarray
     return header, cases, labels
 
 
+@dataclass(frozen=True)
+class UcrTsOptions:
+    """Options of :class:`UcrTs`; ``conf/dataset/ucr_ts.yaml`` overrides them."""
+
+    root: Any = field(default=None, metadata={"required": True})  # folder holding <Problem>_TRAIN.ts and <Problem>_TEST.ts
+    problem: Any = None  # problem name; null: the only *_TRAIN.ts in root
+    sample_rate: Any = field(default=None, metadata={"required": True})  # Hz of the series (the format does not store it; BasicMotions: 10)
+    target_rate: Any = None  # Hz the app runs at (null: sample_rate)
+    window_samples: Any = None  # samples per window (null: the longest case)
+    channels: Any = None  # channel names (null: ax,ay,az[,gx,gy,gz] for 3/6 dims, else d0..)
+    val_fraction: float = 0.2  # share of TRAIN cases held out for validation, per class
+    max_missing_gap: int = 5  # longest run of missing values ('?') that is interpolated
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
+
+
 class UcrTs(Dataset):
     """A UCR/UEA classification problem in the .ts format.
 
@@ -144,21 +160,11 @@ class UcrTs(Dataset):
     task = "classification"
     apps = ("gesture",)
     VERSION = 1
+    Options = UcrTsOptions
 
-    DEFAULTS: ClassVar[dict[str, Any]] = {
-        "root": None,
-        "problem": None,
-        "sample_rate": None,
-        "target_rate": None,
-        "window_samples": None,
-        "channels": None,
-        "val_fraction": 0.2,
-        "max_missing_gap": 5,
-        "smoke": False,
-    }
 
     def __init__(self, **options: Any) -> None:
-        super().__init__(**options)  # checks the option names against DEFAULTS
+        super().__init__(**options)  # checks the options against Options
         o = self.options
         if o["sample_rate"] is None or float(o["sample_rate"]) <= 0:
             raise ConfigError(

@@ -248,6 +248,27 @@ def read_recording(
     return x, float(sample_rate_hz), names
 
 
+@dataclass(frozen=True)
+class VibrationFolderOptions:
+    """Options of :class:`VibrationFolder`; ``conf/dataset/vibration_folder.yaml`` overrides them."""
+
+    root: Any = field(default=None, metadata={"required": True})  # folder with one subfolder per label (normal/ and one per fault)
+    normal_label: str = 'normal'  # folder holding normal recordings (class 0)
+    sample_rate_hz: Any = field(default=None, metadata={"required": True})  # Hz of the CSV/.npy files (WAV headers must agree)
+    target_rate_hz: float | None = None  # Hz every recording is resampled to (null: keep; the YAML: 8000)
+    channels: Any = None  # CSV column names or indices to keep; null: all
+    csv_delimiter: str = ','
+    wav_full_scale: float = 1.0  # WAV samples in [-1, 1] are multiplied by this (your unit's full scale)
+    remove_dc: bool = True  # subtract each recording's mean
+    window_samples: int = 1024  # samples per window
+    hop_samples: Any = None  # samples between validation/test windows (null: window_samples // 2)
+    train_hop_samples: Any = None  # samples between training windows (null: hop_samples)
+    test_fraction: float = 0.2  # files per label held out for test (seeded, stratified)
+    val_fraction: float = 0.2  # last part of each training file used for validation
+    single_recording_blocks: tuple[float, ...] = (0.6, 0.2, 0.2)  # time blocks for a label with a single file
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
+
+
 class VibrationFolder(Dataset):
     """Accelerometer recordings in label folders; see the module docstring and
     ``conf/dataset/vibration_folder.yaml`` for the options."""
@@ -256,6 +277,7 @@ class VibrationFolder(Dataset):
     task: ClassVar[str] = "classification"
     apps: ClassVar[tuple[str, ...]] = ("vibration_anomaly",)
     VERSION: ClassVar[int] = 1
+    Options = VibrationFolderOptions
 
     def _load(self) -> DataSplits:
         from tinyml_suite.common.dsp import resample
@@ -327,12 +349,12 @@ class VibrationFolder(Dataset):
             for i in rng.permutation(idx)[:k]:
                 recs[int(i)].test = True
         window = int(o.get("window_samples", 1024))
-        hop = int(o.get("hop_samples", window // 2))
+        hop = int(o.get("hop_samples") or window // 2)
         if bool(o.get("smoke", False)):
             for r in recs:
                 r.x = r.x[:, : 12 * window]
         train, val, test, _ = split_recordings(
-            recs, labels, window=window, hop=hop, train_hop=int(o.get("train_hop_samples", hop)),
+            recs, labels, window=window, hop=hop, train_hop=int(o.get("train_hop_samples") or hop),
             val_fraction=float(o.get("val_fraction", 0.2)),
             blocks=tuple(float(v) for v in o.get("single_recording_blocks", (0.6, 0.2, 0.2))),
             meta_types={"fault": str, "severity": np.int64},

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -316,6 +317,20 @@ def split_exclusions(data: DataSplits, split: str) -> list[np.ndarray]:
     return [ex[off[i] : off[i + 1]] for i in range(len(off) - 1)]
 
 
+@dataclass(frozen=True)
+class EcgSimOptions:
+    """Options of :class:`EcgSim`; ``conf/dataset/ecg_sim.yaml`` overrides them."""
+
+    n_records: int = 8  # records (each is one test example; nothing is trained)
+    minutes: float = 5.0  # length of each record, minutes
+    sample_rate: float = 360.0  # Hz (MIT-BIH's rate)
+    pvc_rate: float = 0.03  # fraction of premature ventricular beats
+    noise: float = 1.0  # scales baseline wander, EMG, power-line and electrode-motion noise
+    segment_s: float = 6.0  # seconds per test example (a record is cut into these)
+    warmup_s: float = 2.0  # seconds of signal before each segment, for the detector to settle
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
+
+
 class EcgSim(Dataset):
     """Simulated single-lead ECG records with R-peak annotations (the ECG recipe's default).
 
@@ -327,6 +342,7 @@ class EcgSim(Dataset):
     task = "regression"
     apps = ("heart_rate",)
     VERSION = 3
+    Options = EcgSimOptions
 
     def _load(self) -> DataSplits:
         o = dict(self.options)

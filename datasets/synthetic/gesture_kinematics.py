@@ -34,11 +34,14 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 __all__ = [
+    "ALL_NEGATIVE_KINDS",
     "BACKGROUND",
     "CLASSES",
+    "EXTRA_NEGATIVE_KINDS",
     "G0",
     "GESTURES",
     "Motion",
+    "NEGATIVE_KINDS",
     "Render",
     "Segment",
     "SensorModel",
@@ -63,6 +66,10 @@ CLASSES: tuple[str, ...] = GESTURES + BACKGROUND
 _DURATION = {"wing": 1.5, "ring": 1.3, "slope": 1.2, "punch": 0.55, "flex": 1.4, "shake": 1.0}
 _LETTER_M = 0.30
 NEGATIVE_KINDS: tuple[str, ...] = ("reach", "walk", "twist", "stir", "tap", "lift", "partial", "wander")
+# Near misses of the wand letters and everyday arm motion, drawn only on request (not in
+# GestureSynth's own random pool: a reversed ring is another simulated user's ring there).
+EXTRA_NEGATIVE_KINDS: tuple[str, ...] = ("reverse", "swing")
+ALL_NEGATIVE_KINDS: tuple[str, ...] = NEGATIVE_KINDS + EXTRA_NEGATIVE_KINDS
 
 
 def min_jerk(tau: np.ndarray) -> np.ndarray:
@@ -430,7 +437,52 @@ def _negative(kind: str, user: UserStyle, rng: np.random.Generator, tempo: float
         assert full is not None
         cut = full.duration * rng.uniform(0.3, 0.5)
         return Motion("negative", cut, lambda t, f=full.disp, c=cut: f(np.minimum(np.asarray(t, dtype=np.float64), c)))
-    raise ValueError(f"unknown negative kind {kind!r}; choose from {NEGATIVE_KINDS}")
+    if kind == "reverse":  # a letter drawn backwards: the last stroke first, the ring the other way
+        letter = str(rng.choice(["wing", "ring", "slope"]))
+        full = make_motion(letter, user, rng)
+        assert full is not None
+        return _reversed(full)
+    if kind == "swing":  # arm swinging while walking: a pendulum about the shoulder + step bounce
+        f = rng.uniform(0.8, 1.1)  # Hz, one swing per two steps
+        d = rng.uniform(2.0, 4.0)
+        arm = rng.uniform(0.5, 0.7)  # shoulder to hand, m
+        amp = rng.uniform(0.25, 0.6)  # swing amplitude, rad (15-35 deg)
+        bounce = rng.uniform(0.01, 0.03)
+        ramp = min(0.5, d / 4.0)
+
+        def angle(t: np.ndarray) -> np.ndarray:
+            t = np.clip(np.asarray(t, dtype=np.float64), 0.0, d)
+            env = min_jerk(t / ramp) * min_jerk((d - t) / ramp)
+            return amp * env * np.sin(2.0 * np.pi * f * t)
+
+        def disp(t: np.ndarray) -> np.ndarray:
+            a = angle(t)
+            tc = np.clip(np.asarray(t, dtype=np.float64), 0.0, d)
+            step = bounce * np.sin(4.0 * np.pi * f * tc) * min_jerk(tc / ramp) * min_jerk((d - tc) / ramp)
+            return np.stack([np.zeros_like(a), arm * np.sin(a), arm * (1.0 - np.cos(a)) + step], axis=-1)
+
+        return Motion("negative", d, disp, _rot_about(0, angle))
+    raise ValueError(f"unknown negative kind {kind!r}; choose from {ALL_NEGATIVE_KINDS}")
+
+
+def _reversed(motion: Motion) -> Motion:
+    """``motion`` played backwards from where it ends: same path, opposite direction.
+
+    The displacement starts at 0 (``disp_r(t) = disp(T - t) - disp(T)``), so the hand
+    ends where the forward motion would have started.
+    """
+    d = motion.duration
+    end = motion.disp(np.array([d]))[0]
+
+    def disp(t: np.ndarray) -> np.ndarray:
+        return motion.disp(d - np.clip(np.asarray(t, dtype=np.float64), 0.0, d)) - end
+
+    rot = motion.rot
+    rot_end = None if rot is None else rot(np.array([d]))[0]
+    return Motion(
+        "negative", d, disp,
+        None if rot is None else (lambda t: rot(d - np.clip(np.asarray(t, dtype=np.float64), 0.0, d)) - rot_end),
+    )
 
 
 def return_motion(offset: np.ndarray, rng: np.random.Generator, tempo: float = 1.0) -> Motion:

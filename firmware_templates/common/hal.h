@@ -3,7 +3,7 @@
  * The runner (tm_runner.c) and the main loop (tm_main.c) touch the hardware only
  * through these five functions. firmware_templates/common/hal_*.c(c) hold no board
  * code; each board folder (firmware_templates/boards/<board>/) provides its own hal
- * file, which replaces any common file of the same name (STYLE point 11).
+ * file, which replaces any common file of the same name.
  *
  * Samples: the model was trained on windows x[channel][sample] of TM_INPUT_CHANNELS
  * channels at TM_SAMPLE_RATE_HZ (model_settings.h) in the units of the training data

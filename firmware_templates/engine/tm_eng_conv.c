@@ -6,9 +6,10 @@
  * to tm_fc_s8 instead (same arithmetic, one dot product per pixel and channel).
  */
 #include "tm_engine.h"
+#include "tm_engine_dsp.h"
 
-/* Portable dot product of n int8 pairs. A __ARM_FEATURE_DSP variant (SXTB16 + SMLAD)
- * may replace it; it must return the same int32. */
+/* Portable dot product of n int8 pairs. The __ARM_FEATURE_DSP path (SXTB16 + SMLAD, at
+ * the end of the file) returns the same int32. */
 static int32_t conv_dot(const int8_t* w, const int8_t* x, int32_t n) {
   int32_t acc = 0;
   int32_t i;
@@ -23,7 +24,12 @@ static int32_t conv_dot_const(const int8_t* w, int32_t x, int32_t n) {
   return acc * x;
 }
 
-void tm_conv_s8(const tm_conv_params_t* p, const int8_t* in, int8_t* out) {
+#if defined(TM_ENGINE_USE_DSP)
+static void conv_portable(const tm_conv_params_t* p, const int8_t* in, int8_t* out)
+#else
+void tm_conv_s8(const tm_conv_params_t* p, const int8_t* in, int8_t* out)
+#endif
+{
   const int32_t fic = p->filter_in_c;
   const int32_t filters_per_group = p->out_c / (p->in_c / fic);
   const int32_t tap = fic;
@@ -56,3 +62,56 @@ void tm_conv_s8(const tm_conv_params_t* p, const int8_t* in, int8_t* out) {
     }
   }
 }
+
+#if defined(TM_ENGINE_USE_DSP)
+#ifndef TM_CONV_DSP_PATCH_MAX
+#define TM_CONV_DSP_PATCH_MAX 1152 /* bytes of one output pixel's input patch (stack) */
+#endif
+
+/* DSP path for ungrouped convolutions whose input patch (k_h x k_w x in_c) fits
+ * TM_CONV_DSP_PATCH_MAX: the patch of each output pixel is gathered once into a stack
+ * buffer (in_zp where a tap is padded, as the portable path reads it), then every pair of
+ * output channels is one SMLAD dot product over it (tm_engine_dsp.h), sharing the input. */
+void tm_conv_s8(const tm_conv_params_t* p, const int8_t* in, int8_t* out) {
+  int8_t patch[TM_CONV_DSP_PATCH_MAX];
+  const int32_t row_len = p->k_w * p->in_c;
+  const int32_t filter_len = p->k_h * row_len;
+  int32_t b, oy, ox, oc, ky, kx;
+  if (p->filter_in_c != p->in_c || filter_len > TM_CONV_DSP_PATCH_MAX) {
+    conv_portable(p, in, out);
+    return;
+  }
+  for (b = 0; b < p->batches; ++b) {
+    const int8_t* in_b = in + (size_t)b * p->in_h * p->in_w * p->in_c;
+    for (oy = 0; oy < p->out_h; ++oy) {
+      const int32_t iy0 = oy * p->stride_h - p->pad_top;
+      for (ox = 0; ox < p->out_w; ++ox) {
+        const int32_t ix0 = ox * p->stride_w - p->pad_left;
+        int8_t* dst = patch;
+        for (ky = 0; ky < p->k_h; ++ky) {
+          const int32_t iy = iy0 + ky * p->dil_h;
+          for (kx = 0; kx < p->k_w; ++kx, dst += p->in_c) {
+            const int32_t ix = ix0 + kx * p->dil_w;
+            if (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w) {
+              memcpy(dst, in_b + ((size_t)iy * p->in_w + ix) * p->in_c, (size_t)p->in_c);
+            } else {
+              memset(dst, p->in_zp, (size_t)p->in_c);
+            }
+          }
+        }
+        for (oc = 0; oc + 1 < p->out_c; oc += 2) {
+          const int8_t* w0 = p->weights + (size_t)oc * filter_len;
+          int32_t a0 = p->bias[oc], a1 = p->bias[oc + 1];
+          tm_dot2_s8(w0, w0 + filter_len, patch, filter_len, &a0, &a1);
+          *out++ = tm_requant_dsp(a0, p->mult[oc], p->shift[oc], p->out_zp, p->act_min, p->act_max);
+          *out++ = tm_requant_dsp(a1, p->mult[oc + 1], p->shift[oc + 1], p->out_zp, p->act_min, p->act_max);
+        }
+        if (oc < p->out_c) {
+          const int32_t acc = p->bias[oc] + tm_dot_s8(p->weights + (size_t)oc * filter_len, patch, filter_len);
+          *out++ = tm_requant_dsp(acc, p->mult[oc], p->shift[oc], p->out_zp, p->act_min, p->act_max);
+        }
+      }
+    }
+  }
+}
+#endif

@@ -5,8 +5,14 @@
  * The input zero point is folded into the bias; padded taps read in_zp (tm_engine.h).
  */
 #include "tm_engine.h"
+#include "tm_engine_dsp.h"
 
-void tm_dwconv_s8(const tm_dwconv_params_t* p, const int8_t* in, int8_t* out) {
+#if defined(TM_ENGINE_USE_DSP)
+static void dwconv_portable(const tm_dwconv_params_t* p, const int8_t* in, int8_t* out)
+#else
+void tm_dwconv_s8(const tm_dwconv_params_t* p, const int8_t* in, int8_t* out)
+#endif
+{
   const int32_t out_c = p->in_c * p->depth_mult;
   int32_t b, oy, ox, ic, m, ky, kx;
   for (b = 0; b < p->batches; ++b) {
@@ -39,3 +45,67 @@ void tm_dwconv_s8(const tm_dwconv_params_t* p, const int8_t* in, int8_t* out) {
     }
   }
 }
+
+#if defined(TM_ENGINE_USE_DSP)
+#ifndef TM_DW_DSP_MAX_TAPS
+#define TM_DW_DSP_MAX_TAPS 49 /* k_h x k_w up to 7 x 7 */
+#endif
+#ifndef TM_DW_DSP_MAX_CHANNELS
+#define TM_DW_DSP_MAX_CHANNELS 512
+#endif
+
+/* DSP path for depth_mult = 1, a multiple of 4 channels (at most TM_DW_DSP_MAX_CHANNELS)
+ * and at most TM_DW_DSP_MAX_TAPS taps: per output pixel, a table points every tap at its
+ * input pixel, or at a row of in_zp bytes where the tap is padded (the value the portable
+ * path reads); then four channels per pass: one word of input and one of weights per
+ * tap, split by SXTB16 into channels (0, 2) and (1, 3), and SMLABB/SMLATT accumulate each
+ * channel on its own. */
+void tm_dwconv_s8(const tm_dwconv_params_t* p, const int8_t* in, int8_t* out) {
+  static int8_t zp_row[TM_DW_DSP_MAX_CHANNELS];
+  const int8_t* tap[TM_DW_DSP_MAX_TAPS];
+  const int32_t c_n = p->in_c;
+  const int32_t n_taps = p->k_h * p->k_w;
+  int32_t b, oy, ox, c, ky, kx, t;
+  if (p->depth_mult != 1 || (c_n & 3) != 0 || c_n > TM_DW_DSP_MAX_CHANNELS || n_taps > TM_DW_DSP_MAX_TAPS) {
+    dwconv_portable(p, in, out);
+    return;
+  }
+  memset(zp_row, p->in_zp, (size_t)c_n);
+  for (b = 0; b < p->batches; ++b) {
+    const int8_t* in_b = in + (size_t)b * p->in_h * p->in_w * c_n;
+    for (oy = 0; oy < p->out_h; ++oy) {
+      const int32_t iy0 = oy * p->stride_h - p->pad_top;
+      for (ox = 0; ox < p->out_w; ++ox) {
+        const int32_t ix0 = ox * p->stride_w - p->pad_left;
+        for (ky = 0, t = 0; ky < p->k_h; ++ky) {
+          const int32_t iy = iy0 + ky * p->dil_h;
+          for (kx = 0; kx < p->k_w; ++kx, ++t) {
+            const int32_t ix = ix0 + kx * p->dil_w;
+            tap[t] = (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w)
+                         ? in_b + ((size_t)iy * p->in_w + ix) * c_n
+                         : zp_row;
+          }
+        }
+        for (c = 0; c < c_n; c += 4) {
+          int32_t a0 = p->bias[c], a1 = p->bias[c + 1], a2 = p->bias[c + 2], a3 = p->bias[c + 3];
+          const int8_t* w = p->weights + c;
+          for (t = 0; t < n_taps; ++t, w += c_n) {
+            const int32_t xv = tm_ld4(tap[t] + c);
+            const int32_t wv = tm_ld4(w);
+            const int32_t xe = tm_sxtb16(xv), xo = tm_sxtb16_ror8(xv);
+            const int32_t we = tm_sxtb16(wv), wo = tm_sxtb16_ror8(wv);
+            a0 = __smlabb(we, xe, a0);
+            a2 = __smlatt(we, xe, a2);
+            a1 = __smlabb(wo, xo, a1);
+            a3 = __smlatt(wo, xo, a3);
+          }
+          *out++ = tm_requant_dsp(a0, p->mult[c], p->shift[c], p->out_zp, p->act_min, p->act_max);
+          *out++ = tm_requant_dsp(a1, p->mult[c + 1], p->shift[c + 1], p->out_zp, p->act_min, p->act_max);
+          *out++ = tm_requant_dsp(a2, p->mult[c + 2], p->shift[c + 2], p->out_zp, p->act_min, p->act_max);
+          *out++ = tm_requant_dsp(a3, p->mult[c + 3], p->shift[c + 3], p->out_zp, p->act_min, p->act_max);
+        }
+      }
+    }
+  }
+}
+#endif

@@ -1,7 +1,7 @@
 """Write the golden-vector files ``tests/golden/<feature>_v<version>.txt``.
 
 A golden file pins what one DSP block computes, so that the Python tests and the
-host-compiled C tests check the same numbers (STYLE point 7):
+host-compiled C tests check the same numbers (one golden file per block and version):
 
 - line 1: a JSON object: ``feature``, ``version`` (the block's IMPLEMENTATION_VERSION),
   the parameters (``params``, plus ``sample_rate`` where the block needs one), and a

@@ -24,6 +24,18 @@ def needs_shared_data(name: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(not path.is_dir(), reason=f"real dataset folder absent: {path}")
 
 
+def needs_qemu() -> pytest.MarkDecorator:
+    """Skip unless the bare-metal Arm toolchain and QEMU are on PATH (the emulated board)."""
+    from tinyml_suite.common.deploy.baremetal import missing_tools
+
+    missing = missing_tools(run=True)
+    return pytest.mark.skipif(
+        bool(missing),
+        reason=f"{', '.join(missing)} not found (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
+        "qemu-system-arm make): the emulated Cortex-M4 board mps2_an386 cannot run",
+    )
+
+
 def needs_modules(*modules: str) -> pytest.MarkDecorator:
     """Skip unless every module imports (optional extras such as the sweep launchers).
 

@@ -18,7 +18,7 @@ from tinyml_suite.common.deploy.engine.plan import MemoryPlan, plan_memory
 __all__ = ["HEADERS", "CompiledModel", "IOTensor", "compile_model", "kernels_dir"]
 
 #: headers every compiled model needs beside its kernel sources
-HEADERS = ("tm_engine.h", "tm_engine_fixedpoint.h", "tm_engine_broadcast.h")
+HEADERS = ("tm_engine.h", "tm_engine_fixedpoint.h", "tm_engine_broadcast.h", "tm_engine_dsp.h")
 
 
 def kernels_dir() -> Path:

@@ -1,0 +1,123 @@
+/* tm_engine_dsp.h - Cortex-M4/M7 DSP-extension helpers for the int8 kernels (C99 + ACLE).
+ *
+ * Used by the `__ARM_FEATURE_DSP` paths of tm_eng_conv.c, tm_eng_dwconv.c and tm_eng_fc.c
+ * (Armv7E-M: Cortex-M4, M7, M33 with DSP; the compiler defines the macro for
+ * -mcpu=cortex-m4 and the like). Four int8 values are loaded as one 32-bit word and
+ * sign-extended in pairs with SXTB16 (bytes 0 and 2; with a rotation by 8, bytes 1 and 3);
+ * SMLAD multiplies two 16-bit pairs and adds both products to a 32-bit accumulator.
+ * Integer sums are exact and order-free, so these paths give the same int32 as the
+ * portable loops (tests/test_device_qemu.py and bench/device.py build both on QEMU and
+ * compare). Define TM_ENGINE_PORTABLE to build the portable path on a DSP core.
+ */
+#ifndef TM_ENGINE_DSP_H
+#define TM_ENGINE_DSP_H
+
+#if defined(__ARM_FEATURE_DSP) && !defined(TM_ENGINE_PORTABLE)
+#define TM_ENGINE_USE_DSP 1
+
+#include <arm_acle.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "tm_engine.h"
+
+/* Four int8 values as one word (an unaligned LDR: allowed on Armv7-M). */
+static inline int32_t tm_ld4(const int8_t* p) {
+  int32_t v;
+  memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+/* Bytes 0 and 2 sign-extended to two int16 lanes. */
+static inline int32_t tm_sxtb16(int32_t x) { return (int32_t)__sxtb16(x); }
+
+/* Bytes 1 and 3 sign-extended to two int16 lanes (SXTB16 with ROR #8, one instruction). */
+static inline int32_t tm_sxtb16_ror8(int32_t x) {
+#if defined(__GNUC__)
+  int32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+  return r;
+#else
+  return (int32_t)__sxtb16((int32_t)(((uint32_t)x >> 8) | ((uint32_t)x << 24)));
+#endif
+}
+
+static inline int32_t tm_smlad(int32_t a, int32_t b, int32_t acc) { return (int32_t)__smlad(a, b, acc); }
+
+/* tm_mbqm (tm_engine.h) with fewer instructions, the same integers: gemmlowp's
+ * SaturatingRoundingDoublingHighMul, (a b + nudge) / 2^31 truncated with the nudge
+ * +2^30 or 1 - 2^30 by the sign of a b, equals floor((a b + 2^30) / 2^31) for every
+ * a b (for a b < 0 the truncation is a ceiling, which the +2^31 - 1 turns into the same
+ * floor); only INT32_MIN x INT32_MIN saturates. One SMULL, an add with carry and a
+ * shift on Armv7E-M. */
+static inline int32_t tm_mbqm_dsp(int32_t x, int32_t multiplier, int shift) {
+  const int left = shift > 0 ? shift : 0;
+  const int right = shift > 0 ? 0 : -shift;
+  const int32_t a = (int32_t)((uint32_t)x << left);
+  int32_t high;
+  if (a == INT32_MIN && multiplier == INT32_MIN) {
+    high = INT32_MAX;
+  } else {
+    high = (int32_t)(((int64_t)a * (int64_t)multiplier + ((int64_t)1 << 30)) >> 31);
+  }
+  return tm_rdbpot(high, right);
+}
+
+/* Requantise one accumulator and store it as int8. */
+static inline int8_t tm_requant_dsp(int32_t acc, int32_t mult, int32_t shift, int32_t out_zp, int32_t lo, int32_t hi) {
+  return (int8_t)tm_clamp(tm_mbqm_dsp(acc, mult, (int)shift) + out_zp, lo, hi);
+}
+
+/* Two dot products of length n sharing x: *s0 += w0 . x, *s1 += w1 . x. */
+static inline void tm_dot2_s8(const int8_t* w0, const int8_t* w1, const int8_t* x, int32_t n, int32_t* s0,
+                              int32_t* s1) {
+  int32_t a0 = 0, a1 = 0, i = 0;
+  for (; i + 8 <= n; i += 8) { /* two words per step: less loop overhead */
+    const int32_t xv = tm_ld4(x + i), xw = tm_ld4(x + i + 4);
+    const int32_t xe = tm_sxtb16(xv), xo = tm_sxtb16_ror8(xv);
+    const int32_t ye = tm_sxtb16(xw), yo = tm_sxtb16_ror8(xw);
+    const int32_t v0 = tm_ld4(w0 + i), u0 = tm_ld4(w0 + i + 4);
+    const int32_t v1 = tm_ld4(w1 + i), u1 = tm_ld4(w1 + i + 4);
+    a0 = tm_smlad(tm_sxtb16(v0), xe, a0);
+    a0 = tm_smlad(tm_sxtb16_ror8(v0), xo, a0);
+    a0 = tm_smlad(tm_sxtb16(u0), ye, a0);
+    a0 = tm_smlad(tm_sxtb16_ror8(u0), yo, a0);
+    a1 = tm_smlad(tm_sxtb16(v1), xe, a1);
+    a1 = tm_smlad(tm_sxtb16_ror8(v1), xo, a1);
+    a1 = tm_smlad(tm_sxtb16(u1), ye, a1);
+    a1 = tm_smlad(tm_sxtb16_ror8(u1), yo, a1);
+  }
+  for (; i + 4 <= n; i += 4) {
+    const int32_t xv = tm_ld4(x + i);
+    const int32_t xe = tm_sxtb16(xv);
+    const int32_t xo = tm_sxtb16_ror8(xv);
+    const int32_t v0 = tm_ld4(w0 + i);
+    const int32_t v1 = tm_ld4(w1 + i);
+    a0 = tm_smlad(tm_sxtb16(v0), xe, a0);
+    a0 = tm_smlad(tm_sxtb16_ror8(v0), xo, a0);
+    a1 = tm_smlad(tm_sxtb16(v1), xe, a1);
+    a1 = tm_smlad(tm_sxtb16_ror8(v1), xo, a1);
+  }
+  for (; i < n; ++i) {
+    a0 += (int32_t)w0[i] * (int32_t)x[i];
+    a1 += (int32_t)w1[i] * (int32_t)x[i];
+  }
+  *s0 += a0;
+  *s1 += a1;
+}
+
+/* One dot product of length n. */
+static inline int32_t tm_dot_s8(const int8_t* w, const int8_t* x, int32_t n) {
+  int32_t a = 0, i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const int32_t xv = tm_ld4(x + i);
+    const int32_t wv = tm_ld4(w + i);
+    a = tm_smlad(tm_sxtb16(wv), tm_sxtb16(xv), a);
+    a = tm_smlad(tm_sxtb16_ror8(wv), tm_sxtb16_ror8(xv), a);
+  }
+  for (; i < n; ++i) a += (int32_t)w[i] * (int32_t)x[i];
+  return a;
+}
+#endif
+
+#endif /* TM_ENGINE_DSP_H */
