@@ -81,10 +81,14 @@ def _readme(name: str, app: str, dataset: str, example: bool, options: dict[str,
         data = f"`data/` is empty: put your recordings there, in this layout: {layout}."
         replace = (f"`conf/dataset/my_data.yaml` lists every option of the `{dataset}` loader; "
                    f"the {app} app's README gives the details.")
+    # the speech_commands loader reads <speaker>_nohash_<n>.wav; capture names files <name>_<i>
+    name_opt = " --name <speaker>_nohash" if dataset == "speech_commands" else ""
+    replace += (f" To record them from a board running this project's firmware (docs/boards.md): "
+                f"`tinyml capture --port <port> --label <label> --count 20 --out data{name_opt}`.")
     def fill(text: str, indent: str = "") -> str:  # never breaks inside `code`
         text = re.sub(r"`[^`]*`", lambda m: m.group().replace(" ", "\0"), text)
         return textwrap.fill(text, 88, initial_indent=indent, subsequent_indent=" " * len(indent),
-                             break_on_hyphens=False).replace("\0", " ")
+                             break_on_hyphens=False, break_long_words=False).replace("\0", " ")
 
     return "\n".join([
         f"# {name}", "",

@@ -5,6 +5,8 @@ so the project's first ``tinyml`` runs at once, on data shaped like the user's o
 recordings will be. Every writer draws on the suite's simulators (the same ones behind
 the synthetic default datasets), is seeded, and returns the dataset options the files
 need (e.g. their sample rate), which the scaffold writes into ``conf/dataset/my_data.yaml``.
+Single recordings are written by :func:`~tinyml_suite.datasets.layouts.write_recording`,
+the writer ``tinyml capture`` uses for a board's recordings.
 
 ==================  =============================================================
 loader              files written under ``root``
@@ -12,7 +14,7 @@ loader              files written under ``root``
 ``imu_csv``         ``<gesture>/userNN.csv``: ``timestamp,aX,aY,aZ,gX,gY,gZ`` (ms, g,
                     deg/s), several takes per file separated by blank lines
 ``ppg_csv``         ``subjectN.csv``: ``time,ppg,acc_x,acc_y,acc_z,hr`` (s, a.u., g, BPM)
-``vibration_folder`` ``normal/*.csv``, ``<fault>/*.csv``: one column ``accel_g``
+``vibration_folder`` ``normal/*.csv``, ``<fault>/*.csv``: one column ``ch0`` (g)
 ``speech_commands`` ``<word>/<speaker>_nohash_<n>.wav`` (16 kHz mono), ``_unknown_``
                     words in their own folders, ``validation_list.txt``,
                     ``testing_list.txt`` and ``_background_noise_/noise.wav``
@@ -22,6 +24,7 @@ loader              files written under ``root``
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,20 +32,21 @@ from typing import Any
 import numpy as np
 
 from tinyml_suite.common.errors import ConfigError
+from tinyml_suite.datasets.layouts import write_recording
 
 __all__ = ["EXAMPLE_WRITERS", "LAYOUTS", "write_example"]
 
 #: loader name -> one line on the folder layout it reads (for a project's README)
 LAYOUTS: dict[str, str] = {
     "imu_csv": "one folder per gesture label holding CSV files with a header "
-               "(timestamp in ms, aX,aY,aZ in g, gX,gY,gZ in deg/s); takes separated by blank lines",
-    "ppg_csv": "one CSV file per recording with a header time,ppg,acc_x,acc_y,acc_z,hr "
+               "(`timestamp` in ms, `aX,aY,aZ` in g, `gX,gY,gZ` in deg/s), takes separated by blank lines",
+    "ppg_csv": "one CSV file per recording with a header `time,ppg,acc_x,acc_y,acc_z,hr` "
                "(seconds, any unit, g, reference BPM per sample)",
-    "vibration_folder": "normal/ with recordings of the healthy machine and one folder per fault, "
-                        "each file one recording (CSV with a header, .npy or .wav); set sample_rate_hz",
-    "speech_commands": "one folder per word holding 1 s mono WAV clips named <speaker>_nohash_<n>.wav; "
-                       "other words' folders are the _unknown_ class; validation_list.txt and "
-                       "testing_list.txt name the held-out clips; _background_noise_/ holds noise",
+    "vibration_folder": "`normal/` with recordings of the healthy machine and one folder per fault, "
+                        "one recording per file (CSV with a header, .npy or .wav)",
+    "speech_commands": "one folder per word holding 1 s mono WAV clips named `<speaker>_nohash_<n>.wav`; "
+                       "other words' folders are the `_unknown_` class; `validation_list.txt` and "
+                       "`testing_list.txt` name the held-out clips; `_background_noise_/` holds noise",
 }
 
 
@@ -78,19 +82,15 @@ def _vibration_folder(root: Path, seed: int) -> dict[str, Any]:
     fs, seconds = 8000.0, 1.5
     counts = {"normal": 6, "inner_race": 3, "outer_race": 3, "imbalance": 3}
     for k, (label, n) in enumerate(counts.items()):
-        (root / label).mkdir(parents=True, exist_ok=True)
         for i in range(n):
             rng = np.random.default_rng([seed, 400, k, i])
             x, _ = simulate_recording(rng, sample_rate_hz=fs, seconds=seconds, fault=label,
                                       severity=0 if label == "normal" else 1 + i % 3)
-            lines = ["accel_g"] + [f"{v:.5f}" for v in np.asarray(x, dtype=np.float64).reshape(-1)]
-            (root / label / f"{label}_{i + 1}.csv").write_text("\n".join(lines) + "\n")
+            write_recording("vibration_folder", root, label, f"{label}_{i + 1}", np.reshape(x, (1, -1)), fs)
     return {"sample_rate_hz": fs}
 
 
 def _speech_commands(root: Path, seed: int) -> dict[str, Any]:
-    import soundfile as sf
-
     from tinyml_suite.datasets.keywords import SILENCE, UNKNOWN
     from tinyml_suite.datasets.synthetic.tts_keywords import TtsKeywords
 
@@ -104,21 +104,22 @@ def _speech_commands(root: Path, seed: int) -> dict[str, Any]:
         for clip, label, word, voice in zip(split.x[:, 0], split.y, split.meta["word"], split.meta["voice"]):
             if data.labels[int(label)] == SILENCE:
                 continue
-            folder = str(word) if data.labels[int(label)] != UNKNOWN else str(word).lower()
+            folder = str(word) if data.labels[int(label)] != UNKNOWN else re.sub(r"[^a-z0-9]", "", str(word).lower())
             speaker = hashlib.sha1(str(voice).encode()).hexdigest()[:8]
             n = count[f"{folder}/{speaker}"] = count.get(f"{folder}/{speaker}", -1) + 1
-            rel = f"{folder}/{speaker}_nohash_{n}.wav"
-            (root / folder).mkdir(parents=True, exist_ok=True)
-            sf.write(root / rel, np.clip(clip, -1.0, 1.0), int(data.sample_rate), subtype="PCM_16")
+            path = write_recording("speech_commands", root, folder, f"{speaker}_nohash_{n}",
+                                   np.clip(clip, -1.0, 32767 / 32768)[None], data.sample_rate)
             if name in lists:
-                lists[name].append(rel)
+                lists[name].append(path.relative_to(root).as_posix())
     (root / "validation_list.txt").write_text("\n".join(sorted(lists["val"])) + "\n")
     (root / "testing_list.txt").write_text("\n".join(sorted(lists["test"])) + "\n")
     background = data.extra.get("background")
     if background is not None and len(background):
-        (root / "_background_noise_").mkdir(parents=True, exist_ok=True)
-        sf.write(root / "_background_noise_" / "noise.wav", np.clip(background[: 20 * int(data.sample_rate)], -1, 1),
-                 int(data.sample_rate), subtype="PCM_16")
+        import soundfile as sf  # (write_recording refuses folder names starting with "_")
+
+        (root / "_background_noise_").mkdir(exist_ok=True)
+        noise = np.clip(background[: 20 * int(data.sample_rate)], -1.0, 1.0)
+        sf.write(root / "_background_noise_" / "noise.wav", noise, int(data.sample_rate), subtype="PCM_16")
     return {}
 
 
