@@ -2,8 +2,9 @@
 
 A smoke run (conf/debug/smoke.yaml: tiny data, 20 short epochs, int8 only) is what many
 tests and users run first; if it sat at chance, a change that breaks learning would pass
-them. heart_rate and vibration_anomaly assert the same in their own smoke tests
-(tests/test_heart_rate_app.py, tests/test_vibration_app.py); gesture and wake_word here.
+them. Each app's smoke run asserts it once: heart_rate and vibration_anomaly in their own
+smoke tests (tests/test_heart_rate_app.py, tests/test_vibration_app.py), gesture in
+tests/test_console.py (the smoke run through the command line), wake_word here.
 Chance is the share of the test split's most frequent class (always answering it).
 """
 
@@ -20,15 +21,13 @@ def _majority_share(y: np.ndarray) -> float:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("app,margin", [
-    ("gesture", 0.3),    # 8 classes, 32 test windows of a held-out user: chance 0.125, measured 0.81
-    ("wake_word", 0.15),  # 12 classes, 39 test clips of held-out voices: chance 0.154 (_unknown_), measured 0.46
-])
-def test_smoke_run_int8_beats_chance(compose_cfg, tmp_path, app, margin):
+def test_wake_word_smoke_run_int8_beats_chance(compose_cfg, tmp_path):
+    """12 classes, 39 test clips of held-out voices: chance 0.154 (always `_unknown_`);
+    int8 must reach chance + 0.15 (measured 0.46)."""
     from tinyml_suite.common.pipeline import run_recipe
 
-    metrics, ctx = run_recipe(compose_cfg([f"app={app}", "debug=smoke", STAGES]), tmp_path)
+    metrics, ctx = run_recipe(compose_cfg(["app=wake_word", "debug=smoke", STAGES]), tmp_path)
     chance = _majority_share(ctx.data.test.y)
-    int8 = metrics["int8"]["accuracy"]
+    assert chance == pytest.approx(6 / 39)
     assert metrics["tflm"]["matches_litert"] is True
-    assert int8 >= chance + margin, (app, int8, chance, metrics["int8"].get("confusion"))
+    assert metrics["int8"]["accuracy"] >= chance + 0.15, metrics["int8"].get("confusion")
