@@ -1,7 +1,8 @@
 """Magic wand: gestures, rejection and false triggers on people the model has not seen.
 
     python bench/gesture_wand.py --root ../shared/data/magic_wand [--out DIR]
-        [--folds dev|heldout|all|<user>,...] [--float-only] [--override K=V ...] [--save-posteriors]
+        [--folds dev|heldout|all|none|<user>,...] [--float-only] [--families] [--transfer]
+        [--override K=V ...] [--save-posteriors]
 
 Protocol (fixed before any result of this script was seen; printed with the results):
 
@@ -32,7 +33,11 @@ Protocol (fixed before any result of this script was seen; printed with the resu
   user's own near misses (their rings and slopes drawn backwards, their gestures cut at
   40 %) - movements no training recording of theirs shows.
 * Simulated families (``--families``): rejection of 40 fresh simulated windows per
-  family (simulated people not in training), to see which kinds the model lets through.
+  family (simulated people not in training, held the way the fold's user holds the
+  wand), to see which kinds the model lets through.
+* ``--transfer`` also trains once on the synthetic default configured like the wand
+  (``dataset=gesture_synth_wand``) and scores it on every real window of every user and
+  log (``tinyml evaluate``'s code path, split=all, no training additions).
 
 Run it niced with 1-2 TF threads, e.g.
 ``TF_NUM_INTRAOP_THREADS=2 TF_NUM_INTEROP_THREADS=1 nice -n 10 python bench/gesture_wand.py ...``.
@@ -220,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--float-only", action="store_true", help="skip int8 (optimize/verify/deploy): development runs")
     ap.add_argument("--families", action="store_true", help="also score 40 fresh simulated windows per family")
     ap.add_argument("--save-posteriors", action="store_true", help="write posteriors.npz per fold (for analysis)")
+    ap.add_argument("--transfer", action="store_true", help="also score a synthetic-only model on the real users")
     ap.add_argument("--seed", type=int, default=42)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -227,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     root = str(Path(args.root).resolve())
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="gesture_wand_"))
     out.mkdir(parents=True, exist_ok=True)
-    names = {"dev": DEV_USERS, "heldout": [HELD_OUT[0]], "all": [*DEV_USERS, HELD_OUT[0]]}.get(
+    names = {"dev": DEV_USERS, "heldout": [HELD_OUT[0]], "all": [*DEV_USERS, HELD_OUT[0]], "none": []}.get(
         args.folds, args.folds.split(","))
     for n in names:
         if n != HELD_OUT[0] and n not in DEV_USERS:
@@ -245,6 +251,13 @@ def main(argv: list[str] | None = None) -> int:
               f"gestures {_pct(v['gesture_accuracy'])} %, rejection {_pct(v['rejection'])} %, "
               f"{v['false_per_min']:.2f} false/min, near misses {_pct(v['near_miss_rejection'])} %", flush=True)
     wall = time.perf_counter() - t0
+    summary: dict[str, Any] = {"folds": rows, "overrides": args.override, "wall_s": wall, "board": args.board,
+                               "seed": args.seed}
+    if args.transfer:
+        summary["transfer"] = transfer(root, out, args)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+    if not rows:
+        return 0
     print()
     for variant in ("float", "int8"):
         if any(r.get(variant) for r in rows):
@@ -264,10 +277,41 @@ def main(argv: list[str] | None = None) -> int:
     r0 = rows[0]
     print(f"\nmodel: {r0['params']} parameters, int8 .tflite {r0['tflite_bytes']} B, TFLM arena {r0['arena']} B, "
           f"{args.board}: {r0['fit']}; {len(rows)} folds in {wall:.0f} s")
-    (out / "summary.json").write_text(json.dumps({"folds": rows, "overrides": args.override, "wall_s": wall,
-                                                  "board": args.board, "seed": args.seed}, indent=1, default=str))
     print(f"runs and summary.json in {out}")
     return 0
+
+
+# Training-time additions off: score the real windows only.
+REAL_ONLY = ["dataset.train_shifts=0", "dataset.augment_negatives=false", "dataset.synthetic_negative_share=0",
+             "dataset.reversed_negatives=[]", "dataset.partial_negatives=[]", "dataset.val_users=[]",
+             "dataset.test_users=[]"]
+
+
+def transfer(root: str, out: Path, args) -> dict[str, Any]:
+    """Train on the synthetic default shaped like the wand; score on every real window."""
+    from omegaconf import OmegaConf
+
+    from tinyml_suite.common.cli import compose_config
+    from tinyml_suite.common.evaluate_cli import evaluate_run
+    from tinyml_suite.common.pipeline import run_recipe
+
+    run = out / "synthetic_only"
+    ov = ["app=gesture", "dataset=gesture_synth_wand", f"board={args.board}", f"seed={args.seed}",
+          "trainer.tensorboard=false", "trainer.verbose=0"]
+    (run / ".hydra").mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(OmegaConf.create(ov), run / ".hydra" / "overrides.yaml")
+    m, _ = run_recipe(compose_config([*ov, "stages=[data,features,train,evaluate,optimize,verify]"]), run)
+    res = evaluate_run(run, ["dataset=magic_wand", f"dataset.root={root}", *REAL_ONLY], split="all",
+                       out=run / "on_magic_wand")
+    print("\nSynthetic-only model (dataset=gesture_synth_wand) on the real magic wand windows (all users):")
+    print(f"  synthetic held-out users: float {_pct(m['float']['accuracy'])} %, int8 {_pct(m['int8']['accuracy'])} %")
+    print(f"  real: float {_pct(res['float']['accuracy'])} %, int8 (TFLM) {_pct(res['int8']['accuracy'])} %, n={res['n']}")
+    print("  int8 per class recall: " + ", ".join(
+        f"{lab} {_pct(v['recall'])}" for lab, v in res["int8"]["per_class"].items()))
+    return {"synthetic_test": {"float": m["float"]["accuracy"], "int8": m["int8"]["accuracy"]},
+            "real": {"float": res["float"]["accuracy"], "int8": res["int8"]["accuracy"], "n": res["n"],
+                     "per_user": res["int8"].get("per_user", {}), "confusion": res["int8"]["confusion"],
+                     "per_class": res["int8"]["per_class"]}}
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ def _sim_windows(sample_rate: float):
     from tinyml_suite.datasets.synthetic.ppg import PpgSim
 
     d = PpgSim(seed=SIM["seed"], n_subjects=SIM["n_subjects"], minutes=SIM["minutes"], protocol="exercise",
-               sample_rate=sample_rate, test_subjects=list(range(SIM["n_subjects"])), n_val=0, cache=False).load()
+               sample_rate=sample_rate, n_test=SIM["n_subjects"], n_val=0, cache=False).load()
     return d.test
 
 
@@ -153,8 +153,19 @@ def run_fold(fold: int, args: argparse.Namespace, overrides: list[str], work: Pa
     return row
 
 
+def _n_subjects(args: argparse.Namespace) -> int:
+    """Training subjects under ``--root`` (SPC 2015: the DATA_<nn>_TYPE<tt> files; PPG-DaLiA: S<k>.pkl)."""
+    import re
+
+    if args.dataset == "spc2015":
+        from tinyml_suite.datasets.loaders.spc2015 import find_spc_files
+
+        return len({f.subject for f in find_spc_files(Path(args.root), include_extra=False)})
+    return len([p for p in Path(args.root).rglob("*.pkl") if re.fullmatch(r"S\d+\.pkl", p.name)])
+
+
 def stage_loso(args: argparse.Namespace, overrides: list[str], work: Path) -> None:
-    n = {"spc2015": 12, "ppg_dalia": 15}[args.dataset]
+    n = _n_subjects(args)
     folds = list(range(n)) if args.folds == "all" else [int(v) for v in args.folds.split(",")]
     (work / "loso.json").write_text(json.dumps({"dataset": args.dataset, "overrides": overrides}, indent=1))
     t0 = time.perf_counter()
@@ -316,12 +327,12 @@ def _training_data(args: argparse.Namespace):
     if args.dataset == "spc2015":
         from tinyml_suite.datasets.loaders.spc2015 import Spc2015
 
-        d = Spc2015(root=args.root, include_extra=False, test_subjects=[f"{i:02d}" for i in range(1, 13)], n_val=0,
+        d = Spc2015(root=args.root, include_extra=False, test_subjects=list(range(_n_subjects(args))), n_val=0,
                     cache=False).load()
     else:
         from tinyml_suite.datasets.loaders.ppg_dalia import PpgDalia
 
-        d = PpgDalia(root=args.root, test_subjects=list(range(15)), n_val=0, cache=False).load()
+        d = PpgDalia(root=args.root, test_subjects=list(range(_n_subjects(args))), n_val=0, cache=False).load()
     return d.test
 
 

@@ -53,6 +53,9 @@ class App:
     higher_is_better: ClassVar[bool] = True
     #: firmware main-loop template for this app, relative to firmware_templates/
     firmware_main: ClassVar[str] = ""
+    #: the app's C hooks (tm_app.h: post-processing of each output), relative to
+    #: firmware_templates/; "" uses common/tm_app_default.c. Headers beside it are copied too.
+    firmware_hooks: ClassVar[str] = ""
     #: False for DSP-only recipes (e.g. an R-peak detector): the train, optimize and
     #: verify stages are skipped and evaluation uses :meth:`dsp_predictor`.
     trains_model: ClassVar[bool] = True

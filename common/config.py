@@ -248,13 +248,14 @@ class BoardConfig:
     dsp_extensions: List[str] = field(default_factory=list)  # e.g. ["armv7e-m dsp", "cmsis-nn"]
     sensors: Dict[str, str] = field(default_factory=dict)  # sensor -> part and rates
     sample_rates_hz: Dict[str, float] = field(default_factory=dict)  # what the HAL samples at
-    runtime: str = "tflm"  # "tflm" (TFLite Micro) or "litert" (LiteRT interpreter)
+    runtime: str = "engine"  # "engine" (the model compiled to C99), "tflm" (TFLite Micro) or "litert" (LiteRT, Linux)
     template: str = MISSING  # project kind under firmware_templates/boards/
     project_board: str = ""  # the board's id in that tooling: FQBN, <platform>:<pio board>, IDF target, PICO_BOARD
     toolchain: str = "host-cc"
     emulator: str = ""  # QEMU machine that runs this board's firmware (qemu-system-arm -M <name>); "" none
     check_inferences: int = 6  # inferences of the emulated check run (test samples compiled in)
-    runtime_flash_kb: float = 0.0  # estimate of the runtime's own code size
+    runtime_flash_kb: float = 0.0  # estimate of the runtime's own code size (runtime: tflm; includes the platform)
+    platform_flash_kb: float = 0.0  # estimate of the OS/SDK + C library alone (runtime: engine adds measured code)
     app_flash_kb: float = 0.0  # estimate of the app code + HAL + DSP front end
     stack_reserve_kb: float = 0.0  # RAM kept for stack, heap and the SDK
     arena_margin: float = 0.1  # fraction added to the measured arena (fit check + firmware)

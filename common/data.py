@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from tinyml_suite.common.errors import DatasetError
-from tinyml_suite.common.io import atomic_path, cache_dir, config_hash
+from tinyml_suite.common.errors import DatasetError, TinyMLError
+from tinyml_suite.common.io import config_hash
 
 __all__ = ["Split", "DataSplits", "Dataset", "TASKS", "require_dir"]
 
@@ -85,6 +85,8 @@ class DataSplits:
     task: str
     labels: tuple[str, ...] = ()
     name: str = ""
+    #: extra arrays (saved with the cache); ``extra["skipped"]`` (str array) lists what the
+    #: loader skipped on purpose, one "<count> <what> (<where>)" line each (in stats())
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -124,11 +126,13 @@ class DataSplits:
                 entry["target_mean"] = float(np.mean(split.y))
                 entry["target_std"] = float(np.std(split.y))
             out[name] = entry
+        if "skipped" in self.extra:  # what a loader skipped on purpose (logged, counted)
+            out["skipped"] = [str(v) for v in np.atleast_1d(self.extra["skipped"])]
         return out
 
     # -- caching -----------------------------------------------------------------
-    def save(self, path: Path) -> None:
-        """Save to one ``.npz`` (no pickles: meta and groups must be numeric or str)."""
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Every array plus a header, as a flat mapping (no pickles: str or numbers only)."""
         arrays: dict[str, np.ndarray] = {}
         for name in ("train", "val", "test"):
             split = getattr(self, name)
@@ -149,26 +153,34 @@ class DataSplits:
             "name": self.name,
         }
         arrays["header"] = np.array(repr(header))
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, **arrays)
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, z: dict[str, np.ndarray]) -> DataSplits:
+        """Inverse of :meth:`to_arrays`."""
+        import ast
+
+        header = ast.literal_eval(str(z["header"]))
+        splits = {}
+        for name in ("train", "val", "test"):
+            meta = {k.split(".", 2)[2]: z[k] for k in z if k.startswith(f"{name}.meta.")}
+            groups = z.get(f"{name}.groups")
+            splits[name] = Split(z[f"{name}.x"], z[f"{name}.y"], groups, meta)
+        extra = {k[len("extra."):]: z[k] for k in z if k.startswith("extra.")}
+        return cls(**splits, extra=extra, **header)
+
+    def save(self, path: Path) -> None:
+        """Save to one checksummed ``.npz``, atomically (:func:`~tinyml_suite.common.cache.save_arrays`)."""
+        from tinyml_suite.common.cache import save_arrays
+
+        save_arrays(path, self.to_arrays())
 
     @classmethod
     def load_npz(cls, path: Path) -> DataSplits:
-        """Inverse of :meth:`save`."""
-        import ast
+        """Inverse of :meth:`save` (``CacheDamaged`` when the file cannot be trusted)."""
+        from tinyml_suite.common.cache import load_arrays
 
-        with np.load(path, allow_pickle=False) as z:
-            header = ast.literal_eval(str(z["header"]))
-            splits = {}
-            for name in ("train", "val", "test"):
-                meta = {
-                    k.split(".", 2)[2]: z[k] for k in z.files if k.startswith(f"{name}.meta.")
-                }
-                groups = z[f"{name}.groups"] if f"{name}.groups" in z.files else None
-                splits[name] = Split(z[f"{name}.x"], z[f"{name}.y"], groups, meta)
-            extra = {k[len("extra."):]: z[k] for k in z.files if k.startswith("extra.")}
-        return cls(**splits, extra=extra, **header)
+        return cls.from_arrays(load_arrays(path))
 
 
 def _no_objects(a: np.ndarray) -> np.ndarray:
@@ -211,9 +223,10 @@ class Dataset(ABC):
     :meth:`_load`. The options arrive as keyword arguments, are checked by
     :func:`~tinyml_suite.common.config.parse_options` (an unknown key is a one-line error
     with a did-you-mean) and are available as ``self.params`` (the dataclass) and
-    ``self.options`` (the same as a plain dict). :meth:`load` caches the result by a hash
-    of the class, its ``VERSION`` and its options, under ``~/.cache/tinyml-suite/datasets``
-    (or ``$TINYML_CACHE``), unless ``cache=False``.
+    ``self.options`` (the same as a plain dict). :meth:`load` caches the result by
+    :meth:`cache_key` (the class, its ``VERSION``, its options and the content of the
+    files they name) under ``~/.cache/tinyml-suite/datasets`` (or ``$TINYML_CACHE``),
+    unless ``cache=False``.
     """
 
     name: ClassVar[str] = ""
@@ -245,39 +258,52 @@ class Dataset(ABC):
         """Build the splits (no caching here)."""
 
     def cache_key(self) -> str:
-        """Hash of everything that determines the data."""
-        ident = {
-            "class": f"{type(self).__module__}.{type(self).__qualname__}",
-            "version": self.VERSION,
-            "seed": self.seed,
-            "options": {k: _path_ident(v) for k, v in sorted(self.options.items())},
-        }
-        return config_hash(ident, length=16)
+        """Hash of everything that determines the data.
+
+        The class and its ``VERSION``, the seed and every option; an option naming an
+        existing file or folder counts by its content
+        (:func:`~tinyml_suite.common.cache.fingerprint`), so a changed file anywhere under
+        ``dataset.root`` gives a new key. Computed once per instance.
+        """
+        if getattr(self, "_cache_key", None) is None:
+            ident = {
+                "class": f"{type(self).__module__}.{type(self).__qualname__}",
+                "version": self.VERSION,
+                "seed": self.seed,
+                "options": {k: _path_ident(v) for k, v in sorted(self.options.items())},
+            }
+            self._cache_key = config_hash(ident, length=16)
+        return self._cache_key
 
     def load(self) -> DataSplits:
-        """The splits, from the cache when possible."""
+        """The splits, from the cache when possible (a damaged entry is rebuilt)."""
+        from tinyml_suite.common.cache import read_entry, write_entry
+
         if not self.cache:
             return self._load()
-        path = cache_dir("datasets") / f"{self.name or type(self).__name__}-{self.cache_key()}.npz"
-        if path.exists():
+        entry = f"{self.name or type(self).__name__}-{self.cache_key()}"
+        arrays = read_entry("datasets", entry)
+        if arrays is not None:
             try:
-                log.info("Loading cached dataset %s", path)
-                return DataSplits.load_npz(path)
-            except Exception as exc:  # corrupt cache entry: rebuild it
-                log.warning("Ignoring unreadable cache entry %s (%s)", path, exc)
+                data = DataSplits.from_arrays(arrays)
+            except (TinyMLError, KeyError, ValueError, SyntaxError) as exc:
+                log.warning("cache entry %s does not hold a dataset (%s); rebuilding it", entry, exc)
+            else:
+                log.info("Loading cached dataset %s", entry)
+                return data
         data = self._load()
-        try:
-            data.save(path)
-        except OSError as exc:  # a read-only cache must not stop a run
-            log.warning("Could not write dataset cache %s (%s)", path, exc)
+        write_entry("datasets", entry, data.to_arrays())
         return data
 
 
 def _path_ident(value: Any) -> Any:
-    """Options that name folders hash by path and modification time."""
-    if isinstance(value, (str, os.PathLike)) and str(value) and os.path.isdir(str(value)):
-        p = Path(str(value)).resolve()
-        return f"{p}@{p.stat().st_mtime_ns}"
+    """Options that name existing files or folders count by a fingerprint of their content."""
+    from tinyml_suite.common.cache import fingerprint
+
+    if isinstance(value, (str, os.PathLike)) and str(value) and str(value) != "???":
+        p = Path(os.path.expanduser(str(value)))
+        if p.is_dir() or p.is_file():
+            return f"{p.resolve()}@{fingerprint(p)}"
     if hasattr(value, "items"):
         return {str(k): _path_ident(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

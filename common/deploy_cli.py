@@ -1,6 +1,6 @@
 """``tinyml deploy``: deploy a saved run (or one of its .tflite files) to a board, no retraining.
 
-    tinyml deploy <run_dir> board=<name> [out=<dir>] [model=<file.tflite>]
+    tinyml deploy <run_dir> board=<name> [runtime=engine|tflm] [out=<dir>] [model=<file.tflite>]
     tinyml deploy <run_dir>/model_int8.tflite board=<name> [out=<dir>]
 
 The run directory (read by ``common/runs.py::load_run``) supplies the composed config
@@ -9,6 +9,8 @@ The run directory (read by ``common/runs.py::load_run``) supplies the composed c
 (so the dataset is not reloaded; without ``metrics.json`` it is). The tensor arena is
 measured again on the TFLM runtime. The project goes to ``<run_dir>/firmware/<board>/``
 or ``out=<dir>``; the fit check runs first and a model that does not fit writes nothing.
+``runtime=`` replaces the board's runtime (``engine``: the model compiled to C, the
+default on microcontrollers; ``tflm``: TensorFlow Lite Micro).
 
 Every user error (missing run files, unknown board, corrupt .tflite, model too big) is
 one line from :mod:`tinyml_suite.common.cli` and exit status 2.
@@ -28,11 +30,12 @@ __all__ = ["main", "parse_args"]
 
 log = logging.getLogger("tinyml")
 
-USAGE = "usage: tinyml deploy <run_dir | model.tflite> board=<name> [out=<dir>] [model=<file.tflite>]"
+USAGE = ("usage: tinyml deploy <run_dir | model.tflite> board=<name> [runtime=engine|tflm] [out=<dir>] "
+         "[model=<file.tflite>]")
 
 
 def parse_args(argv: Sequence[str]) -> dict[str, str]:
-    """``{"target", "board", "out", "model"}`` from the command line (one-line errors)."""
+    """``{"target", "board", "out", "model", "runtime"}`` from the command line (one-line errors)."""
     args: dict[str, str] = {}
     for a in argv:
         if a in ("-h", "--help"):
@@ -40,7 +43,7 @@ def parse_args(argv: Sequence[str]) -> dict[str, str]:
         elif "=" in a and not Path(a).exists():
             key, value = a.split("=", 1)
             key = key.removeprefix("+")
-            if key not in ("board", "out", "model"):
+            if key not in ("board", "out", "model", "runtime"):
                 raise ConfigError(f"tinyml deploy: unknown option '{key}'; {USAGE}")
             args[key] = value
         elif "target" in args:
@@ -67,6 +70,12 @@ def main(argv: Sequence[str]) -> int:
     from tinyml_suite.common.firmware_stage import deploy
 
     board_cfg = load_board(board)  # unknown board: one line before any work
+    if args.get("runtime"):
+        import dataclasses
+
+        from tinyml_suite.common.deploy.boards import validate_board
+
+        board_cfg = validate_board(dataclasses.replace(board_cfg, runtime=args["runtime"]))
     ctx = load_run(args["target"], board=board, model=args.get("model"))
     # progress (arena measurement, the summary) on stderr once the run is loaded
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)

@@ -159,9 +159,28 @@ def spec_from_context(ctx: RunContext, *, check_windows: int = 3) -> FirmwareSpe
         scratch_bytes=scratch_bytes,
         sensor=str(fctx.get("sensor") or _guess_sensor(channels, rate)),
         firmware_main=str(getattr(ctx.app, "firmware_main", "") or ""),
+        firmware_hooks=str(getattr(ctx.app, "firmware_hooks", "") or ""),
         check_stream=stream,
         check_source=source,
+        engine_verified=_engine_verified(ctx, model_bytes),
     )
+
+
+def _engine_verified(ctx: RunContext, model_bytes: bytes | None) -> bool | None:
+    """Whether the verify stage found the compiled model identical to TFLM for THIS model.
+
+    The live run's ``metrics["engine"]`` or the saved run's, if its ``model_sha256`` is
+    the model being deployed; None when no run verified it (the deploy step checks it).
+    """
+    if model_bytes is None:
+        return None
+    import hashlib
+
+    block = ctx.metrics.get("engine") or (ctx.state.get("saved_metrics") or {}).get("engine") or {}
+    if block.get("model_sha256") != hashlib.sha256(model_bytes).hexdigest():
+        return None
+    value = block.get("matches_tflm")
+    return None if value is None else bool(value)
 
 
 def _check_stream(ctx: RunContext, n_windows: int, channels: int, window: int) -> tuple[np.ndarray, str]:

@@ -159,9 +159,14 @@ def load_run(
     from tinyml_suite.common.deploy.tflite_ops import parse_model
     from tinyml_suite.common.io import config_hash
     from tinyml_suite.common.registry import import_plugins
+    from tinyml_suite.common.run_folder import check_run
 
     import_plugins()
     run_dir, model_path = _run_dir_and_model(Path(target), model)
+    # a run that did not finish, or whose files changed since, is refused in one line
+    inside = model_path.parent.resolve() == run_dir.resolve()
+    check_run(run_dir, purpose="tinyml deploy" if overrides is None else "tinyml evaluate",
+              need=("metrics.json", "model.keras", *((model_path.name,) if inside else ())))
     if overrides is None:
         cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
     else:

@@ -6,7 +6,8 @@ deployable model), written atomically as ``model_<variant>.tflite``.
 
 ``stage_verify``: the int8 model's op list and TFLM support, the measured tensor arena,
 LiteRT vs TFLM agreement on real test inputs, the app's metrics computed from TFLM
-outputs, and the variants table (``variants.csv``).
+outputs, the variants table (``variants.csv``), and the model compiled to C
+(common/deploy/engine) run on the same inputs and compared with TFLM bit for bit.
 
 Both are called by ``common/pipeline.py`` through ``STAGES``; what they put on the
 context for later stages is listed in their docstrings.
@@ -182,6 +183,10 @@ def stage_verify(ctx: RunContext) -> dict[str, Any]:
     ``matches_litert``, ``max_abs_diff`` in int8 steps, ...), and for the firmware stage
     ``ctx.state["arena"]`` (ArenaResult), ``["arena_bytes"]``, ``["ops"]``,
     ``["input_quant"]``, ``["output_quant"]`` (scale, zero_point, shape, dtype).
+    Also compiles the model to C (common/deploy/engine), runs it on the inputs TFLM
+    ran for the int8 metrics and fills ``ctx.metrics["engine"]`` (``matches_tflm``,
+    ``n_compared``, ``n_mismatched``, ``code_bytes``, ``weights_bytes``,
+    ``scratch_bytes``, ``tflm_arena_bytes``, ...).
     """
     from tinyml_suite.common.deploy.arena import measure_arena
     from tinyml_suite.common.deploy.tflite_ops import check_tflm_support, op_counts
@@ -254,7 +259,8 @@ def stage_verify(ctx: RunContext) -> dict[str, Any]:
     for v, blob in (ctx.state.get("tflite") or {}).items():
         if v != "int8":
             evaluate_variant(v, blob, X_eval, split_eval, app, ctx)
-    predict = tflm_predictor(model_bytes, arena.with_margin_bytes)
+    records: list[tuple[np.ndarray, np.ndarray]] = []  # (int8 inputs, TFLM outputs) the metrics saw
+    predict = tflm_predictor(model_bytes, arena.with_margin_bytes, record=records)
     result = evaluate_variant("int8", model_bytes, X_eval, split_eval, app, ctx, predict=predict)
     if app.headline not in result:
         raise DeployError(f"app={app.name} evaluate() returned no '{app.headline}' (its headline metric)")
@@ -284,6 +290,9 @@ def stage_verify(ctx: RunContext) -> dict[str, Any]:
         tflm["float_on_eval_subset"] = {app.headline: float_same.get(app.headline)}
     ctx.metrics["tflm"] = tflm
 
+    # 5. the model compiled to C (common/deploy/engine), bit for bit against TFLM on the same inputs
+    ctx.metrics["engine"] = _verify_engine(ctx, model_bytes, records, arena.min_bytes)
+
     ctx.state["arena"] = arena
     ctx.state["arena_bytes"] = arena.with_margin_bytes
     ctx.state["ops"] = ops
@@ -296,6 +305,41 @@ def stage_verify(ctx: RunContext) -> dict[str, Any]:
             for name, r in rows.items()
         }
     }
+
+
+def _verify_engine(ctx: RunContext, model_bytes: bytes, records: list, tflm_arena: int) -> dict[str, Any]:
+    """The ``engine`` block of metrics.json: the compiled model run on TFLM's inputs.
+
+    Keeps the compiled model in ``ctx.state["engine"]`` for the deploy stage. A model
+    the engine cannot compile (or no host C compiler) is an error only when the board's
+    runtime is ``engine``; otherwise the block says why it was skipped.
+    """
+    from tinyml_suite.common.deploy.engine.check import verify_against_tflm
+
+    runtime = str(ctx.cfg.board.get("runtime", "tflm")) if "board" in ctx.cfg else "tflm"
+    try:
+        block, cm = verify_against_tflm(model_bytes, records, tflm_arena_bytes=tflm_arena)
+    except DeployError as exc:
+        if runtime == "engine":
+            raise
+        log.warning("Compiled model (engine) not verified: %s", exc)
+        return {"matches_tflm": None, "skipped": str(exc)}
+    ctx.state["engine"] = cm
+    ctx.state["engine_figures"] = block
+    if block["matches_tflm"]:
+        log.info(
+            "Compiled model: identical to TFLM on %d inputs; code %d B (%s), weights %d B, scratch %d B "
+            "(TFLM arena %d B)",
+            block["n_compared"], block["code_bytes"], block["code_target"], block["weights_bytes"],
+            block["scratch_bytes"], tflm_arena,
+        )
+    else:
+        log.warning(
+            "Compiled model differs from TFLM on %d of %d inputs (max %d int8 steps): deploy with "
+            "board.runtime=tflm and report this model",
+            block["n_mismatched"], block["n_compared"], block["max_abs_diff"],
+        )
+    return block
 
 
 # -- deploy stage: owned by the firmware engineer --

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tinyml_suite.common.errors import ConfigError
+from tinyml_suite.common.errors import ConfigError, TinyMLError
 
 if TYPE_CHECKING:  # pragma: no cover
     from tinyml_suite.common.context import RunContext
@@ -147,6 +147,11 @@ def train_model(ctx: RunContext) -> dict[str, Any]:
     if adapted:
         log.info("Adapted %s to the %d training inputs", ", ".join(adapted), len(x_tr))
     batch = int(cfg.batch_size)
+    if int(cfg.epochs) < 1 or batch < 1:  # the schemas refuse these too; never train nothing
+        raise ConfigError(
+            f"trainer.epochs={cfg.epochs} and trainer.batch_size={cfg.batch_size} must both be >= 1; "
+            "an untrained model is never deployed"
+        )
     steps = max(1, math.ceil(len(x_tr) / batch))
     wd = float(cfg.get("weight_decay", 0.0))
     opt = (
@@ -191,6 +196,17 @@ def train_model(ctx: RunContext) -> dict[str, Any]:
     if ckpt_path.exists():
         ctx.model.load_weights(str(ckpt_path))
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    if not history.get("loss"):
+        raise ConfigError(f"training ran no epoch (trainer.epochs={cfg.epochs}); an untrained model is never deployed")
+    finite = np.isfinite(history["loss"])
+    if not finite.any() or (not finite.all() and not ckpt_path.exists()):
+        raise TinyMLError(
+            f"training diverged: the loss is {history['loss'][-1]} after epoch {len(history['loss'])}; "
+            "lower trainer.learning_rate or check the data for NaN/inf"
+        )
+    if not finite.all():
+        log.warning("The loss became NaN/inf at epoch %d; keeping the best earlier epoch",
+                    int(np.argmin(finite)) + 1)
     ctx.history = history
     # history.csv: one row per epoch
     keys = list(history)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,9 @@ def test_every_board_loads_and_validates(path):
     assert board.flash_kb > 0 and board.ram_kb > 0 and board.clock_mhz > 0
     # the budget items that are estimates are >= 0 and smaller than the board
     assert 0 <= board.runtime_flash_kb + board.app_flash_kb < board.flash_kb
+    assert 0 <= board.platform_flash_kb <= board.runtime_flash_kb  # the platform alone, without TFLM
+    # microcontrollers (and the host C project) run the compiled model by default
+    assert board.runtime == ("litert" if board.template == "linux_python" else "engine")
     assert 0 <= board.stack_reserve_kb < board.ram_kb
     assert board.project_board, "project_board names the board in its build tool"
 
@@ -45,7 +49,8 @@ def test_unknown_board_is_one_line_with_the_choices():
 def test_bad_board_values_are_refused():
     good = B.load_board("pico").__dict__
     for key, value, match in [("ram_kb", 0, "ram_kb"), ("core", "z80", "core"), ("template", "make", "template"),
-                              ("arena_margin", 5.0, "arena_margin"), ("runtime_flash_kb", -1, "runtime_flash_kb")]:
+                              ("arena_margin", 5.0, "arena_margin"), ("runtime_flash_kb", -1, "runtime_flash_kb"),
+                              ("runtime", "tvm", "runtime='tvm' must be one of engine, tflm, litert")]:
         with pytest.raises(ConfigError, match=match):
             B.load_board({**good, key: value})
     bad = dict(good)
@@ -55,7 +60,7 @@ def test_bad_board_values_are_refused():
 
 
 def test_fit_check_adds_up_the_budget_items():
-    pico = B.load_board("pico")
+    pico = dataclasses.replace(B.load_board("pico"), runtime="tflm")
     fit = B.fit_check(pico, model_bytes=50_000, arena_used=10_000, buffers={"runner": 4_000, "app": 1_000})
     arena = B.arena_with_margin(10_000, pico.arena_margin)
     assert arena == 11_008  # 10 000 x 1.1, rounded up to 16 bytes
@@ -65,8 +70,23 @@ def test_fit_check_adds_up_the_budget_items():
     assert fit["flash_free"] == fit["flash_budget"] - fit["flash_bytes"]
 
 
-def test_a_model_too_big_for_pico_is_one_line_with_every_budget_and_the_overshoot():
+def test_engine_fit_counts_measured_code_constants_and_the_exact_arena():
+    """runtime: engine (the default): no .tflite, no runtime estimate, no arena margin."""
     pico = B.load_board("pico")
+    assert pico.runtime == "engine"
+    engine = {"code_bytes": 3_000, "const_bytes": 40_000, "scratch_bytes": 9_000, "code_target": "cortex-m0plus"}
+    fit = B.fit_check(pico, model_bytes=50_000, arena_used=10_000, buffers={"runner": 4_000}, engine=engine)
+    assert fit["flash_bytes"] == 3_000 + 40_000 + int(pico.platform_flash_kb * 1024) + int(pico.app_flash_kb * 1024)
+    assert fit["ram_bytes"] == 9_000 + 4_000 + int(pico.stack_reserve_kb * 1024)
+    assert fit["arena_bytes"] == 9_000 and fit["runtime"] == "engine"
+    names = [line[0] for line in fit["flash_lines"]]
+    assert names == ["model", "engine code", "platform", "app"] and "runtime" not in names
+    with pytest.raises(ConfigError, match="runtime=engine needs the compiled model's figures"):
+        B.fit_check(pico, model_bytes=50_000, arena_used=10_000, buffers={})
+
+
+def test_a_model_too_big_for_pico_is_one_line_with_every_budget_and_the_overshoot():
+    pico = dataclasses.replace(B.load_board("pico"), runtime="tflm")
     model = 2_100_000  # > 2 MB of flash on its own
     with pytest.raises(FitError) as err:
         B.fit_check(pico, model_bytes=model, arena_used=300_000, buffers={"runner": 2_000})
@@ -87,8 +107,16 @@ def test_a_model_too_big_for_pico_is_one_line_with_every_budget_and_the_overshoo
 
 def test_latency_estimate_follows_the_published_table():
     macs = 2_656_768  # MLPerf Tiny KWS DS-CNN
-    est = {b: B.estimate_latency(B.load_board(b), macs=macs, dsp_flops=0) for b in
+
+    def tflm(name):  # the published figures are TFLite Micro's (CMSIS-NN / ESP-NN kernels)
+        board = B.load_board(name)
+        return board if board.runtime == "litert" else dataclasses.replace(board, runtime="tflm")
+
+    est = {b: B.estimate_latency(tflm(b), macs=macs, dsp_flops=0) for b in
            ("pico", "nano33_ble_sense", "nucleo_l4r5zi", "esp32s3", "rpi4")}
+    # the compiled model (runtime: engine, the default) has portable C kernels: the reference figure
+    engine = B.estimate_latency(B.load_board("nucleo_l4r5zi"), macs=macs, dsp_flops=0)
+    assert engine["kernels"] == "reference" and engine["model_ms"] > est["nucleo_l4r5zi"]["model_ms"]
     # the NUCLEO-L4R5ZI with CMSIS-NN reproduces the measurement the figure came from
     assert est["nucleo_l4r5zi"]["model_ms"] == pytest.approx(99.8, rel=0.02)
     assert est["nucleo_l4r5zi"]["kernels"] == "cmsis-nn" and est["esp32s3"]["kernels"] == "esp-nn"

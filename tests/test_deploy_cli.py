@@ -32,22 +32,32 @@ def _tinyml(tmp_path, *args, timeout=600):
 
 def test_deploy_saved_run_to_another_board(saved, tmp_path):
     before = (saved / "model_int8.tflite").read_bytes()
+    metrics = json.loads((saved / "metrics.json").read_text())
+    # the board's default runtime: the model compiled to C, verified in the run
     code, out, err = _tinyml(tmp_path, "deploy", str(saved), "board=nucleo_l4r5zi")
     assert code == 0, err[-3000:]
     project = saved / "firmware" / "nucleo_l4r5zi"
     assert f"tinyml: firmware for nucleo_l4r5zi: {project}" in out
-    assert (project / "platformio.ini").exists() and (project / "src" / "model_data.cc").exists()
+    assert (project / "platformio.ini").exists() and (project / "src" / "tm_model_engine.c").exists()
+    assert not (project / "src" / "model_data.cc").exists()
     info = json.loads((project / "deploy.json").read_text())
-    assert info["board"] == "nucleo_l4r5zi" and info["fit"]["fits"]
-    metrics = json.loads((saved / "metrics.json").read_text())
-    # the same model, not retrained; the arena measured again and the same as the verify stage's
+    assert info["board"] == "nucleo_l4r5zi" and info["fit"]["fits"] and info["fit"]["runtime"] == "engine"
+    assert info["fit"]["flash_lines"][0][0] == "model" and "measured" in info["fit"]["flash_lines"][0][2]
+    assert info["fit"]["arena_bytes"] == metrics["engine"]["scratch_bytes"]
+    # the same model, not retrained
     assert (saved / "model_int8.tflite").read_bytes() == before
-    assert info["fit"]["flash_lines"][0] == ["model", len(before), "int8 .tflite"]
-    assert info["fit"]["arena_used_bytes"] == metrics["tflm"]["arena_min_bytes"]
     assert info["latency"]["macs"] == metrics["model"]["macs"]
-    assert "Measuring the TFLM tensor arena" in err
     # the config hash in the banner is that of the run's config with the new board
     assert "from config " in (project / "src" / "model_settings.h").read_text().splitlines()[0]
+    # runtime=tflm: the TFLite Micro project; the arena measured again, the same as the verify stage's
+    out_dir = tmp_path / "tflm"
+    code, out, err = _tinyml(tmp_path, "deploy", str(saved), "board=nucleo_l4r5zi", "runtime=tflm", f"out={out_dir}")
+    assert code == 0, err[-3000:]
+    assert (out_dir / "src" / "model_data.cc").exists() and not (out_dir / "src" / "tm_model_engine.c").exists()
+    info = json.loads((out_dir / "deploy.json").read_text())
+    assert info["fit"]["flash_lines"][0] == ["model", len(before), "int8 .tflite"]
+    assert info["fit"]["arena_used_bytes"] == metrics["tflm"]["arena_min_bytes"]
+    assert "Measuring the TFLM tensor arena" in err
 
 
 def test_deploy_a_tflite_path_to_host_with_out_dir(saved, tmp_path):
@@ -90,6 +100,10 @@ def test_missing_and_corrupt_run_files_are_one_line(saved, tmp_path):
 
     (saved / "model_int8.tflite").write_bytes(b"\x00" * 64)
     code, _, err = _tinyml(tmp_path, "deploy", str(saved), "board=pico")
+    assert code == 2 and "model_int8.tflite has changed since its run finished" in err  # status.json's checksum
+    assert len(err.strip().splitlines()) == 1
+    (saved / "status.json").unlink()  # a run from before status files: the flatbuffer check speaks
+    code, _, err = _tinyml(tmp_path, "deploy", str(saved), "board=pico")
     assert code == 2 and "not a TFLite flatbuffer" in err and len(err.strip().splitlines()) == 1
 
     (saved / "model_int8.tflite").unlink()
@@ -116,7 +130,7 @@ def test_a_model_too_big_for_pico_stops_before_writing_anything(saved, tmp_path)
     big = tmp_path / "big_int8.tflite"
     big.write_bytes(convert(keras.Model(inp, out), variant="int8", representative=rep))
 
-    code, out_text, err = _tinyml(tmp_path, "deploy", str(saved), "board=pico", f"model={big}")
+    code, out_text, err = _tinyml(tmp_path, "deploy", str(saved), "board=pico", "runtime=tflm", f"model={big}")
     assert code == 2, out_text + err
     line = err.strip().splitlines()[-1]
     assert line.startswith("tinyml: error: model does not fit board=pico: ")
@@ -124,5 +138,11 @@ def test_a_model_too_big_for_pico_stops_before_writing_anything(saved, tmp_path)
     assert "flash" in line and "model" in line and "runtime" in line and "free" in line
     assert not (saved / "firmware").exists()
     # the same model fits the ESP32-S3 (512 KB of SRAM, 160 KB of it reserved for ESP-IDF)
-    code, _, err = _tinyml(tmp_path, "deploy", str(saved), "board=esp32s3", f"model={big}")
+    code, _, err = _tinyml(tmp_path, "deploy", str(saved), "board=esp32s3", "runtime=tflm", f"model={big}")
     assert code == 0, err[-2000:]
+    # compiled to C (the Pico's default runtime) it fits the Pico: a 129 KB static arena
+    # instead of TFLM's 266 KB; the model, no run verified, is checked against TFLM at deploy time
+    code, out_text, err = _tinyml(tmp_path, "deploy", str(saved), "board=pico", f"model={big}", f"out={tmp_path / 'pico'}")
+    assert code == 0, err[-2000:]
+    info = json.loads((tmp_path / "pico" / "deploy.json").read_text())
+    assert info["fit"]["runtime"] == "engine" and info["fit"]["arena_bytes"] < 140 * 1024

@@ -85,6 +85,9 @@ def _check_bit_exact(model_bytes: bytes, rng: np.random.Generator) -> dict:
 
 
 def _random_case(builder, seed: int, name: str, **convert_kw) -> dict:
+    import keras
+
+    keras.backend.clear_session()  # fresh layer names: the converter's output depends on them
     rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
     model, shape = builder(rng)
     extreme_weights(model, rng)
@@ -93,7 +96,7 @@ def _random_case(builder, seed: int, name: str, **convert_kw) -> dict:
 
 
 @needs_cc()
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
 @pytest.mark.parametrize("family", sorted(BUILDERS))
 def test_random_models_bit_exact_with_tflm(family, seed):
     info = _random_case(BUILDERS[family], seed, family)

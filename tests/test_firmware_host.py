@@ -1,8 +1,9 @@
 """The firmware's C99 path on the host, against the Python pipeline.
 
 1. ``make check`` of the rendered host project: C front end + C int8 quantisation on a
-   stream of samples, window by window, against what Python computed (and a corrupted
-   expectation must make it fail).
+   stream of samples, window by window, against what Python computed, and the model
+   compiled to C (runtime: engine) on Python's int8 inputs against TFLite Micro's outputs,
+   bit for bit (a corrupted expectation of either must make it fail).
 2. Host-in-the-loop: the C runner built as a shared library and driven from Python with
    ctypes; the model runs on the REAL TFLite Micro runtime (tflite-micro package) through
    a callback. Samples in -> C ring buffer -> C features -> C quantisation -> TFLM ->
@@ -115,6 +116,21 @@ def test_make_check_passes_and_catches_a_wrong_expectation(case, tmp_path):
     header = (out / "testdata" / "check_vectors.txt").read_text().splitlines()[1].split()
     n_windows = int(header[header.index("windows") + 1])
     assert f"tm_check: {n_windows} window(s)" in proc.stdout and n_windows >= 3
+    # the host board runs the model compiled to C: real inference, bit-exact with TFLM
+    assert result["firmware"]["runtime"] == "engine"
+    assert f"compiled model bit-exact with TFLite Micro on {n_windows} of {n_windows} window(s)" in proc.stdout
+    good = (out / "testdata" / "check_vectors.txt").read_text()
+    # ... and that check can fail: one TFLM output moved by 1 LSB
+    lines = good.splitlines()
+    outs = lines[3].split()
+    outs[0] = str(int(outs[0]) + 1 if int(outs[0]) < 127 else int(outs[0]) - 1)
+    lines[3] = " ".join(outs)
+    (out / "testdata" / "check_vectors.txt").write_text("\n".join(lines) + "\n")
+    proc = subprocess.run([str(out / "build" / "tm_check"), "testdata/check_vectors.txt"], cwd=out,
+                          check=False, capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "the compiled model's outputs differ" in proc.stderr
+    assert "window 0: compiled model output DIFFERS FROM TFLite Micro's" in proc.stdout
+    (out / "testdata" / "check_vectors.txt").write_text(good)
     # the check can fail: move one expected int8 input by 3 LSB
     lines = (out / "testdata" / "check_vectors.txt").read_text().splitlines()
     vals = lines[2].split()
@@ -147,7 +163,8 @@ def _build_runner_library(project: Path, out: Path) -> ctypes.CDLL:
     common = templates_root() / "common"
     sources = [src / "tm_runner.c", src / "tm_app_default.c", common / "tm_model_callback.c", common / "hal_capture.c"]
     sources += [p for p in src.glob("*.c") if p.name not in {
-        "tm_runner.c", "tm_app_default.c", "tm_main.c", "main.c", "hal_host.c", "tm_check.c", "tm_model_replay.c"}]
+        "tm_runner.c", "tm_app_default.c", "tm_main.c", "main.c", "hal_host.c", "tm_check.c", "tm_model_replay.c",
+        "tm_model_engine.c"} and not p.name.startswith("tm_eng_")]  # the model is TFLM, called back
     lib = compile_c(sources, out, include_dirs=[src], extra_flags=["-shared", "-fPIC"])
     assert all(f in C_FLAGS for f in ("-Werror", "-Wdouble-promotion", "-Wfloat-conversion"))
     return ctypes.CDLL(str(lib))

@@ -93,6 +93,34 @@ def test_tracker_rides_through_a_strong_intermittent_artefact_and_reacquires():
     assert abs(v - 70.0) < 2.0
 
 
+def test_tracker_recovers_from_a_wrong_lock_once_the_wrist_is_still():
+    # 20 windows of arm exercise: a motion line at 150 BPM (the ACC sees it) outshines the
+    # pulse at 80 BPM, and the track starts there (a flat start picks the strongest line).
+    # Then the wrist is still: the pulse dominates, a residual line stays at 150 BPM.
+    bump = lambda b, w=3.0: np.exp(-0.5 * ((GRID - b) / w) ** 2)  # noqa: E731
+    acc_move, acc_still = np.maximum(bump(150.0, 2.0), 1e-3), np.full(GRID.size, 1e-3)
+    moving = [(bump(150.0) + 0.3 * bump(80.0), acc_move)] * 20
+    still = [(bump(80.0) + 0.45 * bump(150.0), acc_still)] * 30
+
+    def run(params: TrackParams) -> np.ndarray:
+        t = HrTracker(GRID, params)
+        return np.array([t.step(s / s.sum(), a) for s, a in moving + still])
+
+    plain = run(TrackParams(sigma_bpm=3.75, refine="mean", gamma=1.0, uniform=1e-4))  # version 1 behaviour
+    aware = run(TrackParams(sigma_bpm=3.75, refine="mean", gamma=1.0, uniform=0.05, gamma_motion=0.3, uniform_motion=1e-4))
+    assert abs(plain[19] - 150) < 3 and abs(aware[19] - 150) < 3  # both locked on the motion line
+    back = lambda est: int(np.argmax(np.abs(est[20:] - 80.0) < 3.0))  # noqa: E731  windows until back on the pulse
+    assert back(aware) <= 6, aware[18:30]  # 12 s of stillness (measured: 6 windows)
+    assert back(plain) >= 12, plain[18:40]  # the plain forward filter stays locked for 24 s+ (measured: 14)
+    # while moving, re-acquisition avoids the lines the ACC explains
+    i150, i80 = np.argmin(np.abs(GRID - 150)), np.argmin(np.abs(GRID - 80))
+    for reacq, (lo, hi) in ((0.9, (0.0, 0.5)), (0.0, (0.99, 1.01))):
+        t = HrTracker(GRID, TrackParams(refine="mean", uniform=0.5, reacquire_acc=reacq))
+        for _ in range(5):
+            t.step(np.ones(GRID.size), acc_move)  # no evidence: the prediction is the re-acquisition prior
+        assert lo <= t.post[i150] / t.post[i80] <= hi, reacq
+
+
 # -- DSP baseline and ECG detector on simulated data --------------------------------------
 
 

@@ -32,6 +32,8 @@ EXPECTED = {
              "testdata/check_input.txt", "testdata/expected_output_q.txt"],
 }
 GENERATED = {"model_settings.h", "dsp_params.h", "app_settings.h", "model_data.h", "model_data.cc", "op_resolver.h"}
+GENERATED_ENGINE = {"model_settings.h", "dsp_params.h", "app_settings.h", "tm_model_engine.c", "tm_model_engine.h"}
+RUNTIMES = ["engine", "tflm"]
 
 
 @pytest.fixture(scope="module")
@@ -42,17 +44,36 @@ def toy(tmp_path_factory):
     return run, load_run(run, board="host")
 
 
-@pytest.fixture(scope="module")
-def projects(toy, tmp_path_factory):
+def _render_all(ctx, root: Path, runtime: str | None) -> dict:
+    import dataclasses
+
+    from tinyml_suite.common.deploy.boards import load_board
     from tinyml_suite.common.firmware_stage import deploy
 
-    _, ctx = toy
-    root = tmp_path_factory.mktemp("projects")
     out = {}
     for b in BOARDS:
-        result = deploy(ctx, b, root / b)
-        out[b] = (root / b, result)
+        board = load_board(b)
+        if runtime is not None and board.runtime != "litert":
+            board = dataclasses.replace(board, runtime=runtime)
+        out[b] = (root / b, deploy(ctx, board, root / b))
     return out
+
+
+@pytest.fixture(scope="module")
+def projects(toy, tmp_path_factory):
+    """Every board with its configured runtime: the compiled model (engine) on the C boards."""
+    return _render_all(toy[1], tmp_path_factory.mktemp("projects"), None)
+
+
+@pytest.fixture(scope="module")
+def tflm_projects(toy, tmp_path_factory):
+    """The same boards with board.runtime=tflm: TFLite Micro projects keep rendering."""
+    return _render_all(toy[1], tmp_path_factory.mktemp("projects_tflm"), "tflm")
+
+
+@pytest.fixture(params=RUNTIMES)
+def rendered(request):
+    return request.param, request.getfixturevalue("projects" if request.param == "engine" else "tflm_projects")
 
 
 def _src_dir(project: Path, board: str) -> Path:
@@ -64,17 +85,29 @@ def _src_dir(project: Path, board: str) -> Path:
 
 
 @pytest.mark.parametrize("board", BOARDS)
-def test_every_board_renders_its_project(projects, board):
+def test_every_board_renders_its_project(rendered, board):
+    runtime, projects = rendered
     project, result = projects[board]
     files = set(result["firmware"]["files"])
     assert files == {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
     for name in EXPECTED[board]:
         assert name in files, name
-    if board != "rpi4":
+    common = {"tm_runner.c", "tm_main.c", "toy_raw_features.c", "tm_app_default.c", "hal.h", "tm_app.h"}
+    if board != "rpi4" and runtime == "engine":
         src = _src_dir(project, board)
-        for name in GENERATED | {"tm_runner.c", "tm_main.c", "model_runner_tflm.cc", "toy_raw_features.c",
-                                 "tm_app_default.c", "hal.h", "tm_app.h"}:
+        engine = result["firmware"]["engine"]
+        for name in GENERATED_ENGINE | common | set(engine["kernel_sources"]) | {"tm_engine.h"}:
             assert (src / name).exists(), name
+        # no TFLite Micro anywhere: no glue, no model array, no op resolver
+        for name in ("model_runner_tflm.cc", "model_data.cc", "op_resolver.h"):
+            assert not (src / name).exists(), name
+        assert result["firmware"]["runtime"] == "engine" and result["fit"]["runtime"] == "engine"
+        assert result["fit"]["arena_bytes"] == engine["scratch_bytes"]
+    elif board != "rpi4":
+        src = _src_dir(project, board)
+        for name in GENERATED | common | {"model_runner_tflm.cc"}:
+            assert (src / name).exists(), name
+        assert not (src / "tm_model_engine.c").exists()
         # the op resolver registers exactly the ops of the model in model_data.cc
         from tinyml_suite.common.deploy.tflite_ops import model_ops, resolver_method
 
@@ -90,36 +123,40 @@ def _model_bytes(src: Path) -> bytes:
 
 
 @pytest.mark.parametrize("board", BOARDS)
-def test_banner_on_every_generated_source(projects, board):
+def test_banner_on_every_generated_source(rendered, board):
     from tinyml_suite.common.deploy.templates import templates_root
 
+    _, projects = rendered
     project, _ = projects[board]
     root = templates_root()
     verbatim = {p.name for p in (root / "common").iterdir()} | {p.name for p in (root / "dsp").iterdir()}
+    verbatim |= {p.name for p in (root / "engine").iterdir()}
     verbatim |= {p.name for p in (root / "boards").rglob("*") if p.is_file() and not p.name.endswith(".j2")}
     verbatim |= {"toy_raw_features.c"}
     data = {"model_int8.tflite", "settings.json", "deploy.json", "check_vectors.txt", "check_input.txt",
             "expected_output_q.txt"}
     checked = 0
     for p in project.rglob("*"):
-        if not p.is_file() or p.name in data or (p.name in verbatim and p.name not in GENERATED):
+        if not p.is_file() or p.name in data or (p.name in verbatim and p.name not in GENERATED | GENERATED_ENGINE):
             continue
         head = p.read_text().splitlines()[:2]
         assert any(BANNER.search(line) for line in head), f"{p.relative_to(project)}: {head}"
         checked += 1
-    assert checked >= (3 if board == "rpi4" else 8)
+    assert checked >= (3 if board == "rpi4" else 7)
 
 
-def test_project_files_parse(projects):
+def test_project_files_parse(rendered):
+    runtime, projects = rendered
+    tflm = runtime == "tflm"
     ini = configparser.ConfigParser()
     ini.read(projects["nucleo_l4r5zi"][0] / "platformio.ini")
     env = ini["env:nucleo_l4r5zi"]
     assert (env["platform"], env["board"], env["framework"]) == ("ststm32", "nucleo_l4r5zi", "arduino")
-    assert "tflite-micro-arduino-examples" in env["lib_deps"]
+    assert ("tflite-micro-arduino-examples" in env.get("lib_deps", "")) == tflm
 
     idf = projects["esp32s3"][0]
     comp = OmegaConf.load(idf / "main" / "idf_component.yml")
-    assert "espressif/esp-tflite-micro" in comp.dependencies
+    assert ("espressif/esp-tflite-micro" in comp.dependencies) == tflm
     srcs = re.search(r"SRCS (.*)\n", (idf / "main" / "CMakeLists.txt").read_text()).group(1)
     listed = re.findall(r'"([^"]+)"', srcs)
     assert set(listed) == {p.name for p in (idf / "main").iterdir() if p.suffix in (".c", ".cc")}
@@ -127,11 +164,11 @@ def test_project_files_parse(projects):
 
     sketch = projects["nano33_ble_sense"][0]
     assert OmegaConf.load(sketch / "sketch.yaml").default_fqbn == "arduino:mbed_nano:nano33ble"
-    assert "#include <TensorFlowLite.h>" in (sketch / "nano33_ble_sense.ino").read_text()
+    assert ("#include <TensorFlowLite.h>" in (sketch / "nano33_ble_sense.ino").read_text()) == tflm
 
     pico = projects["pico"][0]
     cm = (pico / "CMakeLists.txt").read_text()
-    assert "pico_sdk_import.cmake" in cm and "pico-tflmicro" in cm
+    assert "pico_sdk_import.cmake" in cm and ("pico-tflmicro" in cm) == tflm
     for s in re.findall(r"^  (src/\S+)$", cm, re.MULTILINE):
         assert (pico / s).exists(), s
 
@@ -140,25 +177,35 @@ def test_project_files_parse(projects):
     for var in ("FIRMWARE_C", "FIRMWARE_CXX", "CHECK_C"):
         for s in re.search(rf"^{var} = (.*)$", mk, re.MULTILINE).group(1).split():
             assert (host / s).exists(), s
-    assert "TFLM_DIR" in mk and "create_tflm_tree.py" in (host / "README.md").read_text()
+    readme = (host / "README.md").read_text()
+    if tflm:
+        assert "TFLM_DIR" in mk and "create_tflm_tree.py" in readme
+    else:  # the whole firmware is C99: `make` builds it, `make check` runs the real model
+        assert "-DTM_CHECK_REAL_MODEL=1" in mk and "create_tflm_tree.py" not in readme
+        assert "tm_model_engine.c" in re.search(r"^FIRMWARE_C = (.*)$", mk, re.MULTILINE).group(1)
 
 
 @needs_cc()
 @pytest.mark.parametrize("board", [b for b in BOARDS if b != "rpi4"])
-def test_c99_parts_of_every_project_compile_on_the_host(projects, board, tmp_path):
+def test_c99_parts_of_every_project_compile_on_the_host(rendered, board, tmp_path):
     """Runner, main loop, front end, app hooks with the project's own generated headers
-    (strict C99 flags), and the model array (C++17 -Werror). The board HAL and the TFLM
-    glue need the board SDK / TFLM and are not compiled here."""
-    project, _ = projects[board]
+    (strict C99 flags), and the model: the compiled model and its kernels (C99), or the
+    model array (C++17 -Werror). The board HAL and the TFLM glue need the board SDK / TFLM
+    and are not compiled here."""
+    runtime, projects = rendered
+    project, result = projects[board]
     src = _src_dir(project, board)
     c_files = ["tm_runner.c", "tm_main.c", "tm_app_default.c", "toy_raw_features.c"]
+    if runtime == "engine":
+        c_files += ["tm_model_engine.c", *result["firmware"]["engine"]["kernel_sources"]]
     for name in c_files:
         cmd = [shutil.which("cc"), *C_FLAGS, f"-I{src}", "-c", str(src / name), "-o", str(tmp_path / f"{name}.o")]
         proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
-    cmd = [shutil.which("c++"), *CXX_FLAGS, f"-I{src}", "-c", str(src / "model_data.cc"), "-o", str(tmp_path / "m.o")]
-    proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    if runtime == "tflm":
+        cmd = [shutil.which("c++"), *CXX_FLAGS, f"-I{src}", "-c", str(src / "model_data.cc"), "-o", str(tmp_path / "m.o")]
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
 
 
 def test_linux_runner_matches_the_tflm_outputs(projects, tmp_path):
@@ -264,7 +311,9 @@ def test_c99_parts_cross_compile_for_the_core_within_the_app_flash_estimate(proj
 
     project, _ = projects[board]
     src = _src_dir(project, board)
-    sources = [p for p in src.glob("*.c") if not re.match(r"(hal_\w+|main|tm_check|tm_model_replay)\.c$", p.name)]
+    # the compiled model (tm_model_engine.c, tm_eng_*.c) is measured by the engine itself
+    sources = [p for p in src.glob("*.c")
+               if not re.match(r"(hal_\w+|main|tm_check|tm_model_replay|tm_model_engine|tm_eng_\w+)\.c$", p.name)]
     (tmp_path / "stubs.c").write_text(_STUBS)
     (tmp_path / "libc_only.c").write_text(_LIBC_ONLY)
     flags = ARM_CORES[board]

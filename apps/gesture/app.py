@@ -69,6 +69,7 @@ class GestureApp(App):
     task = "classification"
     headline = "accuracy"
     firmware_main = ""
+    firmware_hooks = "apps/gesture/postprocess.c"
     custom_dataset = "imu_csv"
 
     _DEFAULTS: ClassVar[dict[str, Any]] = {
@@ -152,7 +153,8 @@ class GestureApp(App):
         validation windows and streams (:func:`.postprocess.choose_detector` states the
         rule); the choice replaces the configured values for evaluation, the streaming
         figures and the firmware header. The test split is never looked at. Without a
-        grid or validation data, nothing is calibrated.
+        grid or validation data, nothing is calibrated; without validation streams, only
+        the threshold is.
         """
         grid = self.options["calibrate_detector"]
         if grid is None or ctx.data is None or len(ctx.data.val) == 0:
@@ -164,6 +166,8 @@ class GestureApp(App):
         counts = [int(m) for m in (grid.get("min_consecutive") or [base.min_consecutive])]
         mask = self.event_mask(data.labels)
         streams = self._stream_posteriors(predict, ctx, "val")
+        if not streams:  # windows say nothing about the debounce: keep the configured count
+            counts = [base.min_consecutive]
         choice = choose_detector(
             predict(ctx.X["val"]), data.val.y, mask, streams, base=base, thresholds=thresholds,
             min_consecutive=counts, max_false_per_min=float(self.options["max_false_per_min"]),

@@ -98,6 +98,7 @@ class HeartRateApp(App):
     custom_dataset: ClassVar[str] = "ppg_csv"  # `tinyml new --from` starts from this loader
     higher_is_better: ClassVar[bool] = False
     firmware_main: ClassVar[str] = ""
+    firmware_hooks: ClassVar[str] = "apps/heart_rate/postprocess.c"
 
     _OPTIONS = ("hr_min_bpm", "hr_step_bpm", "n_bins", "label_sigma_bpm", "decode_half_width", "tracking",
                 "dsp_baseline", "trace_subject", "pretrain", "calibrate_tracking", "outputs")
@@ -408,6 +409,7 @@ class EcgApp(App):
     higher_is_better: ClassVar[bool] = False
     trains_model: ClassVar[bool] = False
     firmware_main: ClassVar[str] = "apps/heart_rate/ecg_main.c"
+    firmware_hooks: ClassVar[str] = "apps/heart_rate/postprocess.c"
 
     _OPTIONS = ("detector", "tolerance_s", "exclude_edges_s", "window_s", "hop_s")
 

@@ -87,6 +87,7 @@ class VibrationAnomalyApp(App):
     task: ClassVar[str] = "anomaly"
     headline: ClassVar[str] = "auc"
     custom_dataset: ClassVar[str] = "vibration_folder"  # `tinyml new --from` starts from this loader
+    firmware_hooks: ClassVar[str] = "apps/vibration_anomaly/postprocess.c"
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -362,6 +363,7 @@ class VibrationFaultClassifierApp(App):
     name: ClassVar[str] = "vibration_anomaly"
     task: ClassVar[str] = "classification"
     headline: ClassVar[str] = "accuracy"
+    firmware_hooks: ClassVar[str] = "apps/vibration_anomaly/postprocess.c"
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

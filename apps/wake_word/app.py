@@ -94,6 +94,7 @@ class WakeWordApp(App):
     headline: ClassVar[str] = "accuracy"
     custom_dataset: ClassVar[str] = "speech_commands"  # `tinyml new --from`: <word>/*.wav folders
     firmware_main: ClassVar[str] = "apps/wake_word/main_loop.c"
+    firmware_hooks: ClassVar[str] = "apps/wake_word/postprocess.c"
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

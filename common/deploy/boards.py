@@ -7,6 +7,12 @@ nothing.
 
 Fit check
 ---------
+runtime: engine (the model compiled to C99, the default on microcontrollers)
+flash = compiled model constants + engine code (both measured: arm-none-eabi-gcc -Os for
+        the board's Cortex-M core where installed, else the host compiler) + platform
+        estimate (``platform_flash_kb``: OS/SDK + C library) + app estimate (``app_flash_kb``)
+RAM   = the compiled model's static arena (exact) + the buffers below
+runtime: tflm
 flash = model bytes + runtime estimate (``runtime_flash_kb``) + app estimate (``app_flash_kb``)
 RAM   = tensor arena (measured, + margin) + runner buffers (ring buffer, window, features,
         int8 input/output; :func:`runner_buffer_bytes`) + the app's buffers
@@ -47,6 +53,7 @@ from tinyml_suite.common.errors import ConfigError, FitError
 __all__ = [
     "CYCLES_PER_FLOP",
     "CYCLES_PER_MAC",
+    "RUNTIMES",
     "TEMPLATES",
     "arena_with_margin",
     "board_kernels",
@@ -59,6 +66,10 @@ __all__ = [
     "runner_buffer_bytes",
     "validate_board",
 ]
+
+#: Inference runtimes a board can use: the model compiled to C99 (common/deploy/engine),
+#: TensorFlow Lite Micro, or the LiteRT interpreter (Linux boards).
+RUNTIMES = ("engine", "tflm", "litert")
 
 #: Project kinds with a folder under firmware_templates/boards/.
 TEMPLATES = ("host_c", "arduino", "platformio", "espidf", "pico_sdk", "linux_python", "baremetal")
@@ -172,7 +183,7 @@ def validate_board(board: BoardConfig) -> BoardConfig:
         value = getattr(board, name)
         if not isinstance(value, (int, float)) or value <= 0:
             raise ConfigError(f"board {board.name}: {name}={value!r} must be > 0")
-    for name in ("runtime_flash_kb", "app_flash_kb", "stack_reserve_kb"):
+    for name in ("runtime_flash_kb", "platform_flash_kb", "app_flash_kb", "stack_reserve_kb"):
         if getattr(board, name) < 0:
             raise ConfigError(f"board {board.name}: {name}={getattr(board, name)} must be >= 0")
     if not 0 <= board.arena_margin <= 2:
@@ -184,15 +195,25 @@ def validate_board(board: BoardConfig) -> BoardConfig:
         )
     if board.template not in TEMPLATES:
         raise ConfigError(f"board {board.name}: template={board.template!r} unknown; valid: {', '.join(TEMPLATES)}")
-    if board.runtime not in ("engine", "tflm", "litert"):
-        raise ConfigError(f"board {board.name}: runtime={board.runtime!r} must be 'engine', 'tflm' or 'litert'")
+    if board.runtime not in RUNTIMES:
+        raise ConfigError(f"board {board.name}: runtime={board.runtime!r} must be one of {', '.join(RUNTIMES)}")
+    if board.runtime == "litert" and board.template != "linux_python":
+        raise ConfigError(f"board {board.name}: runtime=litert runs on Linux only (template linux_python)")
+    if board.runtime != "litert" and board.template == "linux_python":
+        raise ConfigError(f"board {board.name}: the linux_python template runs runtime=litert")
     if board.fpu not in ("none", "sp", "dp"):
         raise ConfigError(f"board {board.name}: fpu={board.fpu!r} must be 'none', 'sp' or 'dp'")
     return board
 
 
 def board_kernels(board: BoardConfig) -> str:
-    """The kernel library the board's project builds with (a key of ``CYCLES_PER_MAC[core]``)."""
+    """The kernel library the board's project builds with (a key of ``CYCLES_PER_MAC[core]``).
+
+    ``runtime: engine`` builds the compiled model's portable C kernels: the estimate uses
+    the reference-kernel figure (the optimised libraries CMSIS-NN / ESP-NN come with TFLM).
+    """
+    if board.runtime == "engine":
+        return "reference"
     table = CYCLES_PER_MAC[board.core]
     for ext in board.dsp_extensions:
         if ext in table:
@@ -244,6 +265,7 @@ def fit_check(
     arena_used: int,
     buffers: Mapping[str, int],
     raise_on_fail: bool = True,
+    engine: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Flash and RAM budgets of the model on ``board``.
 
@@ -252,6 +274,10 @@ def fit_check(
     model_bytes : size of the int8 .tflite (0 for a DSP-only recipe)
     arena_used : tensor arena bytes measured on the TFLM host runtime (0: none)
     buffers : named RAM items besides the arena, in bytes (e.g. ``{"runner": ..., "app": ...}``)
+    engine : the compiled model's figures (``code_bytes``, ``const_bytes``, ``scratch_bytes``,
+        ``code_target``), for ``runtime: engine``: flash counts its measured code and
+        constants plus the platform estimate instead of the .tflite and the runtime
+        estimate, RAM its exact static arena instead of TFLM's arena + margin
 
     Returns ``{"flash_bytes", "ram_bytes", "fits", "flash_budget", "ram_budget",
     "flash_lines", "ram_lines", "arena_bytes", ...}`` (the "lines" are ``[name, bytes, note]``).
@@ -259,13 +285,38 @@ def fit_check(
     does not fit and ``raise_on_fail``.
     """
     litert = board.runtime == "litert"
-    arena = 0 if litert or arena_used <= 0 else arena_with_margin(arena_used, board.arena_margin)
-    flash_lines = [
-        ["model", int(model_bytes), "int8 .tflite"],
-        ["runtime", int(board.runtime_flash_kb * 1024), "estimate (docs/boards.md)"],
-        ["app", int(board.app_flash_kb * 1024), "estimate: runner + HAL + DSP front end"],
-    ]
-    ram_lines = [["arena", arena, f"measured {int(arena_used)} + {board.arena_margin:.0%} margin" if arena else "none"]]
+    if engine is not None:
+        target = str(engine.get("code_target", "?"))
+        arena = int(engine["scratch_bytes"])
+        flash_lines = [
+            ["model", int(engine["const_bytes"]), f"compiled model constants: measured ({target})"],
+            ["engine code", int(engine["code_bytes"]), f"kernels + invoke: measured ({target}, -Os)"],
+            ["platform", int(board.platform_flash_kb * 1024), "estimate: OS/SDK + C library (docs/boards.md)"],
+            ["app", int(board.app_flash_kb * 1024), "estimate: runner + HAL + DSP front end"],
+        ]
+        ram_lines = [["arena", arena, "compiled model's static arena (exact, planned at compile time)"]]
+    elif board.runtime == "engine" and model_bytes > 0:
+        raise ConfigError(
+            f"board {board.name}: the fit check for runtime=engine needs the compiled model's figures "
+            "(fit_check(..., engine=engine_figures(compile_model(model)))); or set runtime=tflm"
+        )
+    elif board.runtime == "engine":  # no model (a DSP-only recipe): no runtime at all
+        arena = 0
+        flash_lines = [
+            ["model", 0, "none"],
+            ["platform", int(board.platform_flash_kb * 1024), "estimate: OS/SDK + C library (docs/boards.md)"],
+            ["app", int(board.app_flash_kb * 1024), "estimate: runner + HAL + DSP front end"],
+        ]
+        ram_lines = [["arena", 0, "none"]]
+    else:
+        arena = 0 if litert or arena_used <= 0 else arena_with_margin(arena_used, board.arena_margin)
+        flash_lines = [
+            ["model", int(model_bytes), "int8 .tflite"],
+            ["runtime", int(board.runtime_flash_kb * 1024), "estimate (docs/boards.md)"],
+            ["app", int(board.app_flash_kb * 1024), "estimate: runner + HAL + DSP front end"],
+        ]
+        ram_lines = [["arena", arena,
+                      f"measured {int(arena_used)} + {board.arena_margin:.0%} margin" if arena else "none"]]
     ram_lines += [[str(k), int(v), "static buffers"] for k, v in buffers.items()]
     ram_lines.append(["stack+sdk", int(board.stack_reserve_kb * 1024), "reserve (estimate)"])
     flash = sum(x[1] for x in flash_lines)
@@ -283,7 +334,8 @@ def fit_check(
         "flash_free": flash_budget - flash,
         "ram_free": ram_budget - ram,
         "arena_bytes": arena,
-        "arena_used_bytes": int(arena_used),
+        "arena_used_bytes": int(arena_used) if engine is None else arena,
+        "runtime": board.runtime,
         "flash_lines": flash_lines,
         "ram_lines": ram_lines,
     }

@@ -33,6 +33,7 @@ from tinyml_suite.common.errors import DeployError
 __all__ = [
     "FirmwareSpec",
     "build_firmware",
+    "compile_for_board",
     "check_vectors",
     "check_vectors_text",
     "device_stream",
@@ -76,8 +77,10 @@ class FirmwareSpec:
     scratch_bytes: int = 0
     sensor: str = "adc"
     firmware_main: str = ""
+    firmware_hooks: str = ""  # the app's tm_app.h implementation, relative to firmware_templates/ ("" = default)
     check_stream: np.ndarray | None = None  # (channels, n) raw samples for check vectors
     check_source: str = ""
+    engine_verified: bool | None = None  # the compiled model equalled TFLM in the verify stage (None: unknown)
 
     @property
     def has_model(self) -> bool:
@@ -218,18 +221,65 @@ def check_vectors_text(vec: dict[str, np.ndarray], spec: FirmwareSpec) -> str:
 # -- generation -------------------------------------------------------------------------
 
 
-def generate_sources(spec: FirmwareSpec, *, arena_bytes: int, arena_margin: float) -> dict[str, str]:
-    """The generated C/C++ sources of a project, by file name (all start with the banner)."""
+def generate_sources(
+    spec: FirmwareSpec, *, arena_bytes: int, arena_margin: float, engine: Any = None
+) -> dict[str, str]:
+    """The generated C/C++ sources of a project, by file name (all start with the banner).
+
+    With ``engine`` (a :class:`~tinyml_suite.common.deploy.engine.CompiledModel`) the
+    model is the compiled C (``tm_model_engine.c`` / ``.h``); otherwise the ``.tflite``
+    as a C array and the TFLite Micro op resolver.
+    """
     h = spec.config_hash
+    settings = spec.settings(arena_bytes, arena_margin)
+    if engine is not None:
+        settings = dataclasses.replace(settings, arena_how=(
+            "Not used by the compiled model (runtime: engine): its static arena of "
+            f"{engine.scratch_bytes} bytes is in tm_model_engine.c. The TFLite Micro figure below "
+            "applies to runtime: tflm."
+        ))
     files = {
-        "model_settings.h": cgen.model_settings_header(spec.settings(arena_bytes, arena_margin), config_hash=h),
+        "model_settings.h": cgen.model_settings_header(settings, config_hash=h),
         "dsp_params.h": cgen.dsp_params_header(dsp_defines(spec.extractor, spec.sample_rate), config_hash=h),
         "app_settings.h": cgen.app_settings_header(spec.firmware_context, spec.calibration, config_hash=h),
     }
-    if spec.has_model:
+    if spec.has_model and engine is not None:
+        files.update(engine.sources)
+    elif spec.has_model:
         files.update(cgen.model_data_files(spec.model_bytes, app=spec.app, config_hash=h))
         files["op_resolver.h"] = cgen.op_resolver_header(list(spec.ops), config_hash=h)
     return files
+
+
+def compile_for_board(spec: FirmwareSpec, board: BoardConfig) -> tuple[Any, dict[str, Any]]:
+    """The model compiled to C for ``board`` and its figures (runtime: engine).
+
+    Raises :class:`DeployError` when the verify stage found the compiled model differing
+    from TFLM, or the model has an operator the engine does not compile.
+    """
+    from tinyml_suite.common.deploy.engine import compile_model
+    from tinyml_suite.common.deploy.engine.check import engine_figures
+
+    if spec.engine_verified is False:
+        raise DeployError(
+            "the compiled model differed from TFLite Micro in the verify stage (metrics.json engine.n_mismatched); "
+            "deploy with board.runtime=tflm and report the model"
+        )
+    cm = compile_model(spec.model_bytes, config_hash=spec.config_hash)
+    figures = engine_figures(cm, core=board.core)
+    if spec.engine_verified is None:  # a model no run verified: check it here before rendering
+        from tinyml_suite.common.deploy.engine.check import self_check
+
+        res = self_check(cm, spec.model_bytes, arena_size=max(2 * spec.arena_used, 64 * 1024))
+        if not res["matches_tflm"]:
+            raise DeployError(
+                f"the compiled model differs from TFLite Micro on {res['n_mismatched']} of {res['n_compared']} "
+                "random inputs; deploy with board.runtime=tflm and report the model"
+            )
+        figures["verified_on"] = f"{res['n_compared']} random int8 inputs at deploy time (identical to TFLM)"
+    else:
+        figures["verified_on"] = "the run's evaluation inputs (verify stage, metrics.json engine)"
+    return cm, figures
 
 
 def engine_sources(spec: FirmwareSpec) -> dict[str, str]:
@@ -268,11 +318,15 @@ def build_firmware(
 
     if not (templates_root() / "boards" / board.template).is_dir():
         raise DeployError(f"firmware_templates/boards/{board.template}/ (board {board.name}) is missing from the installation")
+    cm = None
+    engine_fig: dict[str, Any] | None = None
     if spec.has_model:
         from tinyml_suite.common.deploy.tflite_ops import check_tflm_support
 
         if board.runtime == "tflm":
             check_tflm_support(list(spec.ops))
+        elif board.runtime == "engine":
+            cm, engine_fig = compile_for_board(spec, board)
     # 1. fit (before anything is generated or written)
     buffers = {
         "runner": runner_buffer_bytes(
@@ -284,7 +338,8 @@ def build_firmware(
     }
     if board.runtime == "litert":
         buffers = {}
-    fit = fit_check(board, model_bytes=len(spec.model_bytes or b""), arena_used=spec.arena_used, buffers=buffers)
+    fit = fit_check(board, model_bytes=len(spec.model_bytes or b""), arena_used=spec.arena_used, buffers=buffers,
+                    engine=engine_fig)
     # 2. latency
     flops, flops_basis = dsp_flops(spec.extractor, (spec.channels, spec.window_samples))
     latency = estimate_latency(board, macs=spec.macs, dsp_flops=flops, dsp_basis=flops_basis)
@@ -302,17 +357,15 @@ def build_firmware(
             extra["model_int8.tflite"] = spec.model_bytes
         extra["settings.json"] = runner_settings_json(spec, features_config or {})
     else:
-        generated = generate_sources(spec, arena_bytes=arena_bytes, arena_margin=board.arena_margin)
+        generated = generate_sources(spec, arena_bytes=arena_bytes, arena_margin=board.arena_margin, engine=cm)
         if board.template == "baremetal":
             from tinyml_suite.common.deploy.baremetal import check_samples_c
 
-            if spec.has_model:
-                if board.runtime != "engine":
-                    raise DeployError(
-                        f"board {board.name} builds bare-metal C99 without TFLite Micro's C++: it needs "
-                        f"runtime=engine (the model compiled to C), not {board.runtime}"
-                    )
-                generated.update(engine_sources(spec))
+            if spec.has_model and board.runtime != "engine":
+                raise DeployError(
+                    f"board {board.name} builds bare-metal C99 without TFLite Micro's C++: it needs "
+                    f"runtime=engine (the model compiled to C), not {board.runtime}"
+                )
             generated["tm_testdata.c"] = check_samples_c(
                 device_stream(spec, board.check_inferences),
                 banner=cgen.generated_banner(cgen.TOOL, spec.config_hash, "//"),
@@ -338,16 +391,20 @@ def build_firmware(
                      "sensor": spec.sensor, "hop_samples": spec.hop_samples}), indent=2) + "\n"
     # 4. render
     out = Path(out_dir)
-    files = render_project(spec, board, out, generated=generated, fit=fit, latency=latency, extra_files=extra)
+    files = render_project(spec, board, out, generated=generated, fit=fit, latency=latency, extra_files=extra,
+                           engine_kernels=cm.kernel_paths() + cm.header_paths() if cm is not None else None)
     fw = {
         "path": str(out),
         "board": board.name,
         "template": board.template,
+        "runtime": board.runtime if spec.has_model else "none (no model)",
         "files": files,
         "sensor": spec.sensor,
         "hop_samples": spec.hop_samples,
         "calibration": spec.calibration,
     }
+    if engine_fig is not None:
+        fw["engine"] = engine_fig
     log.info(
         "Firmware for %s: %s (flash %d/%d, RAM %d/%d bytes; latency estimate %s ms)",
         board.name, out, fit["flash_bytes"], fit["flash_budget"], fit["ram_bytes"], fit["ram_budget"],

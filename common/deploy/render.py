@@ -2,10 +2,12 @@
 
 Layers, later ones replacing files of the same path (a base plus per-board overrides by file name):
 
-1. ``firmware_templates/common/``: the C99 runner, HAL/model/app contracts, TFLM glue;
+1. ``firmware_templates/common/``: the C99 runner, HAL/model/app contracts, and the
+   model: the compiled model's kernels from ``firmware_templates/engine/`` (runtime
+   ``engine``) or the TFLM glue (runtime ``tflm``);
    plus the front end's files from ``firmware_templates/dsp/`` (the extractor's
-   ``c_sources()`` and every ``tm_*.h``), the app's hooks
-   (``firmware_templates/apps/<app>/postprocess.c`` or ``tm_app_default.c``) and the
+   ``c_sources()`` and every ``tm_*.h``), the app's hooks (``App.firmware_hooks``, e.g.
+   ``firmware_templates/apps/wake_word/postprocess.c``, or ``tm_app_default.c``) and the
    app's main loop if it has one (``App.firmware_main``) - all copied into the project's
    source folder;
 2. ``firmware_templates/boards/<template>/``: the project kind (``board.template``:
@@ -83,21 +85,34 @@ def _comment_for(name: str) -> str | None:
     return _COMMENT.get(Path(name).suffix)
 
 
-def project_sources(spec: FirmwareSpec, *, host_check: bool, template: str = "") -> dict[str, Path]:
-    """C/C++ files copied from firmware_templates into the project's source folder (name -> path)."""
+def project_sources(
+    spec: FirmwareSpec, *, host_check: bool, template: str = "", engine_kernels: list[Path] | None = None
+) -> dict[str, Path]:
+    """C/C++ files copied from firmware_templates into the project's source folder (name -> path).
+
+    With ``engine_kernels`` (the compiled model's kernel sources and headers from
+    ``firmware_templates/engine``) the model runs as compiled C; otherwise through the
+    TFLite Micro glue. ``make check`` then runs the real compiled model instead of
+    replaying TFLM's outputs.
+    """
     root = templates_root()
     files: dict[str, Path] = {n: root / "common" / n for n in FIRMWARE_FILES}
     files.update({n: root / "common" / n for n in TEMPLATE_FILES.get(template, ())})
-    if spec.has_model:
+    if spec.has_model and engine_kernels is not None:
+        files.update({p.name: p for p in engine_kernels})
+    elif spec.has_model:
         files.update({n: root / "common" / n for n in TFLM_FILES})
     if host_check:
-        files.update({n: root / "common" / n for n in CHECK_FILES})
+        names = ("tm_check.c",) if spec.has_model and engine_kernels is not None else CHECK_FILES
+        files.update({n: root / "common" / n for n in names})
     for p in feature_sources(spec.extractor):
         files[p.name] = p
     for h in sorted((root / "dsp").glob("tm_*.h")):
         files.setdefault(h.name, h)
-    app_hooks = root / "apps" / spec.app / "postprocess.c"
-    if app_hooks.exists():
+    if spec.firmware_hooks:
+        app_hooks = root / spec.firmware_hooks
+        if not app_hooks.is_file():
+            raise DeployError(f"app={spec.app} firmware_hooks={spec.firmware_hooks} not found under {root}")
         files["postprocess.c"] = app_hooks
         for h in sorted(app_hooks.parent.glob("*.h")):
             files[h.name] = h
@@ -133,11 +148,13 @@ def render_project(
     fit: Mapping[str, Any],
     latency: Mapping[str, Any],
     extra_files: Mapping[str, str | bytes] | None = None,
+    engine_kernels: list[Path] | None = None,
 ) -> list[str]:
     """Render the project of ``board`` into ``out_dir`` (atomically); return its files.
 
     ``generated`` are the generated sources by file name (put in the source folder);
-    ``extra_files`` are further files by path relative to the project (e.g. the check
+    ``engine_kernels`` are the compiled model's kernel files (``runtime: engine``; None
+    for TFLite Micro). ``extra_files`` are further files by path relative to the project (e.g. the check
     vectors, the .tflite of a Python runner).
     """
     root = templates_root()
@@ -151,7 +168,9 @@ def render_project(
         raise DeployError(f"firmware_templates/boards/{template}/ is missing from the installation")
     src_dir = SOURCE_DIR[template]
     host_check = template == "host_c"
-    copied = project_sources(spec, host_check=host_check, template=template) if src_dir is not None else {}
+    copied = (project_sources(spec, host_check=host_check, template=template, engine_kernels=engine_kernels)
+              if src_dir is not None else {})
+    engine = spec.has_model and engine_kernels is not None
 
     # what the templates see
     def rel(name: str) -> str:
@@ -182,6 +201,8 @@ def render_project(
         "firmware_c_sources": [rel(n) for n in c_srcs if n not in CHECK_FILES],
         "check_c_sources": [rel(n) for n in c_srcs if n not in check_excluded],
         "has_model": spec.has_model,
+        "engine": engine,  # the model is compiled C (runtime: engine): no TFLite Micro anywhere
+        "tflm": spec.has_model and not engine and board.runtime == "tflm",
         "sensor": spec.sensor,
         "tool": cgen.TOOL,
         "kib": lambda n: f"{n / 1024:.1f}",

@@ -294,12 +294,21 @@ def compare(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     return {"exact": bool(mx == 0), "max_abs_diff": mx, "n": len(a), "n_mismatched": int((per_example > 0).sum())}
 
 
-def tflm_predictor(model_bytes: bytes, arena_size: int | None = None, *, require_int8: bool = True) -> PredictFn:
+def tflm_predictor(
+    model_bytes: bytes,
+    arena_size: int | None = None,
+    *,
+    require_int8: bool = True,
+    record: list[tuple[np.ndarray, np.ndarray]] | None = None,
+) -> PredictFn:
     """A predictor that runs the model on TFLM and returns DEQUANTISED float32 outputs.
 
     With ``arena_size=None`` the arena is measured first (child processes, a few
     seconds). With ``require_int8`` (default) a model whose input or output is not int8
-    raises :class:`DeployError` at once.
+    raises :class:`DeployError` at once. With a ``record`` list, every call appends its
+    quantised inputs and TFLM's raw outputs (``(Xq, raw)``), so another runtime can be
+    compared on exactly the inputs the metrics saw (the verify stage does this for the
+    compiled model).
     """
     info_in, info_out = io_info(model_bytes)
     if require_int8:
@@ -311,7 +320,10 @@ def tflm_predictor(model_bytes: bytes, arena_size: int | None = None, *, require
     it = _tflm_interpreter(model_bytes, int(arena_size))  # one interpreter, reused
 
     def predict(X: np.ndarray) -> np.ndarray:
-        raw = _tflm_invoke_all(it, _prepare_inputs(X, info_in, "TFLM predictor"), info_out)
+        Xq = _prepare_inputs(X, info_in, "TFLM predictor")
+        raw = _tflm_invoke_all(it, Xq, info_out)
+        if record is not None:
+            record.append((np.asarray(Xq), np.asarray(raw)))
         if info_out.quantized:
             return dequantize(raw, info_out.scale, info_out.zero_point)
         return raw.astype(np.float32)

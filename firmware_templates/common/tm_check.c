@@ -9,6 +9,10 @@
  * window is within TM_CHECK_TOL_LSB (default 1 LSB: float rounding in the front end
  * may move a value across a quantisation step) and the window count matches.
  *
+ * With TM_CHECK_REAL_MODEL 1 (runtime: engine) the real compiled model runs instead of
+ * the replay: the runner infers on the C front end's input, and every window's model is
+ * also invoked on Python's int8 input, whose outputs must equal TFLite Micro's exactly.
+ *
  * A DSP-only recipe (TM_HAS_MODEL 0) has no quantised input: the expected values are the
  * float features, compared with a relative tolerance TM_CHECK_FEATURE_RTOL (default 1e-3
  * of the window's largest |feature|, + 1e-6).
@@ -33,8 +37,15 @@
 #ifndef TM_CHECK_FEATURE_RTOL
 #define TM_CHECK_FEATURE_RTOL 1e-3f
 #endif
+#ifndef TM_CHECK_REAL_MODEL
+#define TM_CHECK_REAL_MODEL 0
+#endif
 
+#if TM_CHECK_REAL_MODEL
+#include "tm_model.h"
+#else
 void tm_model_replay_set(const int8_t* outputs, int n_windows);
+#endif
 
 static int fail(const char* msg) {
   fprintf(stderr, "tm_check: %s\n", msg);
@@ -45,7 +56,7 @@ int main(int argc, char** argv) {
   const char* path = argc > 1 ? argv[1] : "testdata/check_vectors.txt";
   FILE* f = fopen(path, "r");
   int version = 0, n_frames = 0, channels = 0, n_windows = 0, n_feat = 0, n_out = 0;
-  int w, i, worst = 0, bad_windows = 0, runs = 0;
+  int w, i, worst = 0, bad_windows = 0, runs = 0, model_mismatches = 0;
   int* expected_in;
   float* expected_feat;
   int8_t* outputs;
@@ -85,7 +96,10 @@ int main(int argc, char** argv) {
       outputs[w * n_out + i] = (int8_t)v;
     }
   }
+  (void)model_mismatches; /* counted with TM_CHECK_REAL_MODEL only */
+#if !TM_CHECK_REAL_MODEL
   tm_model_replay_set(outputs, n_windows);
+#endif
   if (tm_runner_init() != 0) return fail("tm_runner_init failed");
   for (i = 0; i < n_frames; ++i) {
     float frame[TM_INPUT_CHANNELS];
@@ -122,6 +136,19 @@ int main(int argc, char** argv) {
         if (diff > worst) worst = diff;
         if (diff > TM_CHECK_TOL_LSB) bad_windows++;
         printf("window %d: model input max |C - Python| = %d LSB\n", runs, diff);
+#if TM_CHECK_REAL_MODEL && TM_HAS_MODEL
+        {
+          /* the compiled model on Python's input must give TFLite Micro's output */
+          static int8_t in_q[TM_FEATURE_COUNT];
+          static int8_t out_q[TM_MODEL_OUTPUT_COUNT];
+          int same = 1;
+          for (k = 0; k < n_feat; ++k) in_q[k] = (int8_t)expected_in[runs * n_feat + k];
+          if (tm_model_invoke(in_q, out_q) != 0) return fail("tm_model_invoke failed");
+          for (k = 0; k < n_out; ++k) same &= out_q[k] == outputs[runs * n_out + k];
+          if (!same) model_mismatches++;
+          printf("window %d: compiled model output %s TFLite Micro's\n", runs, same ? "equals" : "DIFFERS FROM");
+        }
+#endif
       }
       runs++;
     }
@@ -138,6 +165,10 @@ int main(int argc, char** argv) {
            TM_CHECK_TOL_LSB, bad_windows);
   }
   if (runs != n_windows) return fail("window count differs from Python");
+#if TM_CHECK_REAL_MODEL && TM_HAS_MODEL
+  printf("tm_check: compiled model bit-exact with TFLite Micro on %d of %d window(s)\n", runs - model_mismatches, runs);
+  if (model_mismatches) return fail("FAILED: the compiled model's outputs differ from TFLite Micro's");
+#endif
   if (bad_windows) return fail("FAILED: C front end + quantisation differ from Python");
   printf("tm_check: OK\n");
   return 0;

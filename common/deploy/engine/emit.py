@@ -20,9 +20,7 @@ from tinyml_suite.common.deploy.engine.graph import Graph
 from tinyml_suite.common.deploy.engine.lower import Step
 from tinyml_suite.common.deploy.engine.plan import MemoryPlan, Storage
 
-__all__ = ["ENGINE_TOOL", "MODEL_C", "MODEL_H", "emit_sources"]
-
-ENGINE_TOOL = "tinyml-suite engine (common/deploy/engine)"
+__all__ = ["MODEL_C", "MODEL_H", "emit_sources"]
 MODEL_C = "tm_model_engine.c"
 MODEL_H = "tm_model_engine.h"
 
@@ -80,7 +78,7 @@ def _pointer(st: Storage, dtype: str, *, const: bool) -> str:
 
 def emit_sources(g: Graph, steps: list[Step], plan: MemoryPlan, *, config_hash: str = "-") -> dict[str, str]:
     """``{MODEL_C: text, MODEL_H: text}`` for the compiled model."""
-    banner = cgen.generated_banner(ENGINE_TOOL, config_hash)
+    banner = cgen.generated_banner(cgen.TOOL, config_hash) + "// The model compiled to C99 by common/deploy/engine.\n"
     ins = [g.t(t) for t in g.inputs]
     outs = [g.t(t) for t in g.outputs]
     n_in, n_out = len(ins), len(outs)

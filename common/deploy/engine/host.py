@@ -18,6 +18,8 @@ import shutil
 import subprocess
 import tempfile
 import time
+import uuid
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +28,12 @@ import numpy as np
 from tinyml_suite.common.deploy.engine.compiler import CompiledModel
 from tinyml_suite.common.errors import DeployError
 
-__all__ = ["ARM_FLAGS", "HostModel", "code_size", "find_compiler", "tm_model_header"]
+__all__ = ["ARM_CORES", "ARM_FLAGS", "HostModel", "code_size", "find_compiler", "tm_model_header"]
 
 #: Cortex-M4F flags (the suite's Cortex-M boards: nRF52840, STM32L4R5)
 ARM_FLAGS = ("-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard")
-_CORE_FLAGS = {
+#: Cortex-M cores (the ``core`` of a board) code_size can build for, and their flags
+ARM_CORES: dict[str, tuple[str, ...]] = {
     "cortex-m4f": ARM_FLAGS,
     "cortex-m0plus": ("-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"),
 }
@@ -79,6 +82,16 @@ def _run(cmd: list[str], what: str) -> None:
         raise DeployError(f"{what} failed ({Path(cmd[0]).name} exit {proc.returncode}): {detail[:300]}")
 
 
+def _unload_and_remove(handle: int, folder: str) -> None:
+    try:
+        import _ctypes
+
+        _ctypes.dlclose(handle)
+    except (ImportError, AttributeError, OSError):  # pragma: no cover - non-POSIX
+        pass
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 class HostModel:
     """A :class:`CompiledModel` built as a host shared library, callable from numpy.
 
@@ -96,17 +109,20 @@ class HostModel:
         if cc is None:
             raise DeployError("no host C compiler (cc) to build the compiled model; install gcc or clang, or set CC")
         self.cm = cm
-        self._tmp = tempfile.TemporaryDirectory(prefix="tinyml-engine-")
-        d = Path(self._tmp.name)
+        d = Path(tempfile.mkdtemp(prefix="tinyml-engine-"))
         cm.write(d)
         shutil.copyfile(tm_model_header(), d / "tm_model.h")
         (d / "tm_engine_host.c").write_text(_BATCH_C)
         sources = [d / n for n in cm.sources if n.endswith(".c")] + [d / n for n in cm.kernel_sources]
         sources.append(d / "tm_engine_host.c")
-        lib = d / "libtm_model.so"
+        lib = d / f"libtm_model_{uuid.uuid4().hex[:12]}.so"
         _run([cc, "-std=c99", opt, "-fPIC", "-shared", *extra_flags, f"-I{d}",
               *map(str, sources), "-o", str(lib), "-lm"], "building the compiled model on the host")
         self._lib = ctypes.CDLL(str(lib))
+        # unload before deleting: glibc's dlopen recognises an already loaded library by
+        # device and inode, so a deleted, still-mapped library whose inode is reused by
+        # the next build would be returned instead of the new one
+        self._finalizer = weakref.finalize(self, _unload_and_remove, self._lib._handle, str(d))
         self._run = self._lib.tm_model_run
         self._run.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_void_p)]
         self._run.restype = ctypes.c_int
@@ -116,8 +132,8 @@ class HostModel:
         self._out_arr = (ctypes.c_void_p * len(cm.outputs))()
 
     def close(self) -> None:
-        """Remove the build folder (the loaded library stays usable on POSIX)."""
-        self._tmp.cleanup()
+        """Unload the library and remove the build folder (the model cannot run after this)."""
+        self._finalizer()
 
     def _prepare(self, xs: tuple[np.ndarray, ...]) -> tuple[list[np.ndarray], int]:
         if len(xs) != len(self.cm.inputs):
@@ -140,12 +156,15 @@ class HostModel:
         """Run every example (one ``tm_model_run`` call each); outputs as ``(n, *shape)``."""
         arrays, n = self._prepare(xs)
         outs = [np.zeros((n, int(np.prod(o.shape))), dtype=np.dtype(o.dtype)) for o in self.cm.outputs]
+        in_base = [(a.ctypes.data, a.strides[0]) for a in arrays]
+        out_base = [(o.ctypes.data, o.strides[0]) for o in outs]
+        run, ins, outp = self._run, self._in_arr, self._out_arr
         for i in range(n):
-            for k, a in enumerate(arrays):
-                self._in_arr[k] = a[i].ctypes.data
-            for k, o in enumerate(outs):
-                self._out_arr[k] = o[i].ctypes.data
-            if self._run(self._in_arr, self._out_arr) != 0:
+            for k, (base, step) in enumerate(in_base):
+                ins[k] = base + i * step
+            for k, (base, step) in enumerate(out_base):
+                outp[k] = base + i * step
+            if run(ins, outp) != 0:
                 raise DeployError("tm_model_run returned an error")
         return [o.reshape((n, *info.shape[1:]) if info.shape and info.shape[0] == 1 else (n, *info.shape))
                 for o, info in zip(outs, self.cm.outputs)]
@@ -231,7 +250,7 @@ def code_size(cm: CompiledModel, *, target: str = "host", core: str = "cortex-m4
         gcc, size_tool = shutil.which("arm-none-eabi-gcc"), shutil.which("arm-none-eabi-size")
         if gcc is None or size_tool is None:
             raise DeployError("arm-none-eabi-gcc / arm-none-eabi-size are not installed (apt install gcc-arm-none-eabi)")
-        flags = list(_CORE_FLAGS.get(core, ARM_FLAGS))
+        flags = list(ARM_CORES.get(core, ARM_FLAGS))
         elf = d / "model.elf"
         _run([gcc, "-std=c99", "-Os", *flags, "-ffunction-sections", "-fdata-sections", f"-I{d}",
               "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections",
