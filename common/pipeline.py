@@ -149,10 +149,10 @@ def stage_evaluate(ctx: RunContext) -> dict[str, Any]:
     """Calibrate on validation data (unless the run is a saved one that has its calibration),
     then score the float model on the test split."""
     predict = ctx.float_predict() if ctx.app.trains_model else ctx.app.dsp_predictor(ctx)
-    if "calibration" not in ctx.state:
-        ctx.state["calibration"] = ctx.app.calibrate(predict, ctx) or {}
+    if ctx.state.calibration is None:
+        ctx.state.calibration = ctx.app.calibrate(predict, ctx) or {}
     # saved with the run so that `tinyml evaluate` and `tinyml deploy` can reuse it
-    ctx.metrics["calibration"] = ctx.state["calibration"]
+    ctx.metrics["calibration"] = ctx.state.calibration
     result = evaluate_predictor(ctx, predict, "float")
     ctx.metrics["float"] = result
     log.info("Float %s = %.4f", ctx.app.headline, result[ctx.app.headline])
