@@ -167,14 +167,18 @@ class App:
         """RAM the app's sample/feature buffers take on the device (for the fit check)."""
         return 0
 
-    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]] | None:
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray,
+                      stream: np.ndarray | None = None) -> list[dict[str, Any]] | None:
         """The events the firmware's hooks must report for these inferences, from Python.
 
         ``features`` [shape=(k, n_features)] are the float features of k consecutive
         inferences of the firmware and ``outputs`` [shape=(k, n_outputs)] its dequantised
         model outputs (float32). Returns one dict per reported event with the keys of the
         firmware's JSON line (``event``, ``index``, ``value``, ``confidence``, ``window``),
-        or None when the app cannot say. The default is ``tm_app_default.c``: the arg-max
+        or None when the app cannot say; ``index_tol`` in an event allows its index to differ
+        by that much, and a ``value``/``confidence`` of None is not compared. ``stream``
+        [shape=(channels, n)] is the raw input the firmware read (for main loops without
+        per-inference hooks). The default is ``tm_app_default.c``: the arg-max
         class every window (classification), ``outputs[0]`` (regression), or the mean
         squared reconstruction error against the calibrated threshold (anomaly).
         """

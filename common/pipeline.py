@@ -210,6 +210,10 @@ def run_recipe(cfg: DictConfig, run_dir: Path | None = None) -> tuple[dict[str, 
     seed = check_seed(cfg.get("seed"))
     if "trainer" in cfg:
         parse_options(TrainerConfig, OmegaConf.to_container(cfg.trainer, resolve=True), where="trainer")
+    if "board" in cfg:  # the deploy stage needs it at the end; its values are checked now
+        from tinyml_suite.common.deploy.boards import load_board
+
+        load_board(cfg.board)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     _seed_everything(seed)

@@ -387,11 +387,13 @@ def stage_device(ctx: RunContext) -> dict[str, Any]:
     arena = int(ctx.state.get("firmware_arena_bytes") or ctx.state.get("arena_bytes") or 0)
     app = ctx.app
     result = device_check(project, spec, board, arena_bytes=arena,
-                          expected_events=lambda feats, outs: app.device_events(ctx, feats, outs))
+                          expected_events=lambda feats, outs, stream: app.device_events(ctx, feats, outs, stream))
     ctx.metrics["device"] = result
     if ctx.metrics.get("fit"):
-        ctx.metrics["fit"] = measured_fit(ctx.metrics["fit"], result, board)
-    if not result["outputs_match"]:
+        fit = ctx.metrics["fit"]
+        split = [line for line in fit.get("flash_lines", []) if line[0] in ("model", "engine code") and line[1]]
+        ctx.metrics["fit"] = measured_fit(fit, result, board, split_flash=split)
+    if result["outputs_match"] is False:
         from tinyml_suite.common.io import write_json
 
         write_json(ctx.run_dir / "metrics.json", ctx.metrics)

@@ -317,7 +317,8 @@ class GestureApp(App):
         # posterior ring (float32) + average + counters
         return 4 * k * (int(self.options["smooth_windows"]) + 1) + 32
 
-    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]]:
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray,
+                      stream: np.ndarray | None = None) -> list[dict[str, Any]]:
         """postprocess.c's events from Python's :func:`detect` (value: the smoothed score,
         confidence: the raw posterior of the class in that window)."""
         labels = tuple(ctx.data.labels) if ctx.data is not None else ()

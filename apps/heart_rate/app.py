@@ -379,7 +379,8 @@ class HeartRateApp(App):
         n = int(self.grid.size)
         return 4 * (6 * n + len(self.active_tracking(ctx).kernel(float(self.grid[1] - self.grid[0]))))
 
-    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]]:
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray,
+                      stream: np.ndarray | None = None) -> list[dict[str, Any]]:
         """postprocess.c's estimate of every window: :class:`HrTracker` over the softmax of
         the outputs (value: BPM, confidence: the posterior mass near it), one recording."""
         from tinyml_suite.apps.heart_rate.postprocess import HrTracker
@@ -511,3 +512,17 @@ class EcgApp(App):
 
         fs = float(ctx.data.sample_rate) if ctx.data is not None else 360.0
         return detector_ram_bytes(self.detector, fs)
+
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray,
+                      stream: np.ndarray | None = None) -> list[dict[str, Any]] | None:
+        """ecg_main.c's beats from Python's detector on the same samples: the R-peak index
+        within one sample (float32 C front end vs numpy), the beat count exactly; the
+        heart-rate values follow the indices and are not compared."""
+        from tinyml_suite.apps.heart_rate.ecg import detect_qrs
+
+        if stream is None or ctx.features is None or ctx.data is None:
+            return None
+        feats = np.asarray(ctx.features(np.asarray(stream, np.float32)[None]))[0]
+        beats = detect_qrs(feats, sample_rate=float(ctx.data.sample_rate), params=self.detector)
+        return [{"event": "value", "index": int(b), "index_tol": 1, "value": None, "confidence": None, "window": k}
+                for k, b in enumerate(beats)]

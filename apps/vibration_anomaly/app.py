@@ -343,7 +343,8 @@ class VibrationAnomalyApp(App):
     def app_buffers_bytes(self, ctx: RunContext) -> int:
         return 16  # alarm state: active flag, counter, last score
 
-    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]] | None:
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray,
+                      stream: np.ndarray | None = None) -> list[dict[str, Any]] | None:
         """postprocess.c's event of every window: the score and the alarm state
         (:func:`anomaly_score`, :func:`alarm_sequence`), the threshold as confidence."""
         thr = (ctx.state.get("calibration") or {}).get("threshold")

@@ -443,7 +443,8 @@ class WakeWordApp(App):
         loop = 4 * p.frame_length + 4 * frames * n_coeff * 2 + frames * n_coeff + n_out * 5 + 4 * 64
         return int(ring + loop)
 
-    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]]:
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray,
+                      stream: np.ndarray | None = None) -> list[dict[str, Any]]:
         """postprocess.c's detections from Python's :class:`Detector` with the calibrated
         threshold (value: the smoothed score, confidence: the raw output)."""
         y = np.asarray(outputs, np.float32)
