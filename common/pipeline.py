@@ -154,10 +154,10 @@ def stage_evaluate(ctx: RunContext) -> dict[str, Any]:
     """Calibrate on validation data (unless the run is a saved one that has its calibration),
     then score the float model on the test split."""
     predict = ctx.float_predict() if ctx.app.trains_model else ctx.app.dsp_predictor(ctx)
-    if "calibration" not in ctx.state:
-        ctx.state["calibration"] = ctx.app.calibrate(predict, ctx) or {}
+    if ctx.state.calibration is None:
+        ctx.state.calibration = ctx.app.calibrate(predict, ctx) or {}
     # saved with the run so that `tinyml evaluate` and `tinyml deploy` can reuse it
-    ctx.metrics["calibration"] = ctx.state["calibration"]
+    ctx.metrics["calibration"] = ctx.state.calibration
     result = evaluate_predictor(ctx, predict, "float")
     ctx.metrics["float"] = result
     log.info("Float %s = %.4f", ctx.app.headline, result[ctx.app.headline])
@@ -215,6 +215,10 @@ def run_recipe(cfg: DictConfig, run_dir: Path | None = None) -> tuple[dict[str, 
     seed = check_seed(cfg.get("seed"))
     if "trainer" in cfg:
         parse_options(TrainerConfig, OmegaConf.to_container(cfg.trainer, resolve=True), where="trainer")
+    if "board" in cfg:  # the deploy stage needs it at the end; its values are checked now
+        from tinyml_suite.common.deploy.boards import load_board
+
+        load_board(cfg.board)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     _seed_everything(seed)

@@ -11,6 +11,7 @@ from helpers.run_if import SHARED_DATA, needs_shared_data
 from tinyml_suite.apps.heart_rate.app import EcgApp, HeartRateApp, decode_bins, soft_labels
 from tinyml_suite.apps.heart_rate.metrics import beat_metrics, bland_altman, hr_metrics, hrv_metrics, match_beats
 from tinyml_suite.apps.heart_rate.postprocess import HrTracker, TrackParams, hr_grid
+from tinyml_suite.common.context import RunState
 from tinyml_suite.common.errors import ConfigError, DatasetError
 
 GRID = hr_grid(30.0, 1.875, 113)
@@ -335,10 +336,10 @@ def test_calibrated_tracking_reaches_the_firmware_constants():
 
     class _Ctx:
         data = None
-        state = {"calibration": {"track_sigma_bpm": 7.5, "track_gamma": 0.5, "track_uniform": 1e-4}}
+        state = RunState(calibration={"track_sigma_bpm": 7.5, "track_gamma": 0.5, "track_uniform": 1e-4})
 
     fw = app.firmware_context(_Ctx())
     assert fw["track_gamma"] == 0.5 and fw["track_uniform"] == 1e-4
     assert len(fw["track_kernel"]) == len(TrackParams(sigma_bpm=7.5).kernel(1.875))
-    _Ctx.state = {}
+    _Ctx.state = RunState()
     assert app.firmware_context(_Ctx())["track_gamma"] == 1.0

@@ -29,7 +29,7 @@ def test_anomaly_recipe_smoke_end_to_end(compose_cfg, tmp_path):
     assert q["auc"] >= 0.7, q["auc"]
     assert f["kmeans"]["auc"] >= 0.75
     # the threshold: the largest of the 28 normal validation scores (1 % of 28 rounds to 0)
-    cal = ctx.state["calibration"]
+    cal = ctx.state.calibration
     assert cal["val_normal_windows"] == 28 and cal["threshold"] > 0
     assert f["threshold"] == cal["threshold"] and 0 <= f["false_alarm_rate"] <= 1
     assert set(f["per_fault"]) == {"inner_race", "ball", "outer_race", "imbalance", "misalignment", "looseness"}
