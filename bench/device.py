@@ -71,13 +71,13 @@ def measure(run: Path) -> dict[str, Any]:
     board = load_board("mps2_an386")
     ctx = load_run(run, board=board.name)
     ctx.data = instantiate_logged(ctx.cfg.dataset).load()  # the real test samples, not a stand-in
-    ctx.state.pop("standin_data", None)
+    ctx.state.standin_data = False
     metrics = json.loads((run / "metrics.json").read_text())
     ctx.metrics["tflm"] = metrics.get("tflm") or {}
     with tempfile.TemporaryDirectory(prefix="bench-device-") as tmp:
         project = Path(tmp) / "mps2_an386"
         deploy(ctx, board, project)
-        spec, arena = ctx.state["firmware_spec"], ctx.state["firmware_arena_bytes"]
+        spec, arena = ctx.state.firmware_spec, ctx.state.firmware_arena_bytes
 
         def events(f, o, stream):
             return ctx.app.device_events(ctx, f, o, stream)

@@ -137,7 +137,7 @@ class App:
     def calibrate(self, predict: PredictFn, ctx: RunContext) -> dict[str, Any]:
         """Fit post-training parameters (e.g. an anomaly threshold) on validation data.
 
-        Called once on the float model; the result is stored in ``ctx.state["calibration"]``,
+        Called once on the float model; the result is stored in ``ctx.state.calibration``,
         used by :meth:`evaluate` for every variant and written into the firmware.
         """
         return {}
@@ -182,7 +182,7 @@ class App:
         class every window (classification), ``outputs[0]`` (regression), or the mean
         squared reconstruction error against the calibrated threshold (anomaly).
         """
-        return default_device_events(self.task, features, outputs, (ctx.state.get("calibration") or {}).get("threshold"))
+        return default_device_events(self.task, features, outputs, (ctx.state.calibration or {}).get("threshold"))
 
 
 def default_device_events(task: str, features: np.ndarray, outputs: np.ndarray,
