@@ -128,7 +128,7 @@ def run_fold(fold: int, args: argparse.Namespace, overrides: list[str], work: Pa
     OmegaConf.save(OmegaConf.create(ovr), run_dir / ".hydra" / "overrides.yaml")
     app, test = ctx.app, ctx.data.test
     model_bytes = (run_dir / "model_int8.tflite").read_bytes()
-    int8 = tflm_predictor(model_bytes, int(ctx.state.get("arena_bytes") or 0) or None)
+    int8 = tflm_predictor(model_bytes, int(ctx.state.arena_bytes or 0) or None)
     fpred = ctx.float_predict()
     sim = _sim_windows(ctx.data.sample_rate)
     X_sim = np.concatenate([ctx.features(sim.x[i : i + 512]) for i in range(0, len(sim.x), 512)])

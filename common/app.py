@@ -143,7 +143,7 @@ class App:
     def calibrate(self, predict: PredictFn, ctx: RunContext) -> dict[str, Any]:
         """Fit post-training parameters (e.g. an anomaly threshold) on validation data.
 
-        Called once on the float model; the result is stored in ``ctx.state["calibration"]``,
+        Called once on the float model; the result is stored in ``ctx.state.calibration``,
         used by :meth:`evaluate` for every variant and written into the firmware.
         """
         return {}
@@ -173,18 +173,22 @@ class App:
         """RAM the app's sample/feature buffers take on the device (for the fit check)."""
         return 0
 
-    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]] | None:
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray,
+                      stream: np.ndarray | None = None) -> list[dict[str, Any]] | None:
         """The events the firmware's hooks must report for these inferences, from Python.
 
         ``features`` [shape=(k, n_features)] are the float features of k consecutive
         inferences of the firmware and ``outputs`` [shape=(k, n_outputs)] its dequantised
         model outputs (float32). Returns one dict per reported event with the keys of the
         firmware's JSON line (``event``, ``index``, ``value``, ``confidence``, ``window``),
-        or None when the app cannot say. The default is ``tm_app_default.c``: the arg-max
+        or None when the app cannot say; ``index_tol`` in an event allows its index to differ
+        by that much, and a ``value``/``confidence`` of None is not compared. ``stream``
+        [shape=(channels, n)] is the raw input the firmware read (for main loops without
+        per-inference hooks). The default is ``tm_app_default.c``: the arg-max
         class every window (classification), ``outputs[0]`` (regression), or the mean
         squared reconstruction error against the calibrated threshold (anomaly).
         """
-        return default_device_events(self.task, features, outputs, (ctx.state.get("calibration") or {}).get("threshold"))
+        return default_device_events(self.task, features, outputs, (ctx.state.calibration or {}).get("threshold"))
 
 
 def default_device_events(task: str, features: np.ndarray, outputs: np.ndarray,

@@ -203,8 +203,52 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "config"):
     user = _user_conf_dir()
     if user is not None:
         overrides.append(f"hydra.searchpath=[file://{user}]")
-    with initialize_config_module(CONF_PACKAGE, version_base="1.3"):
-        return compose(config_name=config_name, overrides=overrides)
+    try:
+        with initialize_config_module(CONF_PACKAGE, version_base="1.3"):
+            return compose(config_name=config_name, overrides=overrides)
+    except Exception as exc:  # noqa: BLE001 - hydra's ConfigCompositionException
+        message = _unknown_key_message(exc, overrides, config_name)
+        if message is None:
+            raise
+        from tinyml_suite.common.errors import ConfigError
+
+        raise ConfigError(message) from exc
+
+
+def _unknown_key_message(exc: BaseException, overrides: Sequence[str], config_name: str) -> str | None:
+    """One line with a did-you-mean for an override naming a key the config lacks, else None.
+
+    Hydra says only "Could not override 'trainer.epoch'"; the keys of the node it names
+    (``trainer``) come from composing the same config without that override.
+    """
+    import re
+
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import DictConfig, OmegaConf
+
+    found = re.match(r"Could not override '([^']+)'", str(exc))
+    cause = str(exc.__cause__ or "")
+    full = re.search(r"full_key: (\S+)", cause)
+    if found is None or full is None or "not in" not in cause:
+        return None
+    bad = full.group(1)  # the first key along the override's path that does not exist
+    parent, _, child = bad.rpartition(".")
+    rest = [o for o in overrides if o.split("=", 1)[0].lstrip("+~").removeprefix("override ").strip() != found.group(1)]
+    try:
+        GlobalHydra.instance().clear()
+        with initialize_config_module(CONF_PACKAGE, version_base="1.3"):
+            cfg = compose(config_name=config_name, overrides=rest)
+        node = OmegaConf.select(cfg, parent) if parent else cfg
+    except Exception:  # noqa: BLE001 - the other overrides fail too: keep Hydra's message
+        return None
+    if not isinstance(node, DictConfig):
+        return None
+    keys = sorted(str(k) for k in node.keys() if not str(k).startswith("_"))
+    close = difflib.get_close_matches(child, keys, n=1, cutoff=0.6)
+    hint = f"did you mean {parent + '.' if parent else ''}{close[0]}? " if close else ""
+    where = f"the keys of {parent}" if parent else "top-level keys"
+    return f"{bad} is not a config key; {hint}{where}: {', '.join(keys)}"
 
 
 def _precheck(argv: Sequence[str]) -> str | None:

@@ -254,6 +254,8 @@ class BoardConfig:
     toolchain: str = "host-cc"
     emulator: str = ""  # QEMU machine that runs this board's firmware (qemu-system-arm -M <name>); "" none
     check_inferences: int = 6  # inferences of the emulated check run (test samples compiled in)
+    measure_build: bool = True  # Cortex-M cores: build the suite's C bare-metal to measure flash/RAM (needs arm-none-eabi-gcc)
+    hal_ram_frames: int = 0  # float frames the board's HAL buffers (its sample ring; the fit check counts them)
     runtime_flash_kb: float = 0.0  # estimate of the runtime's own code size (runtime: tflm; includes the platform)
     platform_flash_kb: float = 0.0  # estimate of the OS/SDK + C library alone (runtime: engine adds measured code)
     app_flash_kb: float = 0.0  # estimate of the app code + HAL + DSP front end

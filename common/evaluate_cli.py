@@ -63,7 +63,7 @@ def evaluate_run(run_dir: Path, overrides: list[str], *, split: str = "test", ou
         raise ConfigError(f"{run_dir} is not a tinyml run directory (no .hydra/overrides.yaml); {USAGE}")
     ctx = load_run(run_dir, overrides=overrides)
     cfg, app = ctx.cfg, ctx.app
-    saved = ctx.state["saved_metrics"]
+    saved = ctx.state.saved_metrics or {}
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
     ctx.run_dir = Path(out) if out else run_dir / "evaluations" / f"{cfg.dataset.get('name', 'dataset')}-{stamp}"
     stage_data(ctx)

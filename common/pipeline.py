@@ -110,7 +110,12 @@ def feature_cache_key(ctx: RunContext, extractor: FeatureExtractor) -> str:
     from tinyml_suite.common.cache import array_digest
 
     assert ctx.data is not None
-    blocks = [[type(p).__qualname__, getattr(p, "IMPLEMENTATION_VERSION", None)] for p in extractor.dsp_params()]
+    try:
+        params = extractor.dsp_params()
+    except ConfigError:  # an extractor that learns its channel count from the data (ImuRaw)
+        extractor(ctx.data.train.x[:1])
+        params = extractor.dsp_params()
+    blocks = [[type(p).__qualname__, getattr(p, "IMPLEMENTATION_VERSION", None)] for p in params]
     return config_hash(
         {
             "data": [array_digest([getattr(ctx.data, n).x]) for n in ("train", "val", "test")],
@@ -149,10 +154,10 @@ def stage_evaluate(ctx: RunContext) -> dict[str, Any]:
     """Calibrate on validation data (unless the run is a saved one that has its calibration),
     then score the float model on the test split."""
     predict = ctx.float_predict() if ctx.app.trains_model else ctx.app.dsp_predictor(ctx)
-    if "calibration" not in ctx.state:
-        ctx.state["calibration"] = ctx.app.calibrate(predict, ctx) or {}
+    if ctx.state.calibration is None:
+        ctx.state.calibration = ctx.app.calibrate(predict, ctx) or {}
     # saved with the run so that `tinyml evaluate` and `tinyml deploy` can reuse it
-    ctx.metrics["calibration"] = ctx.state["calibration"]
+    ctx.metrics["calibration"] = ctx.state.calibration
     result = evaluate_predictor(ctx, predict, "float")
     ctx.metrics["float"] = result
     log.info("Float %s = %.4f", ctx.app.headline, result[ctx.app.headline])
@@ -210,6 +215,10 @@ def run_recipe(cfg: DictConfig, run_dir: Path | None = None) -> tuple[dict[str, 
     seed = check_seed(cfg.get("seed"))
     if "trainer" in cfg:
         parse_options(TrainerConfig, OmegaConf.to_container(cfg.trainer, resolve=True), where="trainer")
+    if "board" in cfg:  # the deploy stage needs it at the end; its values are checked now
+        from tinyml_suite.common.deploy.boards import load_board
+
+        load_board(cfg.board)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     _seed_everything(seed)

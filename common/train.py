@@ -179,7 +179,7 @@ def train_model(ctx: RunContext) -> dict[str, Any]:
         )
     if bool(cfg.get("tensorboard", False)):
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(ctx.run_dir / "tensorboard")))
-    extra_callbacks = ctx.state.pop("extra_callbacks", [])
+    extra_callbacks, ctx.state.extra_callbacks = ctx.state.extra_callbacks, []
     callbacks += list(extra_callbacks)
     shown, keras_verbose = epoch_progress(int(cfg.get("verbose", 2)), int(cfg.epochs))
     callbacks += shown

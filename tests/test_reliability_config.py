@@ -56,7 +56,6 @@ def test_a_config_mistake_is_one_line_and_writes_nothing(tinyml, override, expec
     assert not run.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="did-you-mean for misspelt override keys: issue 15 item 3 (i16), not landed")
 def test_a_misspelt_key_gets_a_did_you_mean(tinyml):
     rc, line, _ = tinyml(*TOY, "trainer.epoch=3")
     assert rc == 2 and "did you mean" in line and "epochs" in line, line
@@ -72,12 +71,10 @@ def test_an_empty_keyword_list_is_refused():
         instantiate_logged(cfg.dataset)
 
 
-@pytest.mark.xfail(strict=True, reason="board values are range-checked only by the deploy stage, after training; "
-                                       "issue 15 item 3 (i16): check them with the other schemas before the run")
 def test_a_nonsense_board_value_stops_the_run_before_training(tmp_path, compose_cfg):
     from tinyml_suite.common.errors import ConfigError
     from tinyml_suite.common.pipeline import run_recipe
 
     cfg = compose_cfg([*TOY[:1], "dataset.n_per_class=30", "board.ram_kb=-5", "stages=[data]"])
-    with pytest.raises(ConfigError, match="ram_kb"):  # today only the deploy stage checks it
+    with pytest.raises(ConfigError, match="ram_kb"):
         run_recipe(cfg, tmp_path / "run")

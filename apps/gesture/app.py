@@ -189,7 +189,7 @@ class GestureApp(App):
             m["per_user"] = {
                 g: float(np.mean(pred[groups == g] == split.y[groups == g])) for g in sorted(set(groups))
             }
-        params = self.detector_params(float(ctx.data.sample_rate), ctx.state.get("calibration"))
+        params = self.detector_params(float(ctx.data.sample_rate), ctx.state.calibration)
         m["open_set"] = open_set_metrics(outputs, split.y, self.event_mask(ctx.data.labels), params.threshold,
                                          groups=groups)
         return m
@@ -233,7 +233,7 @@ class GestureApp(App):
         data = ctx.data
         fs = float(data.sample_rate)
         window_s = int(data.train.x.shape[-1]) / fs
-        params = self.detector_params(fs, ctx.state.get("calibration"))
+        params = self.detector_params(fs, ctx.state.calibration)
         mask = self.event_mask(data.labels)
         parts, quiet, per_group = [], [], {}
         for k, item in enumerate(self._stream_posteriors(predict, ctx, "test")):
@@ -248,7 +248,7 @@ class GestureApp(App):
                 g["false_triggers"] += part["false_triggers"]
                 g["minutes"] += part["minutes"]
             if k == 0:
-                ctx.state[f"gesture_stream_{variant}"] = {
+                ctx.state.app[f"gesture_stream_{variant}"] = {
                     "x": s.x, "fs": fs, "events": s.events, "distractors": s.distractors,
                     "ends": ends, "posteriors": post, "detections": dets,
                     "threshold": params.threshold, "group": s.group,
@@ -288,7 +288,7 @@ class GestureApp(App):
         if f1:
             out.append(plots.per_class_f1(f1, labels, out_dir / "per_class_f1.png"))
         for variant in ("int8", "float"):
-            st = ctx.state.get(f"gesture_stream_{variant}")
+            st = ctx.state.app.get(f"gesture_stream_{variant}")
             if st is not None:
                 out.append(plots.stream_timeline(st, labels, self.event_mask(tuple(labels)),
                                                  out_dir / "stream_timeline.png", title=variant))
@@ -299,7 +299,7 @@ class GestureApp(App):
     def firmware_context(self, ctx: RunContext) -> dict[str, Any]:
         labels = tuple(ctx.data.labels) if ctx.data is not None else ()
         fs = float(ctx.data.sample_rate) if ctx.data is not None else 50.0
-        p = self.detector_params(fs, ctx.state.get("calibration"))
+        p = self.detector_params(fs, ctx.state.calibration)
         return {
             "labels": list(labels),
             "task": self.task,
@@ -317,7 +317,8 @@ class GestureApp(App):
         # posterior ring (float32) + average + counters
         return 4 * k * (int(self.options["smooth_windows"]) + 1) + 32
 
-    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]]:
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray,
+                      stream: np.ndarray | None = None) -> list[dict[str, Any]]:
         """postprocess.c's events from Python's :func:`detect` (value: the smoothed score,
         confidence: the raw posterior of the class in that window)."""
         labels = tuple(ctx.data.labels) if ctx.data is not None else ()

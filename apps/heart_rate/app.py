@@ -268,7 +268,7 @@ class HeartRateApp(App):
         ``tinyml deploy`` restores) has them, else the configured ones."""
         import dataclasses
 
-        cal = dict((ctx.state.get("calibration") or {}) if ctx is not None else {})
+        cal = dict((ctx.state.calibration or {}) if ctx is not None else {})
         chosen = {k: cal[f"track_{k}"] for k in CALIBRATABLE if f"track_{k}" in cal}
         chosen = {k: None if v is None else float(v) for k, v in chosen.items()}
         return dataclasses.replace(self.tracking, **chosen) if chosen else self.tracking
@@ -297,11 +297,11 @@ class HeartRateApp(App):
                 ACTIVITIES[a]: {"mae_bpm": float(np.mean(np.abs(tracked[act == a] - split.y[act == a]))), "n": int((act == a).sum())}
                 for a in range(len(ACTIVITIES)) if np.any(act == a)
             }
-        ctx.state.setdefault("hr_predictions", {})["last"] = {"tracked": tracked, "raw": raw, "split": split}
+        ctx.state.app.setdefault("hr_predictions", {})["last"] = {"tracked": tracked, "raw": raw, "split": split}
         return out
 
     def extra_evaluation(self, predict: PredictFn, ctx: RunContext, variant: str) -> dict[str, Any]:
-        store = ctx.state.setdefault("hr_predictions", {})
+        store = ctx.state.app.setdefault("hr_predictions", {})
         if "last" in store:
             store[variant] = store.pop("last")
         if variant != "float" or self.dsp is None or ctx.data is None:
@@ -320,7 +320,7 @@ class HeartRateApp(App):
     def plots(self, ctx: RunContext, out_dir: Path) -> list[Path]:
         from tinyml_suite.apps.heart_rate.plots import bland_altman_plot, trace_plot
 
-        store = ctx.state.get("hr_predictions") or {}
+        store = ctx.state.app.get("hr_predictions") or {}
         paths = []
         series = {k: v for k, v in store.items() if k in ("float", "int8", "dsp") and "split" in v}
         if not series:
@@ -379,7 +379,8 @@ class HeartRateApp(App):
         n = int(self.grid.size)
         return 4 * (6 * n + len(self.active_tracking(ctx).kernel(float(self.grid[1] - self.grid[0]))))
 
-    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]]:
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray,
+                      stream: np.ndarray | None = None) -> list[dict[str, Any]]:
         """postprocess.c's estimate of every window: :class:`HrTracker` over the softmax of
         the outputs (value: BPM, confidence: the posterior mass near it), one recording."""
         from tinyml_suite.apps.heart_rate.postprocess import HrTracker
@@ -487,13 +488,13 @@ class EcgApp(App):
         out["lead"] = sorted({str(v) for v in np.asarray(leads).tolist()}) if leads is not None else None
         first = stitch(X[np.asarray(split.meta["rec"]) == np.unique(split.meta["rec"])[0]],
                        split.subset(np.asarray(split.meta["rec"]) == np.unique(split.meta["rec"])[0]), data)[0]
-        ctx.state["ecg"] = {"refs": refs[:1], "dets": dets[:1], "hp": first[0], "names": names[:1], "fs": fs}
+        ctx.state.app["ecg"] = {"refs": refs[:1], "dets": dets[:1], "hp": first[0], "names": names[:1], "fs": fs}
         return out
 
     def plots(self, ctx: RunContext, out_dir: Path) -> list[Path]:
         from tinyml_suite.apps.heart_rate.plots import ecg_plot
 
-        st = ctx.state.get("ecg")
+        st = ctx.state.app.get("ecg")
         if not st:
             return []
         p = ecg_plot(st, out_dir / "ecg_beats.png")
@@ -511,3 +512,17 @@ class EcgApp(App):
 
         fs = float(ctx.data.sample_rate) if ctx.data is not None else 360.0
         return detector_ram_bytes(self.detector, fs)
+
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray,
+                      stream: np.ndarray | None = None) -> list[dict[str, Any]] | None:
+        """ecg_main.c's beats from Python's detector on the same samples: the R-peak index
+        within one sample (float32 C front end vs numpy), the beat count exactly; the
+        heart-rate values follow the indices and are not compared."""
+        from tinyml_suite.apps.heart_rate.ecg import detect_qrs
+
+        if stream is None or ctx.features is None or ctx.data is None:
+            return None
+        feats = np.asarray(ctx.features(np.asarray(stream, np.float32)[None]))[0]
+        beats = detect_qrs(feats, sample_rate=float(ctx.data.sample_rate), params=self.detector)
+        return [{"event": "value", "index": int(b), "index_tol": 1, "value": None, "confidence": None, "window": k}
+                for k, b in enumerate(beats)]

@@ -161,7 +161,7 @@ class VibrationAnomalyApp(App):
                 "val_normal_windows": int(normal.sum())}
 
     def _threshold(self, ctx: RunContext) -> float:
-        cal = ctx.state.get("calibration") or {}
+        cal = ctx.state.calibration or {}
         if "threshold" not in cal:
             raise ConfigError("vibration_anomaly needs the calibrated threshold: run the evaluate stage first")
         return float(cal["threshold"])
@@ -220,7 +220,7 @@ class VibrationAnomalyApp(App):
     def extra_evaluation(self, predict: PredictFn, ctx: RunContext, variant: str) -> dict[str, Any]:
         """Test scores for the plots; the K-means baseline (float); float-vs-int8 score agreement."""
         assert ctx.data is not None
-        store = ctx.state.setdefault("vib_scores", {})
+        store = ctx.state.app.setdefault("vib_scores", {})
         scores = self.scores(predict, ctx.X["test"])
         store[variant] = scores
         out: dict[str, Any] = {}
@@ -244,7 +244,7 @@ class VibrationAnomalyApp(App):
         val_s = km.score((ctx.X["val"] - mu) / sd)
         test_s = km.score((ctx.X["test"] - mu) / sd)
         thr = threshold_at_fpr(val_s[ctx.data.val.y == 0], self.false_alarm_rate)
-        ctx.state.setdefault("vib_scores", {})["kmeans"] = test_s
+        ctx.state.app.setdefault("vib_scores", {})["kmeans"] = test_s
         y = is_anomaly(ctx.data.test.y)
         out: dict[str, Any] = {"k": k, "auc": _safe_auc(y, test_s), "threshold": float(thr),
                                "parameters": int(km.centroids.size + 2 * mu.size)}
@@ -265,7 +265,7 @@ class VibrationAnomalyApp(App):
         import matplotlib.pyplot as plt
 
         assert ctx.data is not None
-        store = ctx.state.get("vib_scores") or {}
+        store = ctx.state.app.get("vib_scores") or {}
         y = is_anomaly(ctx.data.test.y)
         paths: list[Path] = []
         if store and y.any() and (~y).any():
@@ -299,7 +299,7 @@ class VibrationAnomalyApp(App):
             for f in dict.fromkeys(faults):
                 ax.hist(np.log10(np.maximum(s[faults == f], 1e-6)), bins=bins, histtype="step", label=f,
                         lw=2 if f == NORMAL else 1)
-            thr = (ctx.state.get("calibration") or {}).get("threshold")
+            thr = (ctx.state.calibration or {}).get("threshold")
             if thr:
                 ax.axvline(np.log10(thr), color="k", ls="--", label="threshold")
             ax.set_xlabel("log10 anomaly score (mean squared residual)")
@@ -343,10 +343,11 @@ class VibrationAnomalyApp(App):
     def app_buffers_bytes(self, ctx: RunContext) -> int:
         return 16  # alarm state: active flag, counter, last score
 
-    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]] | None:
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray,
+                      stream: np.ndarray | None = None) -> list[dict[str, Any]] | None:
         """postprocess.c's event of every window: the score and the alarm state
         (:func:`anomaly_score`, :func:`alarm_sequence`), the threshold as confidence."""
-        thr = (ctx.state.get("calibration") or {}).get("threshold")
+        thr = (ctx.state.calibration or {}).get("threshold")
         if thr is None:
             return None
         scores = anomaly_score(np.asarray(outputs, np.float32))

@@ -234,8 +234,8 @@ class WakeWordApp(App):
     def _stream(self, ctx: RunContext, split_name: str) -> dict[str, Any] | None:
         """The evaluation stream of a split and its model inputs (cached per run)."""
         key = f"wake_word_stream_{split_name}"
-        if key in ctx.state:
-            return ctx.state[key]
+        if key in ctx.state.app:
+            return ctx.state.app[key]
         assert ctx.data is not None and ctx.features is not None
         split: Split = getattr(ctx.data, split_name)
         labels = ctx.data.labels
@@ -243,7 +243,7 @@ class WakeWordApp(App):
         n_kw = self._n_keywords(ctx)
         if len(speech) == 0 or not np.any(split.y[speech] < n_kw):
             log.warning("wake_word: the %s split has no keyword clips; no streaming figures", split_name)
-            ctx.state[key] = None
+            ctx.state.app[key] = None
             return None
         rng = ctx.rng(f"stream-{split_name}")
         n_clips = min(self.stream_clips if not ctx.smoke else min(self.stream_clips, 8), len(speech))
@@ -273,7 +273,7 @@ class WakeWordApp(App):
                          "window_samples": window},
             "seconds": len(stream) / sr,
         }
-        ctx.state[key] = out
+        ctx.state.app[key] = out
         return out
 
     def _streaming_figures(self, predict: PredictFn, ctx: RunContext, split_name: str,
@@ -311,7 +311,7 @@ class WakeWordApp(App):
         return {"threshold": thr}
 
     def _threshold(self, ctx: RunContext) -> float:
-        cal = ctx.state.get("calibration") or {}
+        cal = ctx.state.calibration or {}
         return float(cal.get("threshold", self.threshold))
 
     # -- real clips ------------------------------------------------------------------------
@@ -319,8 +319,8 @@ class WakeWordApp(App):
         if not self.real_clips:
             return None
         key = "wake_word_real_clips"
-        if key in ctx.state:
-            return ctx.state[key]
+        if key in ctx.state.app:
+            return ctx.state.app[key]
         from tinyml_suite.datasets.loaders.speech_commands import scan_clips
         from tinyml_suite.datasets.wav import fit_length, read_wav
 
@@ -336,7 +336,7 @@ class WakeWordApp(App):
             "speakers": np.array([s for _, _, s in clips]),
             "root": str(root.resolve()),
         }
-        ctx.state[key] = out
+        ctx.state.app[key] = out
         log.info("wake_word: %d real clips from %s (evaluation only)", len(clips), root)
         return out
 
@@ -502,11 +502,12 @@ class WakeWordApp(App):
         loop = 4 * p.frame_length + 4 * frames * n_coeff * 2 + frames * n_coeff + n_out * 5 + 4 * 64
         return int(ring + loop)
 
-    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]]:
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray,
+                      stream: np.ndarray | None = None) -> list[dict[str, Any]]:
         """postprocess.c's detections from Python's :class:`Detector` with the calibrated
         threshold (value: the smoothed score, confidence: the raw output)."""
         y = np.asarray(outputs, np.float32)
-        thr = (ctx.state.get("calibration") or {}).get("threshold", self.threshold)
+        thr = (ctx.state.calibration or {}).get("threshold", self.threshold)
         found = Detector(self.post(ctx), n_keywords=self._n_keywords(ctx)).run(y, threshold=float(np.float32(thr)))
         return [{"event": "class", "index": int(d.index), "value": float(d.score), "confidence": float(y[d.step, d.index]),
                  "window": int(d.step)} for d in found]
