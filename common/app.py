@@ -124,6 +124,12 @@ class App:
         """Optional per-example training weights (e.g. class balancing)."""
         return None
 
+    def epoch_inputs(self, ctx: RunContext, X: np.ndarray) -> Callable[[int], np.ndarray] | None:
+        """Optional: ``make(epoch)`` giving fresh training inputs for each epoch (same order
+        and length as ``X``, the inputs of :meth:`training_arrays`), e.g. a new draw of the
+        data augmentation; None (the default) trains on ``X`` every epoch."""
+        return None
+
     def before_training(self, ctx: RunContext) -> dict[str, Any] | None:
         """Called with the built, untrained ``ctx.model`` just before it is fitted (e.g. to
         pretrain it on synthetic data); returns a summary merged into ``metrics["train"]``."""

@@ -260,17 +260,20 @@ class Dataset(ABC):
     def cache_key(self) -> str:
         """Hash of everything that determines the data.
 
-        The class and its ``VERSION``, the seed and every option; an option naming an
-        existing file or folder counts by its content
-        (:func:`~tinyml_suite.common.cache.fingerprint`), so a changed file anywhere under
-        ``dataset.root`` gives a new key. Computed once per instance.
+        The class and its ``VERSION``, the seed and every option; a path option
+        (:func:`is_path_option`: ``root``, ``*_dir``, ...) naming an existing file or
+        folder counts by its content (:func:`~tinyml_suite.common.cache.fingerprint`), so a
+        changed file anywhere under ``dataset.root`` gives a new key. Other options count
+        by value only: a word or a mark such as ``'.'`` is never taken for a folder (the
+        key would then follow every file in the working directory). Computed once per
+        instance.
         """
         if getattr(self, "_cache_key", None) is None:
             ident = {
                 "class": f"{type(self).__module__}.{type(self).__qualname__}",
                 "version": self.VERSION,
                 "seed": self.seed,
-                "options": {k: _path_ident(v) for k, v in sorted(self.options.items())},
+                "options": {k: _path_ident(v) if is_path_option(k) else v for k, v in sorted(self.options.items())},
             }
             self._cache_key = config_hash(ident, length=16)
         return self._cache_key
@@ -294,6 +297,18 @@ class Dataset(ABC):
         data = self._load()
         write_entry("datasets", entry, data.to_arrays())
         return data
+
+
+def is_path_option(name: str) -> bool:
+    """Whether a dataset option names a file or folder: ``root``, ``path``, ``file`` or a
+    name ending in ``_root``, ``_dir``, ``_path`` or ``_file``.
+
+    Examples
+    --------
+    >>> [is_path_option(n) for n in ("root", "noise_dir", "real_dir", "punctuation", "keywords")]
+    [True, True, True, False, False]
+    """
+    return name in ("root", "path", "file") or name.endswith(("_root", "_dir", "_path", "_file"))
 
 
 def _path_ident(value: Any) -> Any:

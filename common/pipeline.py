@@ -110,7 +110,12 @@ def feature_cache_key(ctx: RunContext, extractor: FeatureExtractor) -> str:
     from tinyml_suite.common.cache import array_digest
 
     assert ctx.data is not None
-    blocks = [[type(p).__qualname__, getattr(p, "IMPLEMENTATION_VERSION", None)] for p in extractor.dsp_params()]
+    try:
+        params = extractor.dsp_params()
+    except ConfigError:  # an extractor that learns its channel count from the data (ImuRaw)
+        extractor(ctx.data.train.x[:1])
+        params = extractor.dsp_params()
+    blocks = [[type(p).__qualname__, getattr(p, "IMPLEMENTATION_VERSION", None)] for p in params]
     return config_hash(
         {
             "data": [array_digest([getattr(ctx.data, n).x]) for n in ("train", "val", "test")],

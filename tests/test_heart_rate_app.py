@@ -251,10 +251,10 @@ def test_cli_missing_dataset_folder_is_one_line(tmp_path):
 
 @pytest.mark.slow
 def test_smoke_recipe_end_to_end(compose_cfg, tmp_path):
-    """`tinyml app=heart_rate debug=smoke` (a few more epochs): artifacts, metrics vs chance, int8."""
+    """`tinyml app=heart_rate debug=smoke` as it is: artifacts, metrics vs chance, int8."""
     from tinyml_suite.common.pipeline import run_recipe
 
-    cfg = compose_cfg(["app=heart_rate", "debug=smoke", "trainer.epochs=12", "trainer.learning_rate=0.01"])
+    cfg = compose_cfg(["app=heart_rate", "debug=smoke"])
     metrics, ctx = run_recipe(cfg, tmp_path)
     saved = json.loads((tmp_path / "metrics.json").read_text())
     for name in ("model.keras", "model_int8.tflite", "report.md", "bland_altman.png", "hr_trace.png"):
@@ -264,6 +264,7 @@ def test_smoke_recipe_end_to_end(compose_cfg, tmp_path):
     chance = float(np.mean(np.abs(ctx.data.test.y - ctx.data.train.y.mean())))
     f, q = saved["float"], saved["int8"]
     assert f["mae_bpm"] < 0.5 * chance, (f["mae_bpm"], chance)
+    assert q["mae_bpm"] < 0.5 * chance, (q["mae_bpm"], chance)  # debug=smoke learns (measured 0.95 BPM; chance 36.9)
     assert abs(q["mae_bpm"] - saved["tflm"].get("float_on_eval_subset", f)["mae_bpm"]) < 2.0
     assert saved["tflm"]["matches_litert"] is True
     assert saved["model"]["tflite_bytes"] <= 20 * 1024

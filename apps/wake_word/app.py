@@ -44,6 +44,7 @@ from tinyml_suite.common.app import App, PredictFn, classification_metrics
 from tinyml_suite.common.data import DataSplits, Split
 from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.datasets.audio_augment import SpecAugmentParams, spec_augment
+from tinyml_suite.datasets.epoch_augment import EpochAugmentParams
 from tinyml_suite.datasets.keywords import SILENCE, UNKNOWN, keyword_count
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -85,8 +86,12 @@ class WakeWordApp(App):
         training or model selection).
     spec_augment : mapping
         :class:`~tinyml_suite.datasets.audio_augment.SpecAugmentParams` for the training inputs.
+    epoch_augment : mapping
+        :class:`~tinyml_suite.datasets.epoch_augment.EpochAugmentParams`: the share of
+        training clips given a new shift, gain, noise and room every epoch (``share: 0``:
+        the cached draw every epoch); with it, the SpecAugment masks are new every epoch too.
     seed : int
-        Seed of the SpecAugment masks.
+        Seed of the SpecAugment masks and of the per-epoch augmentation.
     """
 
     name: ClassVar[str] = "wake_word"
@@ -124,6 +129,12 @@ class WakeWordApp(App):
             self.spec_augment = SpecAugmentParams(**sa)
         except TypeError as exc:
             raise ConfigError(f"app.spec_augment: {exc}; valid keys: prob, time_masks, time_width, freq_masks, freq_width") from None
+        ea = {k: tuple(v) if isinstance(v, list | tuple) else v for k, v in dict(o.get("epoch_augment") or {"share": 0.0}).items()}
+        try:
+            self.epoch_augment = EpochAugmentParams(**ea)
+        except TypeError as exc:
+            raise ConfigError(f"app.epoch_augment: {exc}; valid keys: share, shift, gain_db, noise_prob, snr_db, "
+                              "rir_prob, rooms") from None
         self.seed = int(o.get("seed", 0))
 
     def post(self, ctx: RunContext) -> PostprocessParams:
@@ -155,10 +166,58 @@ class WakeWordApp(App):
         return ("val_accuracy", "max")
 
     def training_arrays(self, X: np.ndarray, split: Split, data: DataSplits) -> tuple[np.ndarray, np.ndarray]:
-        if split is data.train and self.spec_augment.prob > 0 and len(X):
+        if split is data.train and self.spec_augment.prob > 0 and len(X) and self.epoch_augment.share == 0:
             rng = np.random.default_rng([self.seed, 4242])
             return spec_augment(X, rng, self.spec_augment), split.y
         return X, split.y
+
+    def epoch_inputs(self, ctx: RunContext, X: np.ndarray) -> Any:
+        """Fresh training inputs every epoch (``app.epoch_augment``): a share of the clips
+        re-augmented by :func:`~tinyml_suite.datasets.epoch_augment.fresh_clips` (new
+        position, gain, noise, room) and their features recomputed, then new SpecAugment
+        masks on every input. None when ``epoch_augment.share`` is 0."""
+        p = self.epoch_augment
+        if p.share <= 0 or ctx.data is None or ctx.features is None or not len(X):
+            return None
+        from tinyml_suite.datasets.audio_augment import reverb_ir
+        from tinyml_suite.datasets.epoch_augment import fresh_clips, noise_bank
+        from tinyml_suite.datasets.synthetic.rooms import pyroomacoustics_available, room_impulse_responses
+
+        split = ctx.data.train
+        raw = split.x[:, 0]
+        n, n_samples = raw.shape
+        sr = int(round(ctx.data.sample_rate))
+        onsets = np.asarray(split.meta.get("onset", np.zeros(n)), dtype=np.int64)
+        lengths = np.asarray(split.meta.get("length", np.full(n, n_samples)), dtype=np.int64)
+        # a clip without a word position (a real recording) keeps its place: the whole clip is its 'word'
+        lengths = np.where((onsets >= 0) & (lengths <= 0), n_samples - onsets, lengths)
+        is_silence = np.array([ctx.data.labels[int(c)] == SILENCE for c in split.y], dtype=bool)
+        onsets = np.where(is_silence, -1, onsets)
+        bank_seed = np.random.SeedSequence([self.seed, 4244])
+        noise = noise_bank(np.random.default_rng(bank_seed), sample_rate=sr, recorded=ctx.data.extra.get("background"))
+        if pyroomacoustics_available():
+            rirs = room_impulse_responses(p.rooms, sample_rate=sr, seed=np.random.SeedSequence([self.seed, 4245]))
+        else:  # exponential tails (the generator's fallback too)
+            rng_ir = np.random.default_rng([self.seed, 4245])
+            rirs = [reverb_ir(float(rng_ir.uniform(0.15, 0.8)), sr, rng_ir) for _ in range(p.rooms)]
+        features = ctx.features
+        spec = self.spec_augment
+        seed = self.seed
+        log.info("wake_word: %.0f %% of the %d training clips get a new shift, gain, noise and room every epoch "
+                 "(%d rooms, %d noises)", 100 * p.share, n, len(rirs), len(noise))
+
+        def make(epoch: int) -> np.ndarray:
+            rng = np.random.default_rng([seed, 4243, epoch])
+            Xe = np.array(X, dtype=np.float32, copy=True)
+            pick = np.flatnonzero(rng.random(n) < p.share)
+            for i in range(0, len(pick), 512):
+                rows = pick[i : i + 512]
+                clips, _ = fresh_clips(raw[rows], rng, p, onsets=onsets[rows], lengths=lengths[rows],
+                                       noise=noise, rirs=rirs)
+                Xe[rows] = features(clips[:, None, :])
+            return spec_augment(Xe, rng, spec) if spec.prob > 0 else Xe
+
+        return make
 
     # -- clip metrics ------------------------------------------------------------------
     def evaluate(self, predict: PredictFn, X: np.ndarray, split: Split, ctx: RunContext) -> dict[str, Any]:
