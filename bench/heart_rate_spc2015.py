@@ -70,6 +70,7 @@ CNN_GRID = {
     "gamma_motion": [None, 0.3, 0.5],
     "uniform_motion": [None, 1e-4, 1e-5],
     "reacquire_acc": [0.0, 0.9],
+    "init_bpm": [None, 80.0],
 }
 #: The DSP baseline's grid: motion stages x tracking (refine=peak, refine_bins=2, sigma 5 BPM).
 DSP_MOTION = [
@@ -86,6 +87,7 @@ DSP_TRACK_GRID = {
     "uniform_motion": [None, 1e-4],
     "reacquire_acc": [0.0, 0.9],
     "normalize": [True, False],
+    "init_bpm": [None, 80.0],
 }
 
 

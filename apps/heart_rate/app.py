@@ -35,7 +35,7 @@ log = logging.getLogger("tinyml")
 
 PPG_CHANNELS = ("ppg", "acc_x", "acc_y", "acc_z")
 #: Tracking parameters the validation split may choose (``app.calibrate_tracking``).
-CALIBRATABLE = ("sigma_bpm", "gamma", "uniform", "gamma_motion", "uniform_motion", "reacquire_acc")
+CALIBRATABLE = ("sigma_bpm", "gamma", "uniform", "gamma_motion", "uniform_motion", "reacquire_acc", "init_bpm")
 
 
 def soft_labels(bpm: np.ndarray, grid: np.ndarray, sigma_bpm: float) -> np.ndarray:
@@ -346,6 +346,7 @@ class HeartRateApp(App):
             "hr_bins": int(self.grid.size),
             "track_version": TrackParams.IMPLEMENTATION_VERSION,
             "track_kernel": [float(v) for v in t.kernel(float(self.grid[1] - self.grid[0]))],
+            "track_init": [float(v) for v in t.initial(self.grid)],
             "track_uniform": float(t.uniform),
             "track_gamma": float(t.gamma),
             "track_uniform_motion": float(t.motion_uniform),
