@@ -352,10 +352,19 @@ def stage_select(args: argparse.Namespace, work: Path) -> None:
     if not folds:
         raise SystemExit(f"no fold outputs under {work}; run --stage loso first")
     cnn = select_cnn(work, folds)
-    dsp = select_dsp(args)
+    grids = {"motion": DSP_MOTION, "tracking": DSP_TRACK_GRID, "sim": SIM, "sim_weight": SIM_WEIGHT}
+    dsp = None
+    if args.dsp_from:  # the DSP baseline does not depend on the CNN runs: reuse a selection with the same grids
+        prev = json.loads(Path(args.dsp_from).read_text())
+        if json.loads(json.dumps(prev.get("dsp_grids"), default=str)) == json.loads(json.dumps(grids, default=str)):
+            dsp = prev["dsp"]
+        else:
+            print(f"select: {args.dsp_from} used other DSP grids; selecting again", file=sys.stderr)
+    if dsp is None:
+        dsp = select_dsp(args)
     fold_rows = [json.loads((f / "row.json").read_text()) for f in folds]
     sel = {"dataset": args.dataset, "loso": json.loads((work / "loso.json").read_text()), "cnn": cnn, "dsp": dsp,
-           "folds": fold_rows, "sim": SIM, "sim_weight": SIM_WEIGHT}
+           "dsp_grids": grids, "folds": fold_rows, "sim": SIM, "sim_weight": SIM_WEIGHT}
     (work / "selection.json").write_text(json.dumps(sel, indent=1, default=float))
     dsp_by = {r["subject"]: r for r in dsp["rows"]}
     print(f"\n{args.dataset}, leave-one-subject-out ({len(folds)} folds), MAE in BPM per 8 s window (2 s hop); "
@@ -422,6 +431,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", required=True, help="folder for the fold runs and results (kept between stages)")
     ap.add_argument("--folds", default="all", help="loso: 'all' or e.g. 0,3,5")
     ap.add_argument("--heldout", default="S04_T01", help="heldout: recording names (comma-separated)")
+    ap.add_argument("--dsp-from", default="", help="select: reuse the DSP baseline's selection of this selection.json "
+                    "(same grids and data; the DSP baseline does not depend on the CNN runs)")
     args, overrides = ap.parse_known_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
