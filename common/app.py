@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 PredictFn = Callable[[np.ndarray], np.ndarray]
 
 
-#: app name -> App classes that declare ``Options`` (a recipe may switch classes, e.g. EcgApp)
-_APPS: dict[str, list[type[App]]] = {}
+#: class name -> App class, for every class that declares ``Options``: the ConfigStore holds
+#: its schema as ``app_class/<class name>`` (a recipe may switch classes, e.g. EcgApp)
+_APP_CLASSES: dict[str, type[App]] = {}
 
 
 class App:
@@ -63,14 +64,15 @@ class App:
     #: ``tinyml new <dir> --from <app>`` starts a project from it
     custom_dataset: ClassVar[str] = ""
 
-    #: the app's options as a dataclass (defaults, types, ranges); ``conf/app/<name>.yaml``
+    #: the app's options as a dataclass (defaults, types, ranges): the only defaults;
+    #: ``conf/app/<name>.yaml`` names the schema (``- /app_class@app: <class name>``) and
     #: only overrides them. None: the options are taken as given (plugins).
     Options: ClassVar[type | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.name and cls.Options is not None:
-            _APPS.setdefault(cls.name, []).append(cls)
+            _APP_CLASSES[cls.__name__] = cls
 
     def __init__(self, **options: Any) -> None:
         # ``name`` and ``_target_`` come from the config; everything else is the app's:
