@@ -213,10 +213,10 @@ def test_app_refuses_wrong_datasets_and_grids():
 
     ecg = EcgSim(cache=False, n_records=1, minutes=0.2).load()
     with pytest.raises(DatasetError, match="app=heart_rate needs windows of"):
-        HeartRateApp().check_data(ecg, "ecg_sim", ("heart_rate",))
+        HeartRateApp().check_data(ecg, "ecg_sim")
     ppg = PpgSim(cache=False, n_subjects=2, minutes=0.5).load()
     with pytest.raises(DatasetError, match="not an ECG dataset"):
-        EcgApp().check_data(ppg, "ppg_sim", ("heart_rate",))
+        EcgApp().check_data(ppg, "ppg_sim")
 
     from tinyml_suite.common.features.ppg import PpgSpectrum
 

@@ -39,7 +39,7 @@ from tinyml_suite.apps.gesture.postprocess import (
     score_stream,
 )
 from tinyml_suite.common.app import App, PredictFn, classification_metrics
-from tinyml_suite.common.data import DataSplits, Split
+from tinyml_suite.common.data import DataKind, DataSplits, Split
 from tinyml_suite.common.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -108,6 +108,7 @@ class GestureApp(App):
     firmware_hooks = "apps/gesture/postprocess.c"
     custom_dataset = "imu_csv"
     Options: ClassVar[type] = GestureOptions
+    needs: ClassVar[DataKind] = DataKind(modality="imu")  # any accelerometer (and gyroscope) axes
 
     # -- settings ----------------------------------------------------------------------
     def hop_samples(self, sample_rate: float) -> int:

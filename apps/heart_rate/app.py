@@ -27,7 +27,7 @@ from tinyml_suite.apps.heart_rate.ecg import QrsDetectorParams
 from tinyml_suite.apps.heart_rate.metrics import hr_metrics
 from tinyml_suite.apps.heart_rate.postprocess import TrackParams, hr_grid, recording_segments, track
 from tinyml_suite.common.app import App, PredictFn
-from tinyml_suite.common.data import DataSplits, Split
+from tinyml_suite.common.data import DataKind, DataSplits, Split
 from tinyml_suite.common.errors import ConfigError, DatasetError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -172,6 +172,7 @@ class HeartRateApp(App):
     firmware_main: ClassVar[str] = ""
     firmware_hooks: ClassVar[str] = "apps/heart_rate/postprocess.c"
     Options: ClassVar[type] = HeartRateOptions
+    needs: ClassVar[DataKind] = DataKind(modality="ppg", channels=PPG_CHANNELS)
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -181,13 +182,8 @@ class HeartRateApp(App):
         self.dsp: DspParams | None = p.dsp_baseline
 
     # -- data ------------------------------------------------------------------------
-    def check_data(self, data: DataSplits, dataset_name: str, dataset_apps: tuple[str, ...]) -> None:
-        super().check_data(data, dataset_name, dataset_apps)
-        if tuple(data.channels) != PPG_CHANNELS:
-            raise DatasetError(
-                f"dataset={dataset_name} has channels {data.channels}; app=heart_rate needs windows of "
-                f"{PPG_CHANNELS} (the ECG recipe is experiment=ecg_rpeaks)"
-            )
+    def check_data(self, data: DataSplits, dataset_name: str) -> None:
+        super().check_data(data, dataset_name)
         for name in ("t_s", "rec"):
             if name not in data.test.meta:
                 raise DatasetError(f"dataset={dataset_name} lacks meta column {name!r} (window time order per recording)")
@@ -466,18 +462,20 @@ class EcgApp(App):
     firmware_main: ClassVar[str] = "apps/heart_rate/ecg_main.c"
     firmware_hooks: ClassVar[str] = "apps/heart_rate/postprocess.c"
     Options: ClassVar[type] = EcgOptions
+    needs: ClassVar[DataKind] = DataKind(modality="ecg", channels=("ecg",))
+    selected_by: ClassVar[str] = "experiment=ecg_rpeaks"
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.detector: QrsDetectorParams = self.params.detector
 
-    def check_data(self, data: DataSplits, dataset_name: str, dataset_apps: tuple[str, ...]) -> None:
-        super().check_data(data, dataset_name, dataset_apps)
-        if tuple(data.channels) != ("ecg",) or "test_beats" not in data.extra:
+    def check_data(self, data: DataSplits, dataset_name: str) -> None:
+        if "test_beats" not in data.extra:  # first: the more useful line for any other dataset
             raise DatasetError(
                 f"dataset={dataset_name} is not an ECG dataset with beat annotations; the ECG recipe needs "
                 "dataset=ecg_sim or dataset=mitbih"
             )
+        super().check_data(data, dataset_name)
 
     def dsp_predictor(self, ctx: RunContext) -> PredictFn:
         """Detect R peaks on whole records: the segments' features are stitched core after

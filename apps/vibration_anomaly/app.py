@@ -27,7 +27,7 @@ from tinyml_suite.apps.vibration_anomaly.kmeans import KMeans
 from tinyml_suite.apps.vibration_anomaly.labels import NORMAL, is_anomaly
 from tinyml_suite.apps.vibration_anomaly.postprocess import alarm_sequence, anomaly_score
 from tinyml_suite.common.app import App, PredictFn, classification_metrics
-from tinyml_suite.common.data import DataSplits, Split
+from tinyml_suite.common.data import DataKind, DataSplits, Split
 from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.common.metrics import (
     binary_metrics,
@@ -132,10 +132,11 @@ class VibrationAnomalyApp(App):
     custom_dataset: ClassVar[str] = "vibration_folder"  # `tinyml new --from` starts from this loader
     firmware_hooks: ClassVar[str] = "apps/vibration_anomaly/postprocess.c"
     Options: ClassVar[type] = VibrationAnomalyOptions
+    needs: ClassVar[DataKind] = DataKind(modality="vibration")  # labelled windows: class 0 is normal
 
     # -- data ----------------------------------------------------------------------
-    def check_data(self, data: DataSplits, dataset_name: str, dataset_apps: tuple[str, ...]) -> None:
-        super().check_data(data, dataset_name, dataset_apps)
+    def check_data(self, data: DataSplits, dataset_name: str) -> None:
+        super().check_data(data, dataset_name)
         if not data.labels or data.labels[0] != NORMAL:
             raise DatasetError(
                 f"dataset={dataset_name} labels {list(data.labels)} must start with '{NORMAL}' (class 0 = normal)"
@@ -397,9 +398,11 @@ class VibrationFaultClassifierApp(App):
     headline: ClassVar[str] = "accuracy"
     firmware_hooks: ClassVar[str] = "apps/vibration_anomaly/postprocess.c"
     Options: ClassVar[type] = FaultClassifierOptions
+    needs: ClassVar[DataKind] = DataKind(modality="vibration")
+    selected_by: ClassVar[str] = "experiment=vibration_fault_classifier"
 
-    def check_data(self, data: DataSplits, dataset_name: str, dataset_apps: tuple[str, ...]) -> None:
-        super().check_data(data, dataset_name, dataset_apps)
+    def check_data(self, data: DataSplits, dataset_name: str) -> None:
+        super().check_data(data, dataset_name)
         present = set(np.unique(data.train.y).tolist())
         missing = [data.labels[i] for i in range(len(data.labels)) if i not in present]
         if missing:

@@ -42,7 +42,7 @@ from tinyml_suite.apps.wake_word.postprocess import (
     threshold_for_fa_rate,
 )
 from tinyml_suite.common.app import App, PredictFn, classification_metrics
-from tinyml_suite.common.data import DataSplits, Split
+from tinyml_suite.common.data import DataKind, DataSplits, Split
 from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.datasets.audio_augment import SpecAugmentParams, spec_augment
 from tinyml_suite.datasets.epoch_augment import EpochAugmentParams
@@ -110,6 +110,7 @@ class WakeWordApp(App):
     firmware_main: ClassVar[str] = "apps/wake_word/main_loop.c"
     firmware_hooks: ClassVar[str] = "apps/wake_word/postprocess.c"
     Options: ClassVar[type] = WakeWordOptions
+    needs: ClassVar[DataKind] = DataKind(modality="audio")
 
     def post(self, ctx: RunContext) -> PostprocessParams:
         """Detector settings in inferences: ``smooth_s`` / ``suppression_s`` over the inference hop."""
@@ -122,8 +123,8 @@ class WakeWordApp(App):
         )
 
     # -- data ----------------------------------------------------------------------
-    def check_data(self, data: DataSplits, dataset_name: str, dataset_apps: tuple[str, ...]) -> None:
-        super().check_data(data, dataset_name, dataset_apps)
+    def check_data(self, data: DataSplits, dataset_name: str) -> None:
+        super().check_data(data, dataset_name)
         if len(data.channels) != 1:
             raise DatasetError(f"dataset={dataset_name} has {len(data.channels)} channels; wake_word needs mono audio")
         if keyword_count(data.labels) < 1:

@@ -96,26 +96,26 @@ class VibrationFeatureParams:
     C_PREFIX: ClassVar[str] = "VIB"
     IMPLEMENTATION_VERSION: ClassVar[int] = VIB_IMPLEMENTATION_VERSION
 
-    lbe_n_fft: int = 256
-    lbe_hop_length: int | None = 128
+    lbe_n_fft: int = 256  # short frames (32 ms at 8 kHz) ...
+    lbe_hop_length: int | None = 128  # ... every 16 ms, band energies averaged over the window's frames
     lbe_window: str = "hann"
-    lbe_n_bands: int = 8
+    lbe_n_bands: int = 8  # 500 Hz bands at 8 kHz: where the energy is (resonances, noise), speed-insensitive
     lbe_spacing: str = "linear"
-    lbe_fmin_hz: float = 0.0
-    lbe_fmax_hz: float | None = None
-    low_n_fft: int = 1024
-    low_n_bands: int = 8
-    low_fmin_hz: float = 20.0
-    low_fmax_hz: float = 500.0
-    envelope: bool = True
-    env_band_low_hz: float = 2000.0
-    env_band_high_hz: float = 3800.0
-    env_filter_order: int = 4
-    env_fmin_hz: float = 10.0
-    env_fmax_hz: float = 500.0
-    env_n_bands: int = 14
-    stats: bool = True
-    log_floor: float = 1e-10
+    lbe_fmin_hz: float = 0.0  # Hz (the window's mean is removed first)
+    lbe_fmax_hz: float | None = None  # Hz; None: Nyquist
+    low_n_fft: int = 1024  # shaft-harmonic block: one FFT over the window (7.8 Hz bins at 8 kHz)
+    low_n_bands: int = 8  # log-spaced bands; 0 switches the block off
+    low_fmin_hz: float = 20.0  # Hz, just below 1x (25-30 Hz); >= 3 bins keeps DC out
+    low_fmax_hz: float = 500.0  # Hz, up to about 17x
+    envelope: bool = True  # envelope-spectrum block + band-passed statistics
+    env_band_low_hz: float = 2000.0  # Hz, band-pass around the structural resonance excited by impacts
+    env_band_high_hz: float = 3800.0  # Hz, below the common anti-alias cutoff
+    env_filter_order: int = 4  # Butterworth order (4 biquads for a band-pass)
+    env_fmin_hz: float = 10.0  # Hz, envelope bands from here ...
+    env_fmax_hz: float = 500.0  # Hz ... to here: BPFO/BPFI/2xBSF and harmonics at 1500-1800 rpm
+    env_n_bands: int = 14  # 35 Hz bands
+    stats: bool = True  # ln RMS, kurtosis, crest factor, peak-to-peak of the window
+    log_floor: float = 1e-10  # added before every logarithm
 
     def __post_init__(self) -> None:
         self.lbe()  # validates the spectrum block (one-line ConfigError naming the field)
