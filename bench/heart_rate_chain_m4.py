@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
+    from tinyml_suite.common.context import RunState
     from tinyml_suite.common.deploy import cgen
     from tinyml_suite.common.deploy.engine.compiler import compile_model
     from tinyml_suite.common.deploy.engine.host import tm_model_header
@@ -178,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     class _Ctx:  # what firmware_context reads
         data = None
         features = fe
-        state: dict = {}
+        state = RunState()
 
     fw = templates_root()
     with tempfile.TemporaryDirectory(prefix="hr-m4-") as tmp:

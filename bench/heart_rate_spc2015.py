@@ -21,8 +21,8 @@ once, after the choices are committed. Three stages (``--stage``):
     subjects (mean per-subject MAE + 0.5 x the MAE on the simulated test-protocol
     subjects) is applied to subject ``k``: those are the LOSO figures (nested: subject
     ``k`` never chose its own parameters). The final choice (the same objective over all
-    training subjects) is printed as the YAML to commit in ``conf/app/heart_rate.yaml``
-    and written to ``<work>/selection.json``.
+    training subjects) is printed (as YAML) to commit as the defaults of
+    ``HeartRateOptions`` in ``apps/heart_rate/app.py`` and written to ``<work>/selection.json``.
 ``heldout``
     Run after the final parameters are committed: scores the held-out recording(s)
     (``--heldout S04_T01``: SPC 2015's extra training recording DATA_S04_T01, recorded
@@ -130,7 +130,7 @@ def run_fold(fold: int, args: argparse.Namespace, overrides: list[str], work: Pa
     OmegaConf.save(OmegaConf.create(ovr), run_dir / ".hydra" / "overrides.yaml")
     app, test = ctx.app, ctx.data.test
     model_bytes = (run_dir / "model_int8.tflite").read_bytes()
-    int8 = tflm_predictor(model_bytes, int(ctx.state.get("arena_bytes") or 0) or None)
+    int8 = tflm_predictor(model_bytes, int(ctx.state.arena_bytes or 0) or None)
     fpred = ctx.float_predict()
     sim = _sim_windows(ctx.data.sample_rate)
     X_sim = np.concatenate([ctx.features(sim.x[i : i + 512]) for i in range(0, len(sim.x), 512)])
@@ -388,7 +388,8 @@ def stage_select(args: argparse.Namespace, work: Path) -> None:
           f"{r0['arena_bytes']} bytes; LiteRT == TFLM on every fold: {all(r['matches_litert'] for r in fold_rows)}")
     print(f"simulated test-protocol subjects (objective weight {SIM_WEIGHT}): CNN int8 {mean(cnn['rows'], 'sim_int8'):.2f}, "
           f"DSP {dsp['final_score']['sim']:.2f} BPM (final choice)")
-    print("\nFinal choice over all training subjects: commit into conf/app/heart_rate.yaml (app:) before --stage heldout:\n")
+    print("\nFinal choice over all training subjects: commit as the defaults of HeartRateOptions "
+          "(apps/heart_rate/app.py) before --stage heldout:\n")
     print(_yaml(cnn["final"], dsp["final"]))
 
 

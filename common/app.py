@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import numpy as np
 
-from tinyml_suite.common.data import DataSplits, Split
+from tinyml_suite.common.data import DataKind, DataSplits, Split
 from tinyml_suite.common.errors import DatasetError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 PredictFn = Callable[[np.ndarray], np.ndarray]
 
 
-#: app name -> App classes that declare ``Options`` (a recipe may switch classes, e.g. EcgApp)
-_APPS: dict[str, list[type[App]]] = {}
+#: class name -> App class, for every class that declares ``Options``: the ConfigStore holds
+#: its schema as ``app_class/<class name>`` (a recipe may switch classes, e.g. EcgApp)
+_APP_CLASSES: dict[str, type[App]] = {}
 
 
 class App:
@@ -59,18 +60,24 @@ class App:
     #: False for DSP-only recipes (e.g. an R-peak detector): the train, optimize and
     #: verify stages are skipped and evaluation uses :meth:`dsp_predictor`.
     trains_model: ClassVar[bool] = True
+    #: the windows the app reads (modality, task, channels, rate; empty fields: any),
+    #: compared with what the dataset provides by :meth:`check_data`
+    needs: ClassVar[DataKind] = DataKind()
+    #: how a user selects this class when it is not the app's own (e.g. "experiment=ecg_rpeaks")
+    selected_by: ClassVar[str] = ""
     #: the dataset config (conf/dataset/<name>.yaml) that reads a user's own folder;
     #: ``tinyml new <dir> --from <app>`` starts a project from it
     custom_dataset: ClassVar[str] = ""
 
-    #: the app's options as a dataclass (defaults, types, ranges); ``conf/app/<name>.yaml``
+    #: the app's options as a dataclass (defaults, types, ranges): the only defaults;
+    #: ``conf/app/<name>.yaml`` names the schema (``- /app_class@app: <class name>``) and
     #: only overrides them. None: the options are taken as given (plugins).
     Options: ClassVar[type | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.name and cls.Options is not None:
-            _APPS.setdefault(cls.name, []).append(cls)
+            _APP_CLASSES[cls.__name__] = cls
 
     def __init__(self, **options: Any) -> None:
         # ``name`` and ``_target_`` come from the config; everything else is the app's:
@@ -85,17 +92,20 @@ class App:
         self.options = options
 
     # -- data --------------------------------------------------------------------
-    def check_data(self, data: DataSplits, dataset_name: str, dataset_apps: tuple[str, ...]) -> None:
-        """Refuse a dataset that does not suit this app, in one line."""
-        if dataset_apps and self.name not in dataset_apps:
-            raise DatasetError(
-                f"dataset={dataset_name} is for app={'/'.join(dataset_apps)}, not app={self.name}; "
-                f"pick one of this app's datasets (tinyml --help lists them)"
-            )
-        if data.task != self.task and not (self.task == "anomaly" and data.task == "classification"):
-            raise DatasetError(
-                f"dataset={dataset_name} provides a {data.task} task but app={self.name} needs {self.task}"
-            )
+    def check_data(self, data: DataSplits, dataset_name: str) -> None:
+        """Refuse, in one line, windows that are not what :attr:`needs` says (its task: the
+        app's); the message names the apps that read such windows."""
+        need = dataclasses.replace(self.needs, task=self.needs.task or self.task)
+        if need.refuses(data.kind) is None:
+            return
+        readers = sorted(f"app={cls.name}" + (f" {cls.selected_by}" if cls.selected_by else "")
+                         for cls in set(_APP_CLASSES.values())
+                         if data.modality and cls.needs.modality == data.modality and cls is not type(self))
+        which = f", which {' / '.join(readers)} reads" if readers else ""
+        raise DatasetError(
+            f"dataset={dataset_name} provides {data.kind.describe()}{which}; app={self.name} needs "
+            f"{need.describe()}; pick one of this app's datasets (tinyml --help lists them)"
+        )
 
     # -- training ----------------------------------------------------------------
     def output_size(self, data: DataSplits) -> int:
@@ -124,6 +134,12 @@ class App:
         """Optional per-example training weights (e.g. class balancing)."""
         return None
 
+    def epoch_inputs(self, ctx: RunContext, X: np.ndarray) -> Callable[[int], np.ndarray] | None:
+        """Optional: ``make(epoch)`` giving fresh training inputs for each epoch (same order
+        and length as ``X``, the inputs of :meth:`training_arrays`), e.g. a new draw of the
+        data augmentation; None (the default) trains on ``X`` every epoch."""
+        return None
+
     def before_training(self, ctx: RunContext) -> dict[str, Any] | None:
         """Called with the built, untrained ``ctx.model`` just before it is fitted (e.g. to
         pretrain it on synthetic data); returns a summary merged into ``metrics["train"]``."""
@@ -137,7 +153,7 @@ class App:
     def calibrate(self, predict: PredictFn, ctx: RunContext) -> dict[str, Any]:
         """Fit post-training parameters (e.g. an anomaly threshold) on validation data.
 
-        Called once on the float model; the result is stored in ``ctx.state["calibration"]``,
+        Called once on the float model; the result is stored in ``ctx.state.calibration``,
         used by :meth:`evaluate` for every variant and written into the firmware.
         """
         return {}
@@ -167,18 +183,22 @@ class App:
         """RAM the app's sample/feature buffers take on the device (for the fit check)."""
         return 0
 
-    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray) -> list[dict[str, Any]] | None:
+    def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray,
+                      stream: np.ndarray | None = None) -> list[dict[str, Any]] | None:
         """The events the firmware's hooks must report for these inferences, from Python.
 
         ``features`` [shape=(k, n_features)] are the float features of k consecutive
         inferences of the firmware and ``outputs`` [shape=(k, n_outputs)] its dequantised
         model outputs (float32). Returns one dict per reported event with the keys of the
         firmware's JSON line (``event``, ``index``, ``value``, ``confidence``, ``window``),
-        or None when the app cannot say. The default is ``tm_app_default.c``: the arg-max
+        or None when the app cannot say; ``index_tol`` in an event allows its index to differ
+        by that much, and a ``value``/``confidence`` of None is not compared. ``stream``
+        [shape=(channels, n)] is the raw input the firmware read (for main loops without
+        per-inference hooks). The default is ``tm_app_default.c``: the arg-max
         class every window (classification), ``outputs[0]`` (regression), or the mean
         squared reconstruction error against the calibrated threshold (anomaly).
         """
-        return default_device_events(self.task, features, outputs, (ctx.state.get("calibration") or {}).get("threshold"))
+        return default_device_events(self.task, features, outputs, (ctx.state.calibration or {}).get("threshold"))
 
 
 def default_device_events(task: str, features: np.ndarray, outputs: np.ndarray,

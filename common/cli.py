@@ -6,7 +6,8 @@
     tinyml <subcommand> ...                               see ``tinyml --help``
 
 User errors (unknown option, missing dataset folder, a model that does not fit the
-board, ...) print one line, ``tinyml: error: ...``, and exit with status 2.
+board, a read-only or full disk, ...) print one line, ``tinyml: error: ...``, and exit
+with status 2; Ctrl-C prints ``tinyml: interrupted`` and exits with status 130.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ log = logging.getLogger("tinyml")
 CONF_PACKAGE = "tinyml_suite.conf"
 GROUPS = ("app", "dataset", "features", "model", "board", "trainer", "optimize", "experiment", "debug")
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 # Subcommands: name -> ("module" or "module:function", description); the function (default
 # ``main``) takes argv and returns an exit status.
@@ -40,6 +42,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "collect": ("tinyml_suite.common.sweep", "collect a sweep's runs into one table and a Pareto plot"),
     "validate": ("tinyml_suite.common.device_cli:main_validate", "compare a board's int8 outputs with the host's (serial)"),
     "capture": ("tinyml_suite.common.device_cli:main_capture", "record a board's sensor into a dataset folder (serial)"),
+    "cache": ("tinyml_suite.common.cache", "show (info) or empty (clear) the dataset/feature cache"),
 }
 
 
@@ -169,6 +172,16 @@ def _one_line(exc: BaseException) -> str:
     if not lines:
         return type(exc).__name__
     first = lines[0]
+    if first.startswith("LexerNoViableAltException:") or type(exc).__name__ == "OverrideParseException":
+        bad = first.split(":", 1)[1].strip() if ":" in first else first
+        key, _, value = bad.partition("=")
+        return (f"cannot parse the override '{bad}': quote a value that holds spaces, non-ASCII letters or "
+                f"special characters, inside the shell's quotes: '{key}=\"{value}\"'")
+    cause = exc.__cause__
+    if first.startswith("Error merging override") and cause is not None:
+        reason = (str(cause).strip().splitlines() or [""])[0]
+        if reason:
+            first = f"{first}: {reason}"
     full_key = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("full_key:")), "")
     if full_key and full_key not in first:
         first = f"{first} (key: {full_key})"
@@ -190,8 +203,52 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "config"):
     user = _user_conf_dir()
     if user is not None:
         overrides.append(f"hydra.searchpath=[file://{user}]")
-    with initialize_config_module(CONF_PACKAGE, version_base="1.3"):
-        return compose(config_name=config_name, overrides=overrides)
+    try:
+        with initialize_config_module(CONF_PACKAGE, version_base="1.3"):
+            return compose(config_name=config_name, overrides=overrides)
+    except Exception as exc:  # noqa: BLE001 - hydra's ConfigCompositionException
+        message = _unknown_key_message(exc, overrides, config_name)
+        if message is None:
+            raise
+        from tinyml_suite.common.errors import ConfigError
+
+        raise ConfigError(message) from exc
+
+
+def _unknown_key_message(exc: BaseException, overrides: Sequence[str], config_name: str) -> str | None:
+    """One line with a did-you-mean for an override naming a key the config lacks, else None.
+
+    Hydra says only "Could not override 'trainer.epoch'"; the keys of the node it names
+    (``trainer``) come from composing the same config without that override.
+    """
+    import re
+
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import DictConfig, OmegaConf
+
+    found = re.match(r"Could not override '([^']+)'", str(exc))
+    cause = str(exc.__cause__ or "")
+    full = re.search(r"full_key: (\S+)", cause)
+    if found is None or full is None or "not in" not in cause:
+        return None
+    bad = full.group(1)  # the first key along the override's path that does not exist
+    parent, _, child = bad.rpartition(".")
+    rest = [o for o in overrides if o.split("=", 1)[0].lstrip("+~").removeprefix("override ").strip() != found.group(1)]
+    try:
+        GlobalHydra.instance().clear()
+        with initialize_config_module(CONF_PACKAGE, version_base="1.3"):
+            cfg = compose(config_name=config_name, overrides=rest)
+        node = OmegaConf.select(cfg, parent) if parent else cfg
+    except Exception:  # noqa: BLE001 - the other overrides fail too: keep Hydra's message
+        return None
+    if not isinstance(node, DictConfig):
+        return None
+    keys = sorted(str(k) for k in node.keys() if not str(k).startswith("_"))
+    close = difflib.get_close_matches(child, keys, n=1, cutoff=0.6)
+    hint = f"did you mean {parent + '.' if parent else ''}{close[0]}? " if close else ""
+    where = f"the keys of {parent}" if parent else "top-level keys"
+    return f"{bad} is not a config key; {hint}{where}: {', '.join(keys)}"
 
 
 def _precheck(argv: Sequence[str]) -> str | None:
@@ -223,12 +280,13 @@ def _precheck(argv: Sequence[str]) -> str | None:
 
 
 def _task(cfg) -> None:
-    """Hydra task: run the recipe; one line and exit 2 on a user error."""
+    """Hydra task: run the recipe; one line and exit 2 on a user or OS error."""
     from hydra.core.hydra_config import HydraConfig
 
     from tinyml_suite.common.console import quiet_run
     from tinyml_suite.common.pipeline import run_recipe
     from tinyml_suite.common.report import summary_block
+    from tinyml_suite.common.run_folder import os_error_line
 
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
@@ -239,6 +297,16 @@ def _task(cfg) -> None:
         _cleanup_failed_run(run_dir)
         logging.getLogger("tinyml").debug("user error", exc_info=True)
         sys.exit(_fail(str(exc)))
+    except OSError as exc:  # read-only or full disk, permissions: one line naming the path
+        _cleanup_failed_run(run_dir)
+        logging.getLogger("tinyml").debug("OS error", exc_info=True)
+        code = _fail(os_error_line(exc))
+        # After a failed write, HDF5 (Keras checkpoints) can crash the interpreter in its
+        # exit handlers (seen: SIGSEGV on a full disk): leave now, everything is flushed.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     print(summary_block(metrics, run_dir))
     print(f"tinyml: done: {run_dir}")
     return objective(metrics)
@@ -263,18 +331,55 @@ def objective(metrics: dict) -> float | None:
 
 
 def _cleanup_failed_run(run_dir: Path) -> None:
-    """Remove a run directory that holds nothing but Hydra's own bookkeeping."""
+    """Remove a run directory that holds nothing but bookkeeping (Hydra's, lock, status)."""
+    from tinyml_suite.common.run_folder import BOOKKEEPING
+
     try:
         entries = {p.name for p in run_dir.iterdir()}
-    except FileNotFoundError:
+    except OSError:
         return
-    if entries <= {".hydra", "tinyml.log", "cli.log", "main.log"}:
+    if entries <= BOOKKEEPING:
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _interrupted() -> int:
+    print("tinyml: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tinyml`` console script."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:  # Ctrl-C anywhere: one line, the shell's status, no traceback
+        return _interrupted()
+
+
+def _quiet_unraisable(args) -> None:
+    """Errors in destructors (h5py closing a file on a full disk, ...) go to the run log only."""
+    logging.getLogger("tinyml").debug("ignored in %r: %s: %s", args.object, args.exc_type.__name__, args.exc_value)
+
+
+_excepthook = sys.excepthook
+
+
+def _quiet_dealloc_excepthook(exc_type, exc, tb) -> None:
+    """h5py's Cython destructors print their errors through sys.excepthook (PyErr_PrintEx):
+    after a failed write (full disk) each open HDF5 object adds a traceback. Those go to the
+    run log; any other exception keeps the normal hook."""
+    frames, t = [], tb
+    while t is not None:
+        frames.append(t.tb_frame.f_code.co_filename)
+        t = t.tb_next
+    if frames and frames[-1].endswith("_objects.pyx") and "h5py" in frames[-1]:
+        logging.getLogger("tinyml").debug("h5py: %s: %s", exc_type.__name__, exc)
+        return
+    _excepthook(exc_type, exc, tb)
+
+
+def _main(argv: list[str]) -> int:
+    sys.unraisablehook = _quiet_unraisable
+    sys.excepthook = _quiet_dealloc_excepthook
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if argv and argv[0] in SUBCOMMANDS:
         module_name, _, function = SUBCOMMANDS[argv[0]][0].partition(":")
@@ -289,6 +394,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(entry(argv[1:]) or 0)
         except TinyMLError as exc:
             return _fail(str(exc))
+        except OSError as exc:
+            from tinyml_suite.common.run_folder import os_error_line
+
+            return _fail(os_error_line(exc))
     if argv and argv[0] in ("--help", "-h", "help"):
         try:
             print_help()

@@ -11,7 +11,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
@@ -21,9 +21,53 @@ from tinyml_suite.common.data import Dataset, DataSplits
 from tinyml_suite.common.errors import ConfigError, TinyMLError
 from tinyml_suite.common.features import FeatureExtractor
 
-__all__ = ["RunContext", "instantiate_logged"]
+if TYPE_CHECKING:  # pragma: no cover
+    from tinyml_suite.common.deploy.arena import ArenaResult
+    from tinyml_suite.common.deploy.engine.compiler import CompiledModel
+    from tinyml_suite.common.deploy.firmware import FirmwareSpec
+
+__all__ = ["RunContext", "RunState", "instantiate_logged"]
 
 log = logging.getLogger("tinyml")
+
+
+@dataclasses.dataclass
+class RunState:
+    """What a stage hands to a later one, besides the data, the model and the metrics.
+
+    Every field starts empty; the comment names who sets it. An app keeps its own values
+    between its hooks (streams, predictions for the plots) in :attr:`app`.
+    """
+
+    #: App.calibrate's result (the evaluate stage) or the saved run's; None: not calibrated yet
+    calibration: dict[str, Any] | None = None
+    #: load_run: the saved run's metrics.json
+    saved_metrics: dict[str, Any] | None = None
+    #: load_run: ``ctx.data`` holds shapes and labels only (check vectors use noise)
+    standin_data: bool = False
+    #: Keras callbacks the train stage adds to its own (taken once)
+    extra_callbacks: list[Any] = dataclasses.field(default_factory=list)
+    #: optimize: the .tflite bytes of each variant
+    tflite: dict[str, bytes] = dataclasses.field(default_factory=dict)
+    #: verify (common/variants.py): the variants.csv rows, by variant
+    variant_rows: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    #: verify (or the deploy stage, measuring it when verify did not run): the TFLM arena
+    arena: ArenaResult | None = None
+    #: verify: the arena with the board's margin, bytes
+    arena_bytes: int | None = None
+    #: verify: the int8 model's operators
+    ops: list[str] = dataclasses.field(default_factory=list)
+    #: verify: the int8 input and output tensors (scale, zero_point, shape, dtype)
+    input_quant: dict[str, Any] | None = None
+    output_quant: dict[str, Any] | None = None
+    #: verify: the model compiled to C and the engine block of metrics.json
+    engine: CompiledModel | None = None
+    engine_figures: dict[str, Any] | None = None
+    #: deploy: what the firmware was built from, for the device stage
+    firmware_spec: FirmwareSpec | None = None
+    firmware_arena_bytes: int | None = None
+    #: the app's own values between its hooks
+    app: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -43,7 +87,7 @@ class RunContext:
     history: dict[str, list[float]] = dataclasses.field(default_factory=dict)
     artifacts: dict[str, Path] = dataclasses.field(default_factory=dict)
     metrics: dict[str, Any] = dataclasses.field(default_factory=dict)
-    state: dict[str, Any] = dataclasses.field(default_factory=dict)
+    state: RunState = dataclasses.field(default_factory=RunState)
 
     @property
     def smoke(self) -> bool:

@@ -17,10 +17,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from tinyml_suite.common.errors import DatasetError
-from tinyml_suite.common.io import atomic_path, cache_dir, config_hash
+from tinyml_suite.common.errors import DatasetError, TinyMLError
+from tinyml_suite.common.io import config_hash
 
-__all__ = ["Split", "DataSplits", "Dataset", "TASKS", "require_dir"]
+__all__ = ["Split", "DataKind", "DataSplits", "Dataset", "TASKS", "require_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,48 @@ class Split:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class DataKind:
+    """What windows are: what a dataset provides (:attr:`DataSplits.kind`) or an app needs (``App.needs``).
+
+    An empty field means "any": a dataset of no stated modality suits every app, and an
+    app that names no channels takes any.
+
+    Examples
+    --------
+    >>> need = DataKind(modality="ppg", task="regression", channels=("ppg", "acc_x", "acc_y", "acc_z"))
+    >>> need.refuses(DataKind(modality="ecg", task="regression", channels=("ecg",), sample_rate=360.0))
+    'ecg windows'
+    >>> need.refuses(DataKind(modality="ppg", task="regression", channels=("ppg",)))
+    'channels (ppg)'
+    >>> DataKind(task="anomaly").refuses(DataKind(modality="vibration", task="classification")) is None
+    True
+    """
+
+    modality: str = ""  # the sensor: "audio", "imu", "ppg", "ecg", "vibration", ...
+    task: str = ""  # one of TASKS (an anomaly app also takes labelled classification windows)
+    channels: tuple[str, ...] = ()  # channel names, in order
+    sample_rate: float | None = None  # Hz
+
+    def describe(self) -> str:
+        """``"windows of ppg (regression; channels ppg, acc_x, ...; 32 Hz)"``."""
+        parts = [p for p in (self.task, f"channels {', '.join(self.channels)}" if self.channels else "",
+                             f"{self.sample_rate:g} Hz" if self.sample_rate else "") if p]
+        return f"windows of {self.modality or 'any sensor'}" + (f" ({'; '.join(parts)})" if parts else "")
+
+    def refuses(self, data: DataKind) -> str | None:
+        """What of ``data`` this need does not accept (None: it accepts it)."""
+        if self.modality and data.modality and data.modality != self.modality:
+            return f"{data.modality} windows"
+        if self.task and data.task and data.task != self.task and not (self.task == "anomaly" and data.task == "classification"):
+            return f"a {data.task} task"
+        if self.channels and tuple(data.channels) != tuple(self.channels):
+            return f"channels ({', '.join(data.channels)})"
+        if self.sample_rate and data.sample_rate and abs(float(data.sample_rate) - float(self.sample_rate)) > 1e-6:
+            return f"{data.sample_rate:g} Hz"
+        return None
+
+
 @dataclasses.dataclass
 class DataSplits:
     """Train/val/test splits plus what the rest of the pipeline needs to know."""
@@ -85,7 +127,11 @@ class DataSplits:
     task: str
     labels: tuple[str, ...] = ()
     name: str = ""
+    #: extra arrays (saved with the cache); ``extra["skipped"]`` (str array) lists what the
+    #: loader skipped on purpose, one "<count> <what> (<where>)" line each (in stats())
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: the sensor (``Dataset.modality``; set by :meth:`Dataset.load`); "" unstated
+    modality: str = ""
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -101,6 +147,11 @@ class DataSplits:
                 )
         if len(self.train) == 0:
             raise DatasetError(f"dataset {self.name!r} has an empty training split")
+
+    @property
+    def kind(self) -> DataKind:
+        """What these windows are (compared with ``App.needs`` by ``App.check_data``)."""
+        return DataKind(self.modality, self.task, tuple(self.channels), float(self.sample_rate))
 
     def stats(self) -> dict[str, Any]:
         """Counts per split (and per class for labelled tasks), for reports."""
@@ -124,11 +175,13 @@ class DataSplits:
                 entry["target_mean"] = float(np.mean(split.y))
                 entry["target_std"] = float(np.std(split.y))
             out[name] = entry
+        if "skipped" in self.extra:  # what a loader skipped on purpose (logged, counted)
+            out["skipped"] = [str(v) for v in np.atleast_1d(self.extra["skipped"])]
         return out
 
     # -- caching -----------------------------------------------------------------
-    def save(self, path: Path) -> None:
-        """Save to one ``.npz`` (no pickles: meta and groups must be numeric or str)."""
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Every array plus a header, as a flat mapping (no pickles: str or numbers only)."""
         arrays: dict[str, np.ndarray] = {}
         for name in ("train", "val", "test"):
             split = getattr(self, name)
@@ -147,28 +200,37 @@ class DataSplits:
             "task": self.task,
             "labels": list(self.labels),
             "name": self.name,
+            "modality": self.modality,
         }
         arrays["header"] = np.array(repr(header))
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, **arrays)
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, z: dict[str, np.ndarray]) -> DataSplits:
+        """Inverse of :meth:`to_arrays`."""
+        import ast
+
+        header = ast.literal_eval(str(z["header"]))
+        splits = {}
+        for name in ("train", "val", "test"):
+            meta = {k.split(".", 2)[2]: z[k] for k in z if k.startswith(f"{name}.meta.")}
+            groups = z.get(f"{name}.groups")
+            splits[name] = Split(z[f"{name}.x"], z[f"{name}.y"], groups, meta)
+        extra = {k[len("extra."):]: z[k] for k in z if k.startswith("extra.")}
+        return cls(**splits, extra=extra, **header)
+
+    def save(self, path: Path) -> None:
+        """Save to one checksummed ``.npz``, atomically (:func:`~tinyml_suite.common.cache.save_arrays`)."""
+        from tinyml_suite.common.cache import save_arrays
+
+        save_arrays(path, self.to_arrays())
 
     @classmethod
     def load_npz(cls, path: Path) -> DataSplits:
-        """Inverse of :meth:`save`."""
-        import ast
+        """Inverse of :meth:`save` (``CacheDamaged`` when the file cannot be trusted)."""
+        from tinyml_suite.common.cache import load_arrays
 
-        with np.load(path, allow_pickle=False) as z:
-            header = ast.literal_eval(str(z["header"]))
-            splits = {}
-            for name in ("train", "val", "test"):
-                meta = {
-                    k.split(".", 2)[2]: z[k] for k in z.files if k.startswith(f"{name}.meta.")
-                }
-                groups = z[f"{name}.groups"] if f"{name}.groups" in z.files else None
-                splits[name] = Split(z[f"{name}.x"], z[f"{name}.y"], groups, meta)
-            extra = {k[len("extra."):]: z[k] for k in z.files if k.startswith("extra.")}
-        return cls(**splits, extra=extra, **header)
+        return cls.from_arrays(load_arrays(path))
 
 
 def _no_objects(a: np.ndarray) -> np.ndarray:
@@ -205,20 +267,24 @@ _DATASETS: dict[str, type[Dataset]] = {}
 class Dataset(ABC):
     """Base class of loaders and synthetic generators.
 
-    Subclasses set ``name``, ``task`` and ``apps`` (the apps whose recipes it suits),
-    declare their options as a dataclass ``Options`` (defaults, types and ranges in one
+    Subclasses set ``name``, ``task`` and ``modality`` (the sensor; with the channels and
+    rate of the loaded splits, :attr:`DataSplits.kind` is what the dataset provides, which
+    each app compares with what it needs), declare their options as a dataclass ``Options`` (defaults, types and ranges in one
     place; ``conf/dataset/<name>.yaml`` only overrides them) and implement
     :meth:`_load`. The options arrive as keyword arguments, are checked by
     :func:`~tinyml_suite.common.config.parse_options` (an unknown key is a one-line error
     with a did-you-mean) and are available as ``self.params`` (the dataclass) and
-    ``self.options`` (the same as a plain dict). :meth:`load` caches the result by a hash
-    of the class, its ``VERSION`` and its options, under ``~/.cache/tinyml-suite/datasets``
-    (or ``$TINYML_CACHE``), unless ``cache=False``.
+    ``self.options`` (the same as a plain dict). :meth:`load` caches the result by
+    :meth:`cache_key` (the class, its ``VERSION``, its options and the content of the
+    files they name) under ``~/.cache/tinyml-suite/datasets`` (or ``$TINYML_CACHE``),
+    unless ``cache=False``.
     """
 
     name: ClassVar[str] = ""
     task: ClassVar[str] = "classification"
-    apps: ClassVar[tuple[str, ...]] = ()
+    #: the sensor the windows come from: "audio", "imu", "ppg" (PPG + ACC), "ecg",
+    #: "vibration", ...; "" for a generic loader (every app may read it)
+    modality: ClassVar[str] = ""
     VERSION: ClassVar[int] = 1
     #: the options dataclass (None only for plugins that have not declared one yet:
     #: their options are then taken as given)
@@ -245,39 +311,71 @@ class Dataset(ABC):
         """Build the splits (no caching here)."""
 
     def cache_key(self) -> str:
-        """Hash of everything that determines the data."""
-        ident = {
-            "class": f"{type(self).__module__}.{type(self).__qualname__}",
-            "version": self.VERSION,
-            "seed": self.seed,
-            "options": {k: _path_ident(v) for k, v in sorted(self.options.items())},
-        }
-        return config_hash(ident, length=16)
+        """Hash of everything that determines the data.
+
+        The class and its ``VERSION``, the seed and every option; a path option
+        (:func:`is_path_option`: ``root``, ``*_dir``, ...) naming an existing file or
+        folder counts by its content (:func:`~tinyml_suite.common.cache.fingerprint`), so a
+        changed file anywhere under ``dataset.root`` gives a new key. Other options count
+        by value only: a word or a mark such as ``'.'`` is never taken for a folder (the
+        key would then follow every file in the working directory). Computed once per
+        instance.
+        """
+        if getattr(self, "_cache_key", None) is None:
+            ident = {
+                "class": f"{type(self).__module__}.{type(self).__qualname__}",
+                "version": self.VERSION,
+                "seed": self.seed,
+                "options": {k: _path_ident(v) if is_path_option(k) else v for k, v in sorted(self.options.items())},
+            }
+            self._cache_key = config_hash(ident, length=16)
+        return self._cache_key
 
     def load(self) -> DataSplits:
-        """The splits, from the cache when possible."""
+        """The splits, from the cache when possible (a damaged entry is rebuilt)."""
+        from tinyml_suite.common.cache import read_entry, write_entry
+
         if not self.cache:
-            return self._load()
-        path = cache_dir("datasets") / f"{self.name or type(self).__name__}-{self.cache_key()}.npz"
-        if path.exists():
+            return self._stamped(self._load())
+        entry = f"{self.name or type(self).__name__}-{self.cache_key()}"
+        arrays = read_entry("datasets", entry)
+        if arrays is not None:
             try:
-                log.info("Loading cached dataset %s", path)
-                return DataSplits.load_npz(path)
-            except Exception as exc:  # corrupt cache entry: rebuild it
-                log.warning("Ignoring unreadable cache entry %s (%s)", path, exc)
-        data = self._load()
-        try:
-            data.save(path)
-        except OSError as exc:  # a read-only cache must not stop a run
-            log.warning("Could not write dataset cache %s (%s)", path, exc)
+                data = DataSplits.from_arrays(arrays)
+            except (TinyMLError, KeyError, ValueError, SyntaxError) as exc:
+                log.warning("cache entry %s does not hold a dataset (%s); rebuilding it", entry, exc)
+            else:
+                log.info("Loading cached dataset %s", entry)
+                return self._stamped(data)
+        data = self._stamped(self._load())
+        write_entry("datasets", entry, data.to_arrays())
+        return data
+
+    def _stamped(self, data: DataSplits) -> DataSplits:
+        data.modality = data.modality or self.modality
         return data
 
 
+def is_path_option(name: str) -> bool:
+    """Whether a dataset option names a file or folder: ``root``, ``path``, ``file`` or a
+    name ending in ``_root``, ``_dir``, ``_path`` or ``_file``.
+
+    Examples
+    --------
+    >>> [is_path_option(n) for n in ("root", "noise_dir", "real_dir", "punctuation", "keywords")]
+    [True, True, True, False, False]
+    """
+    return name in ("root", "path", "file") or name.endswith(("_root", "_dir", "_path", "_file"))
+
+
 def _path_ident(value: Any) -> Any:
-    """Options that name folders hash by path and modification time."""
-    if isinstance(value, (str, os.PathLike)) and str(value) and os.path.isdir(str(value)):
-        p = Path(str(value)).resolve()
-        return f"{p}@{p.stat().st_mtime_ns}"
+    """Options that name existing files or folders count by a fingerprint of their content."""
+    from tinyml_suite.common.cache import fingerprint
+
+    if isinstance(value, (str, os.PathLike)) and str(value) and str(value) != "???":
+        p = Path(os.path.expanduser(str(value)))
+        if p.is_dir() or p.is_file():
+            return f"{p.resolve()}@{fingerprint(p)}"
     if hasattr(value, "items"):
         return {str(k): _path_ident(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

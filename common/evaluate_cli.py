@@ -63,7 +63,7 @@ def evaluate_run(run_dir: Path, overrides: list[str], *, split: str = "test", ou
         raise ConfigError(f"{run_dir} is not a tinyml run directory (no .hydra/overrides.yaml); {USAGE}")
     ctx = load_run(run_dir, overrides=overrides)
     cfg, app = ctx.cfg, ctx.app
-    saved = ctx.state["saved_metrics"]
+    saved = ctx.state.saved_metrics or {}
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
     ctx.run_dir = Path(out) if out else run_dir / "evaluations" / f"{cfg.dataset.get('name', 'dataset')}-{stamp}"
     stage_data(ctx)
@@ -98,14 +98,22 @@ def evaluate_run(run_dir: Path, overrides: list[str], *, split: str = "test", ou
         model_path = run_dir / "model.keras"
         if "keras" not in ctx.artifacts:
             raise ConfigError(f"{model_path} is missing; evaluate needs a run that finished training")
-        ctx.model = keras.models.load_model(model_path, compile=False)
+        try:
+            ctx.model = keras.models.load_model(model_path, compile=False)
+        except Exception as exc:  # zip/h5/JSON errors of a truncated or foreign file
+            raise DatasetError(
+                f"{model_path} is damaged or not a Keras model ({type(exc).__name__}: "
+                f"{(str(exc).strip().splitlines() or [''])[0][:160]}); restore it or re-run the recipe"
+            ) from None
     stage_evaluate(ctx)  # the saved calibration is kept: nothing is refitted
     result["float"] = ctx.metrics["float"]
     tflite = ctx.artifacts.get("tflite_int8")
     if app.trains_model and tflite is not None:
+        from tinyml_suite.common.deploy.tflite_ops import parse_model
         from tinyml_suite.common.deploy.verify import tflm_predictor
 
         arena = int(saved.get("tflm", {}).get("arena_bytes", 0)) or None
+        parse_model(Path(tflite).read_bytes(), what=str(tflite))  # a damaged file: one line, not a crash
         result["int8"] = evaluate_predictor(ctx, tflm_predictor(Path(tflite).read_bytes(), arena), "int8")
     out_dir = ctx.run_dir
     write_json(out_dir / "metrics.json", result)

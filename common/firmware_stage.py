@@ -62,18 +62,17 @@ def _arena(ctx: RunContext, model_bytes: bytes | None, margin: float) -> tuple[i
         "AllocateTensors and Invoke succeed, found by bisection in child processes "
         "(common/deploy/arena.py)."
     )
-    result = ctx.state.get("arena")
-    if result is not None and hasattr(result, "min_bytes"):
+    result = ctx.state.arena
+    if result is not None:
         return int(result.min_bytes), how
-    for source in (ctx.state, ctx.metrics.get("tflm") or {}):
-        value = source.get("arena_min_bytes")
-        if isinstance(value, (int, np.integer)) and value > 0:
-            return int(value), how
+    value = (ctx.metrics.get("tflm") or {}).get("arena_min_bytes")
+    if isinstance(value, (int, np.integer)) and value > 0:
+        return int(value), how
     from tinyml_suite.common.deploy.arena import measure_arena
 
     log.info("Measuring the TFLM tensor arena")
     res = measure_arena(model_bytes, margin=margin)
-    ctx.state["arena"] = res
+    ctx.state.arena = res
     return int(res.min_bytes), how
 
 
@@ -154,7 +153,7 @@ def spec_from_context(ctx: RunContext, *, check_windows: int = 3) -> FirmwareSpe
         macs=None if macs is None else int(macs),
         ops=ops,
         firmware_context=fctx,
-        calibration=dict(ctx.state.get("calibration") or {}),
+        calibration=dict(ctx.state.calibration or {}),
         app_buffers=int(ctx.app.app_buffers_bytes(ctx) or 0),
         scratch_bytes=scratch_bytes,
         sensor=str(fctx.get("sensor") or _guess_sensor(channels, rate)),
@@ -176,7 +175,7 @@ def _engine_verified(ctx: RunContext, model_bytes: bytes | None) -> bool | None:
         return None
     import hashlib
 
-    block = ctx.metrics.get("engine") or (ctx.state.get("saved_metrics") or {}).get("engine") or {}
+    block = ctx.metrics.get("engine") or (ctx.state.saved_metrics or {}).get("engine") or {}
     if block.get("model_sha256") != hashlib.sha256(model_bytes).hexdigest():
         return None
     value = block.get("matches_tflm")
@@ -185,7 +184,7 @@ def _engine_verified(ctx: RunContext, model_bytes: bytes | None) -> bool | None:
 
 def _check_stream(ctx: RunContext, n_windows: int, channels: int, window: int) -> tuple[np.ndarray, str]:
     data = ctx.data
-    if not ctx.state.get("standin_data") and data is not None and len(data.test) > 0:
+    if not ctx.state.standin_data and data is not None and len(data.test) > 0:
         idx = np.unique(np.linspace(0, len(data.test) - 1, max(n_windows, 1)).round().astype(int))
         x = data.test.x[idx].astype(np.float32)
         return np.concatenate(list(x), axis=-1), (
@@ -219,6 +218,6 @@ def deploy(ctx: RunContext, board: Any = None, out_dir: Path | None = None) -> d
     ctx.metrics["fit"] = result["fit"]
     ctx.metrics["latency"] = result["latency"]
     ctx.metrics["firmware"] = result["firmware"]
-    ctx.state["firmware_spec"] = spec  # for the device stage
-    ctx.state["firmware_arena_bytes"] = result["arena_bytes"]
+    ctx.state.firmware_spec = spec  # for the device stage
+    ctx.state.firmware_arena_bytes = result["arena_bytes"]
     return result

@@ -22,11 +22,13 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from tinyml_suite.common.app import App
+from tinyml_suite.common.cache import read_entry, write_entry
 from tinyml_suite.common.context import RunContext, instantiate_logged
 from tinyml_suite.common.data import Dataset
 from tinyml_suite.common.errors import ConfigError, TinyMLError
 from tinyml_suite.common.features import FeatureExtractor
-from tinyml_suite.common.io import cache_dir, config_hash, write_json
+from tinyml_suite.common.io import config_hash, write_json
+from tinyml_suite.common.run_folder import run_guard
 
 __all__ = ["RunContext", "STAGES", "evaluate_predictor", "instantiate_logged", "run_recipe"]
 
@@ -44,7 +46,7 @@ def stage_data(ctx: RunContext) -> dict[str, Any]:
         raise ConfigError(f"dataset._target_={node.get('_target_')} does not build a Dataset")
     ctx.dataset = ds
     data = ds.load()
-    ctx.app.check_data(data, ds.name or str(node.get("name", "?")), tuple(ds.apps))
+    ctx.app.check_data(data, ds.name or str(node.get("name", "?")))
     ctx.data = data
     stats = data.stats()
     log.info(
@@ -66,19 +68,14 @@ def stage_features(ctx: RunContext) -> dict[str, Any]:
             f"features._target_={ctx.cfg.features.get('_target_')} does not build a FeatureExtractor"
         )
     ctx.features = extractor
-    key = config_hash(
-        {
-            "data": ctx.dataset.cache_key() if ctx.dataset is not None else ctx.data.name,
-            "features": OmegaConf.to_container(ctx.cfg.features, resolve=True),
-            "sample_rate": ctx.data.sample_rate,
-        },
-        length=16,
-    )
-    path = cache_dir("features") / f"{ctx.data.name}-{key}.npz"
-    if path.exists() and ctx.dataset is not None and ctx.dataset.cache:
-        with np.load(path, allow_pickle=False) as z:
-            ctx.X = {k: z[k] for k in z.files}
-        log.info("Loaded cached features %s", path)
+    use_cache = ctx.dataset is not None and ctx.dataset.cache
+    entry = f"{ctx.data.name}-{feature_cache_key(ctx, extractor)}" if use_cache else None
+    cached = read_entry("features", entry) if entry else None
+    if cached is not None and set(cached) == {"train", "val", "test"} and all(
+        len(cached[k]) == len(getattr(ctx.data, k)) for k in cached
+    ):
+        ctx.X = cached
+        log.info("Loaded cached features %s", entry)
     else:
         chunk = 512
         splits = {name: getattr(ctx.data, name).x for name in ("train", "val", "test")}
@@ -95,14 +92,40 @@ def stage_features(ctx: RunContext) -> dict[str, Any]:
                 else np.zeros((0, *shape), dtype=np.float32)
             )
         bar.close()
-        if ctx.dataset is not None and ctx.dataset.cache:
-            from tinyml_suite.common.io import atomic_path
-
-            with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-                np.savez(fh, **ctx.X)
+        if entry:
+            write_entry("features", entry, ctx.X)
     shape = tuple(ctx.X["train"].shape[1:])
     log.info("Features %s: input shape %s", extractor.kind, shape)
     return {**extractor.describe(), "input_shape": list(shape)}
+
+
+def feature_cache_key(ctx: RunContext, extractor: FeatureExtractor) -> str:
+    """Key of the features of ``ctx.data``: the data itself, the features config, the code.
+
+    The data counts by :func:`~tinyml_suite.common.cache.array_digest` of every split (so
+    ``tinyml evaluate ... split=all``, which merges the splits, never reuses the features
+    of the test split), the extractor by its class, its config and the
+    ``IMPLEMENTATION_VERSION`` of every DSP block it uses.
+    """
+    from tinyml_suite.common.cache import array_digest
+
+    assert ctx.data is not None
+    try:
+        params = extractor.dsp_params()
+    except ConfigError:  # an extractor that learns its channel count from the data (ImuRaw)
+        extractor(ctx.data.train.x[:1])
+        params = extractor.dsp_params()
+    blocks = [[type(p).__qualname__, getattr(p, "IMPLEMENTATION_VERSION", None)] for p in params]
+    return config_hash(
+        {
+            "data": [array_digest([getattr(ctx.data, n).x]) for n in ("train", "val", "test")],
+            "sample_rate": ctx.data.sample_rate,
+            "extractor": f"{type(extractor).__module__}.{type(extractor).__qualname__}",
+            "features": OmegaConf.to_container(ctx.cfg.features, resolve=True),
+            "dsp_blocks": blocks,
+        },
+        length=16,
+    )
 
 
 def stage_train(ctx: RunContext) -> dict[str, Any]:
@@ -131,10 +154,10 @@ def stage_evaluate(ctx: RunContext) -> dict[str, Any]:
     """Calibrate on validation data (unless the run is a saved one that has its calibration),
     then score the float model on the test split."""
     predict = ctx.float_predict() if ctx.app.trains_model else ctx.app.dsp_predictor(ctx)
-    if "calibration" not in ctx.state:
-        ctx.state["calibration"] = ctx.app.calibrate(predict, ctx) or {}
+    if ctx.state.calibration is None:
+        ctx.state.calibration = ctx.app.calibrate(predict, ctx) or {}
     # saved with the run so that `tinyml evaluate` and `tinyml deploy` can reuse it
-    ctx.metrics["calibration"] = ctx.state["calibration"]
+    ctx.metrics["calibration"] = ctx.state.calibration
     result = evaluate_predictor(ctx, predict, "float")
     ctx.metrics["float"] = result
     log.info("Float %s = %.4f", ctx.app.headline, result[ctx.app.headline])
@@ -192,6 +215,10 @@ def run_recipe(cfg: DictConfig, run_dir: Path | None = None) -> tuple[dict[str, 
     seed = check_seed(cfg.get("seed"))
     if "trainer" in cfg:
         parse_options(TrainerConfig, OmegaConf.to_container(cfg.trainer, resolve=True), where="trainer")
+    if "board" in cfg:  # the deploy stage needs it at the end; its values are checked now
+        from tinyml_suite.common.deploy.boards import load_board
+
+        load_board(cfg.board)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     _seed_everything(seed)
@@ -223,27 +250,30 @@ def run_recipe(cfg: DictConfig, run_dir: Path | None = None) -> tuple[dict[str, 
     unknown = [s for s in requested if s not in STAGES]
     if unknown:
         raise ConfigError(f"stages={unknown} unknown; valid stages: {', '.join(STAGES)}")
-    for name in STAGES:
-        if name not in requested:
-            ctx.metrics["stages"][name] = "skipped (not requested)"
-            continue
-        if not app.trains_model and name in ("train", "optimize", "verify"):
-            ctx.metrics["stages"][name] = "skipped (this recipe has no trained model)"
-            continue
-        if not _stage_available(name):
-            ctx.metrics["stages"][name] = "not available in this version"
-            log.warning("Stage %s is not available in this version; skipped", name)
-            continue
-        log.info("== stage %s ==", name)
-        t0 = time.perf_counter()
-        piece = STAGES[name](ctx) or {}
-        ctx.metrics["timing"][name] = round(time.perf_counter() - t0, 3)
-        ctx.metrics["stages"][name] = "done"
-        if piece:
-            ctx.metrics.setdefault(name if name != "data" else "data", {}).update(piece)
-    ctx.metrics["environment"] = _environment()
-    write_json(run_dir / "metrics.json", ctx.metrics)
-    ctx.artifacts["metrics"] = run_dir / "metrics.json"
+    with run_guard(run_dir) as enter_stage:
+        for name in STAGES:
+            if name not in requested:
+                ctx.metrics["stages"][name] = "skipped (not requested)"
+                continue
+            if not app.trains_model and name in ("train", "optimize", "verify"):
+                ctx.metrics["stages"][name] = "skipped (this recipe has no trained model)"
+                continue
+            if not _stage_available(name):
+                ctx.metrics["stages"][name] = "not available in this version"
+                log.warning("Stage %s is not available in this version; skipped", name)
+                continue
+            log.info("== stage %s ==", name)
+            enter_stage(name)
+            t0 = time.perf_counter()
+            piece = STAGES[name](ctx) or {}
+            ctx.metrics["timing"][name] = round(time.perf_counter() - t0, 3)
+            ctx.metrics["stages"][name] = "done"
+            if piece:
+                ctx.metrics.setdefault(name if name != "data" else "data", {}).update(piece)
+        enter_stage("write metrics")
+        ctx.metrics["environment"] = _environment()
+        write_json(run_dir / "metrics.json", ctx.metrics)
+        ctx.artifacts["metrics"] = run_dir / "metrics.json"
     log.info("Run directory: %s", run_dir)
     return ctx.metrics, ctx
 

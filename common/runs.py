@@ -114,7 +114,7 @@ def _restore_data(ctx: RunContext, saved: dict[str, Any]) -> None:
             str(data_info.get("task") or ctx.app.task), tuple(data_info.get("labels") or ()),
             str(data_info.get("name") or ""),
         )
-        ctx.state["standin_data"] = True  # shapes and labels only: check vectors use noise
+        ctx.state.standin_data = True  # shapes and labels only: check vectors use noise
     else:
         log.info("metrics.json lacks the data summary; loading the dataset to learn its shape")
         ds = instantiate_logged(ctx.cfg.dataset)
@@ -147,8 +147,8 @@ def load_run(
     Returns
     -------
     RunContext
-        ``ctx.state["saved_metrics"]`` holds the run's ``metrics.json``,
-        ``ctx.state["calibration"]`` its calibration; ``ctx.artifacts`` names the
+        ``ctx.state.saved_metrics`` holds the run's ``metrics.json``,
+        ``ctx.state.calibration`` its calibration; ``ctx.artifacts`` names the
         ``keras`` and ``tflite_int8`` model files that exist.
     """
     from omegaconf import OmegaConf, open_dict
@@ -159,9 +159,14 @@ def load_run(
     from tinyml_suite.common.deploy.tflite_ops import parse_model
     from tinyml_suite.common.io import config_hash
     from tinyml_suite.common.registry import import_plugins
+    from tinyml_suite.common.run_folder import check_run
 
     import_plugins()
     run_dir, model_path = _run_dir_and_model(Path(target), model)
+    # a run that did not finish, or whose files changed since, is refused in one line
+    inside = model_path.parent.resolve() == run_dir.resolve()
+    check_run(run_dir, purpose="tinyml deploy" if overrides is None else "tinyml evaluate",
+              need=("metrics.json", "model.keras", *((model_path.name,) if inside else ())))
     if overrides is None:
         cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
     else:
@@ -182,7 +187,7 @@ def load_run(
         cfg=cfg, run_dir=run_dir, app=app, seed=int(cfg.get("seed", 0)),
         config_hash=config_hash(OmegaConf.to_container(cfg, resolve=False)),
     )
-    ctx.state["saved_metrics"] = saved
+    ctx.state.saved_metrics = saved
     ctx.metrics["model"] = dict(saved.get("model") or {})
     if app.trains_model:
         if (run_dir / "model.keras").exists():
@@ -191,7 +196,7 @@ def load_run(
             ctx.artifacts["tflite_int8"] = model_path
         if model_path.resolve() != (run_dir / "model_int8.tflite").resolve():
             ctx.metrics["model"].pop("macs", None)  # another model: count its MACs again
-    ctx.state["calibration"] = dict(
+    ctx.state.calibration = dict(
         (saved.get("firmware") or {}).get("calibration") or saved.get("calibration") or {}
     )
     if overrides is None:

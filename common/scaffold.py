@@ -13,8 +13,12 @@ file to edit::
       conf/dataset/my_data.yaml  the app's folder loader, root: data
       conf/model/my_model.yaml   _target_: my_model.build_model
       my_model.py              the model builder to edit (starts as the app's default)
-      data/                    put your recordings here (see README.md)
+      data/                    example data in the loader's layout; replace it with yours
       README.md
+
+``data/`` starts with a small synthetic example dataset written in exactly the layout the
+app's folder loader reads (``tinyml_suite.datasets.examples``), so ``tinyml`` runs at
+once; ``--no-example`` leaves it empty.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import re
 import textwrap
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from omegaconf import OmegaConf
 
@@ -47,10 +52,68 @@ def _defaults_choice(app_yaml: str, group: str) -> str:
     return m.group(1)
 
 
-def scaffold(directory: Path, app: str, name: str | None = None) -> Path:
-    """Write a new project folder for ``app``; refuse to overwrite an existing one."""
+def _set_options(dataset_yaml: str, options: dict[str, Any]) -> str:
+    """Set top-level keys of a dataset config (text, comments kept) to the example's values."""
+    import yaml
+
+    for key, value in options.items():
+        line = f"{yaml.safe_dump({key: value}, default_flow_style=True, width=1000).strip()[1:-1]}   # the example data's; set yours"
+        dataset_yaml, n = re.subn(rf"^{re.escape(key)}:.*$", lambda _m, line=line: line, dataset_yaml, flags=re.M)
+        if not n:
+            dataset_yaml = dataset_yaml.rstrip("\n") + "\n" + line + "\n"
+    return dataset_yaml
+
+
+def _readme(name: str, app: str, dataset: str, example: bool, options: dict[str, Any]) -> str:
+    from tinyml_suite.datasets.examples import LAYOUTS
+
+    layout = LAYOUTS.get(dataset, f"the layout the {dataset} loader reads")
+    marked = (f" and set the options marked \"the example data's\" in `conf/dataset/my_data.yaml` "
+              f"({', '.join(options)}) to your data's values" if options else "")
+    if example:
+        data = (f"`data/` holds a small synthetic example dataset, made by the suite's simulators so that "
+                f"`tinyml` runs at once, in the layout your recordings go in: {layout}.")
+        replace = (f"Replace the example with your recordings: delete the files in `data/`, copy yours "
+                   f"in the same layout{marked}. `conf/dataset/my_data.yaml` lists every option of the "
+                   f"`{dataset}` loader and the {app} app's README gives the details; "
+                   f"`tinyml dataset.root=/elsewhere` reads another folder without copying it.")
+    else:
+        data = f"`data/` is empty: put your recordings there, in this layout: {layout}."
+        replace = (f"`conf/dataset/my_data.yaml` lists every option of the `{dataset}` loader; "
+                   f"the {app} app's README gives the details.")
+    # the speech_commands loader reads <speaker>_nohash_<n>.wav; capture names files <name>_<i>
+    name_opt = " --name <speaker>_nohash" if dataset == "speech_commands" else ""
+    replace += (f" To record them from a board running this project's firmware (docs/boards.md): "
+                f"`tinyml capture --port <port> --label <label> --count 20 --out data{name_opt}`.")
+    def fill(text: str, indent: str = "") -> str:  # never breaks inside `code`
+        text = re.sub(r"`[^`]*`", lambda m: m.group().replace(" ", "\0"), text)
+        return textwrap.fill(text, 88, initial_indent=indent, subsequent_indent=" " * len(indent),
+                             break_on_hyphens=False, break_long_words=False).replace("\0", " ")
+
+    return "\n".join([
+        f"# {name}", "",
+        f"A custom TinyML project started from the `{app}` app of tinyml-suite.", "",
+        fill(data), "",
+        fill("Run the recipe from this folder: `tinyml debug=smoke` (a quick check that everything "
+             "runs), then `tinyml` (or `tinyml board=esp32s3`).", "1. "),
+        fill(replace, "2. "),
+        fill(f"Edit `my_model.py` to change the model; `conf/app/{name}.yaml` for the recipe.", "3. "), "",
+        fill(f"Results go to `outputs/{name}/<date>_<time>/`: metrics.json, report.html, "
+             "model_int8.tflite and firmware/<board>/."),
+        "",
+    ])
+
+
+def scaffold(directory: Path, app: str, name: str | None = None, example: bool = True) -> Path:
+    """Write a new project folder for ``app``; refuse to overwrite an existing one.
+
+    With ``example`` (the default), ``data/`` gets a small synthetic dataset in the
+    layout of the app's folder loader, and ``conf/dataset/my_data.yaml`` the options
+    those files need (e.g. their sample rate).
+    """
     from tinyml_suite.common.cli import list_options
     from tinyml_suite.common.context import instantiate_logged  # noqa: F401 - import check
+    from tinyml_suite.datasets.examples import EXAMPLE_WRITERS, write_example
 
     apps = list_options("app")
     if app not in apps:
@@ -118,20 +181,7 @@ def scaffold(directory: Path, app: str, name: str | None = None) -> Path:
         plugins: [my_model]
         overrides: [app={name}]
         """)
-    readme = textwrap.dedent(f"""\
-        # {name}
-
-        A custom TinyML project started from the `{app}` app of tinyml-suite.
-
-        1. Put your recordings in `data/` in the layout the `{dataset}` loader reads
-           (see `conf/dataset/my_data.yaml` and the {app} app's README).
-        2. Run the recipe from this folder: `tinyml` (or `tinyml board=esp32s3`,
-           `tinyml debug=smoke` for a one-minute check).
-        3. Edit `my_model.py` to change the model; `conf/app/{name}.yaml` for the recipe.
-
-        Results go to `outputs/{name}/<date>_<time>/`: metrics.json, report.html,
-        model_int8.tflite and firmware/<board>/.
-        """)
+    example = example and dataset in EXAMPLE_WRITERS
     with atomic_dir(directory) as tmp:
         (tmp / "conf" / "app").mkdir(parents=True)
         (tmp / "conf" / "dataset").mkdir()
@@ -142,9 +192,14 @@ def scaffold(directory: Path, app: str, name: str | None = None) -> Path:
         (tmp / "conf" / "model" / "my_model.yaml").write_text(model_yaml)
         (tmp / "my_model.py").write_text(model_py)
         (tmp / "tinyml_project.yaml").write_text(project_yaml)
-        (tmp / "README.md").write_text(readme)
         (tmp / "data" / ".keep").write_text("")
-    print(f"tinyml: created {directory} from app={app}; put your data in {directory / 'data'} and run `tinyml` there")
+        options: dict[str, Any] = {}
+        if example:
+            options = write_example(dataset, tmp / "data", seed=0)
+            (tmp / "conf" / "dataset" / "my_data.yaml").write_text(_set_options(dataset_yaml, options))
+        (tmp / "README.md").write_text(_readme(name, app, dataset, example, options))
+    what = "with example data in" if example else "put your data in"
+    print(f"tinyml: created {directory} from app={app} ({what} {directory / 'data'}); run `tinyml` there")
     return directory
 
 
@@ -153,11 +208,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("directory")
     parser.add_argument("--from", dest="app", required=True, help="the app to start from")
     parser.add_argument("--name", default=None, help="project/app config name (default my_<app>)")
+    parser.add_argument("--no-example", action="store_true", help="leave data/ empty (no example dataset)")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         if exc.code:
-            raise ConfigError("usage: tinyml new <dir> --from <app> [--name <name>]") from None
+            raise ConfigError("usage: tinyml new <dir> --from <app> [--name <name>] [--no-example]") from None
         return 0
-    scaffold(Path(args.directory), args.app, args.name)
+    scaffold(Path(args.directory), args.app, args.name, example=not args.no_example)
     return 0

@@ -107,7 +107,7 @@ def stage_optimize(ctx: RunContext) -> dict[str, Any]:
     and required). Fills ``ctx.metrics["model"]`` (``params``, ``macs``,
     ``tflite_bytes`` = int8 size, ``tflite_bytes_by_variant``) and
     ``ctx.artifacts["tflite_<variant>"]``; keeps the bytes in
-    ``ctx.state["tflite"][variant]``. Returns the representative-set info, the pruning
+    ``ctx.state.tflite[variant]``. Returns the representative-set info, the pruning
     report (if any) and the variant sizes (-> ``metrics.json["optimize"]``).
     """
     from tinyml_suite.common.deploy.macs import keras_macs
@@ -138,7 +138,7 @@ def stage_optimize(ctx: RunContext) -> dict[str, Any]:
         path = write_bytes(ctx.run_dir / f"model_{v}.tflite", data)
         ctx.artifacts[f"tflite_{v}"] = path
         blobs[v] = data
-    ctx.state["tflite"] = blobs
+    ctx.state.tflite = blobs
     sizes = {v: len(b) for v, b in blobs.items()}
     macs = keras_macs(ctx.model)
     ctx.metrics["model"].update(
@@ -157,7 +157,7 @@ def stage_optimize(ctx: RunContext) -> dict[str, Any]:
 
 
 def _int8_bytes(ctx: RunContext) -> bytes:
-    blob = (ctx.state.get("tflite") or {}).get("int8")
+    blob = ctx.state.tflite.get("int8")
     if blob is not None:
         return blob
     path = Path(ctx.artifacts.get("tflite_int8") or ctx.run_dir / "model_int8.tflite")
@@ -181,8 +181,8 @@ def stage_verify(ctx: RunContext) -> dict[str, Any]:
     Fills ``ctx.metrics["int8"]`` (same keys as ``"float"``, from TFLM outputs) and
     ``ctx.metrics["tflm"]`` (``arena_bytes`` with margin, ``arena_min_bytes``, ``ops``,
     ``matches_litert``, ``max_abs_diff`` in int8 steps, ...), and for the firmware stage
-    ``ctx.state["arena"]`` (ArenaResult), ``["arena_bytes"]``, ``["ops"]``,
-    ``["input_quant"]``, ``["output_quant"]`` (scale, zero_point, shape, dtype).
+    ``ctx.state.arena`` (ArenaResult), ``.arena_bytes``, ``.ops``,
+    ``.input_quant``, ``.output_quant`` (scale, zero_point, shape, dtype).
     Also compiles the model to C (common/deploy/engine), runs it on the inputs TFLM
     ran for the int8 metrics and fills ``ctx.metrics["engine"]`` (``matches_tflm``,
     ``n_compared``, ``n_mismatched``, ``code_bytes``, ``weights_bytes``,
@@ -254,9 +254,9 @@ def stage_verify(ctx: RunContext) -> dict[str, Any]:
     eval_idx = _subset(ctx, len(X_test), oc.get("max_eval_samples"), "verify-eval")
     X_eval = X_test[eval_idx]
     split_eval = ctx.data.test if len(eval_idx) == len(X_test) else ctx.data.test.subset(eval_idx)
-    ctx.state.pop("variant_rows", None)
+    ctx.state.variant_rows = {}
     float_same = evaluate_variant("keras", ctx.model, X_eval, split_eval, app, ctx) if ctx.model is not None else None
-    for v, blob in (ctx.state.get("tflite") or {}).items():
+    for v, blob in ctx.state.tflite.items():
         if v != "int8":
             evaluate_variant(v, blob, X_eval, split_eval, app, ctx)
     records: list[tuple[np.ndarray, np.ndarray]] = []  # (int8 inputs, TFLM outputs) the metrics saw
@@ -293,12 +293,12 @@ def stage_verify(ctx: RunContext) -> dict[str, Any]:
     # 5. the model compiled to C (common/deploy/engine), bit for bit against TFLM on the same inputs
     ctx.metrics["engine"] = _verify_engine(ctx, model_bytes, records, arena.min_bytes)
 
-    ctx.state["arena"] = arena
-    ctx.state["arena_bytes"] = arena.with_margin_bytes
-    ctx.state["ops"] = ops
-    ctx.state["input_quant"] = info_in.as_dict()
-    ctx.state["output_quant"] = info_out.as_dict()
-    rows = ctx.state.get("variant_rows", {})
+    ctx.state.arena = arena
+    ctx.state.arena_bytes = arena.with_margin_bytes
+    ctx.state.ops = ops
+    ctx.state.input_quant = info_in.as_dict()
+    ctx.state.output_quant = info_out.as_dict()
+    rows = ctx.state.variant_rows
     return {
         "variants": {
             name: {"bytes": r.get("bytes"), app.headline: r.get(app.headline), "runtime": r.get("runtime")}
@@ -310,7 +310,7 @@ def stage_verify(ctx: RunContext) -> dict[str, Any]:
 def _verify_engine(ctx: RunContext, model_bytes: bytes, records: list, tflm_arena: int) -> dict[str, Any]:
     """The ``engine`` block of metrics.json: the compiled model run on TFLM's inputs.
 
-    Keeps the compiled model in ``ctx.state["engine"]`` for the deploy stage. A model
+    Keeps the compiled model in ``ctx.state.engine`` for the deploy stage. A model
     the engine cannot compile (or no host C compiler) is an error only when the board's
     runtime is ``engine``; otherwise the block says why it was skipped.
     """
@@ -324,8 +324,8 @@ def _verify_engine(ctx: RunContext, model_bytes: bytes, records: list, tflm_aren
             raise
         log.warning("Compiled model (engine) not verified: %s", exc)
         return {"matches_tflm": None, "skipped": str(exc)}
-    ctx.state["engine"] = cm
-    ctx.state["engine_figures"] = block
+    ctx.state.engine = cm
+    ctx.state.engine_figures = block
     if block["matches_tflm"]:
         log.info(
             "Compiled model: identical to TFLM on %d inputs; code %d B (%s), weights %d B, scratch %d B "
@@ -383,15 +383,17 @@ def stage_device(ctx: RunContext) -> dict[str, Any]:
     project = (ctx.metrics.get("firmware") or {}).get("path")
     if not project:
         raise DeployError("the device stage runs the deploy stage's project: stages=[...,deploy,device]")
-    spec = ctx.state.get("firmware_spec") or spec_from_context(ctx)
-    arena = int(ctx.state.get("firmware_arena_bytes") or ctx.state.get("arena_bytes") or 0)
+    spec = ctx.state.firmware_spec or spec_from_context(ctx)
+    arena = int(ctx.state.firmware_arena_bytes or ctx.state.arena_bytes or 0)
     app = ctx.app
     result = device_check(project, spec, board, arena_bytes=arena,
-                          expected_events=lambda feats, outs: app.device_events(ctx, feats, outs))
+                          expected_events=lambda feats, outs, stream: app.device_events(ctx, feats, outs, stream))
     ctx.metrics["device"] = result
     if ctx.metrics.get("fit"):
-        ctx.metrics["fit"] = measured_fit(ctx.metrics["fit"], result, board)
-    if not result["outputs_match"]:
+        fit = ctx.metrics["fit"]
+        split = [line for line in fit.get("flash_lines", []) if line[0] in ("model", "engine code") and line[1]]
+        ctx.metrics["fit"] = measured_fit(fit, result, board, split_flash=split)
+    if result["outputs_match"] is False:
         from tinyml_suite.common.io import write_json
 
         write_json(ctx.run_dir / "metrics.json", ctx.metrics)

@@ -3,8 +3,9 @@
     tinyml -m app=gesture model=cnn1d,dense_spectral board=pico,esp32s3
     tinyml collect multirun/<date>_<time> [out=<dir>]
 
-Every run directory under the sweep folder that holds a ``metrics.json`` becomes one
-row: model, board, parameters, MACs, int8 flash, measured arena, RAM and flash budget
+Every finished run directory under the sweep folder that holds a ``metrics.json``
+becomes one row (runs that failed, were interrupted or are still running, and damaged
+``metrics.json`` files, are skipped and named in one line on stderr): model, board, parameters, MACs, int8 flash, measured arena, RAM and flash budget
 use, whether it fits the board, the latency estimate and the float/int8 headline
 metric. The Pareto plot puts the headline metric against flash, arena and latency,
 marks each board, and draws runs that do not fit their board hollow.
@@ -16,10 +17,11 @@ import csv
 import io
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
-from tinyml_suite.common.errors import ConfigError
+from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.common.io import write_text
 
 __all__ = ["main", "collect", "pareto_front", "COLUMNS"]
@@ -30,6 +32,23 @@ COLUMNS = (
     "run", "app", "model", "board", "swept", "dataset", "params", "macs", "tflite_bytes", "arena_bytes",
     "flash_bytes", "ram_bytes", "fits", "latency_ms", "headline", "float", "int8",
 )
+
+
+def _unusable(path: Path) -> str | None:
+    """Why a run's metrics.json cannot be collected (None when it can)."""
+    from tinyml_suite.common.run_folder import IncompleteRunError, check_run
+
+    try:
+        check_run(path.parent, purpose="tinyml collect", need=("metrics.json",))
+    except IncompleteRunError as exc:
+        return exc.reason or str(exc)
+    try:
+        m = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        return f"metrics.json is unreadable: {exc}"
+    if not isinstance(m, dict):
+        return "metrics.json is not an object"
+    return None
 
 
 def _row(path: Path, root: Path) -> dict[str, Any]:
@@ -174,8 +193,19 @@ def collect(sweep_dir: Path, out: Path | None = None) -> list[dict[str, Any]]:
     files = [f for f in files if "evaluations" not in f.parts]
     if not files:
         raise ConfigError(f"no metrics.json under {sweep_dir}: did the sweep's runs finish?")
-    rows = [_row(f, sweep_dir) for f in files]
-    _swept(rows, [_overrides(f.parent) for f in files])
+    rows, skipped, used = [], [], []
+    for f in files:
+        reason = _unusable(f)
+        if reason:
+            skipped.append(f"{f.parent.relative_to(sweep_dir)} ({reason})")
+            continue
+        rows.append(_row(f, sweep_dir))
+        used.append(f)
+    if skipped:
+        print(f"tinyml: skipped {len(skipped)} incomplete or damaged run(s): {'; '.join(skipped)}", file=sys.stderr)
+    if not rows:
+        raise DatasetError(f"no finished run under {sweep_dir} to collect; skipped: {'; '.join(skipped)}")
+    _swept(rows, [_overrides(f.parent) for f in used])
     out = Path(out) if out else sweep_dir
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), extrasaction="ignore")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tinyml_suite.common.errors import ConfigError
+from tinyml_suite.common.errors import ConfigError, TinyMLError
 
 if TYPE_CHECKING:  # pragma: no cover
     from tinyml_suite.common.context import RunContext
@@ -143,10 +143,16 @@ def train_model(ctx: RunContext) -> dict[str, Any]:
     if len(x_tr) == 0:
         raise ConfigError("the training split is empty after the app's filtering; check the dataset")
     w_tr = app.sample_weights(ctx.data.train, ctx.data)
+    fresh = app.epoch_inputs(ctx, x_tr)
     adapted = adapt_normalization(ctx.model, x_tr)
     if adapted:
         log.info("Adapted %s to the %d training inputs", ", ".join(adapted), len(x_tr))
     batch = int(cfg.batch_size)
+    if int(cfg.epochs) < 1 or batch < 1:  # the schemas refuse these too; never train nothing
+        raise ConfigError(
+            f"trainer.epochs={cfg.epochs} and trainer.batch_size={cfg.batch_size} must both be >= 1; "
+            "an untrained model is never deployed"
+        )
     steps = max(1, math.ceil(len(x_tr) / batch))
     wd = float(cfg.get("weight_decay", 0.0))
     opt = (
@@ -173,24 +179,42 @@ def train_model(ctx: RunContext) -> dict[str, Any]:
         )
     if bool(cfg.get("tensorboard", False)):
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(ctx.run_dir / "tensorboard")))
-    extra_callbacks = ctx.state.pop("extra_callbacks", [])
+    extra_callbacks, ctx.state.extra_callbacks = ctx.state.extra_callbacks, []
     callbacks += list(extra_callbacks)
     shown, keras_verbose = epoch_progress(int(cfg.get("verbose", 2)), int(cfg.epochs))
     callbacks += shown
-    hist = ctx.model.fit(
-        x_tr,
-        y_tr,
-        sample_weight=w_tr,
-        validation_data=(x_va, y_va) if has_val else None,
-        epochs=int(cfg.epochs),
-        batch_size=batch,
-        shuffle=True,
-        callbacks=callbacks,
-        verbose=keras_verbose,
-    )
+    epoch_data = None
+    if fresh is not None:  # the app renews the training inputs every epoch
+        epoch_data = EpochData(fresh, y_tr, w_tr, batch_size=batch, seed=int(ctx.cfg.get("seed", 0)),
+                               epochs=int(cfg.epochs))
+        fit_args: dict[str, Any] = {"x": epoch_data}
+    else:
+        fit_args = {"x": x_tr, "y": y_tr, "sample_weight": w_tr, "batch_size": batch, "shuffle": True}
+    try:
+        hist = ctx.model.fit(
+            **fit_args,
+            validation_data=(x_va, y_va) if has_val else None,
+            epochs=int(cfg.epochs),
+            callbacks=callbacks,
+            verbose=keras_verbose,
+        )
+    finally:
+        if epoch_data is not None:
+            epoch_data.close()
     if ckpt_path.exists():
         ctx.model.load_weights(str(ckpt_path))
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+    if not history.get("loss"):
+        raise ConfigError(f"training ran no epoch (trainer.epochs={cfg.epochs}); an untrained model is never deployed")
+    finite = np.isfinite(history["loss"])
+    if not finite.any() or (not finite.all() and not ckpt_path.exists()):
+        raise TinyMLError(
+            f"training diverged: the loss is {history['loss'][-1]} after epoch {len(history['loss'])}; "
+            "lower trainer.learning_rate or check the data for NaN/inf"
+        )
+    if not finite.all():
+        log.warning("The loss became NaN/inf at epoch %d; keeping the best earlier epoch",
+                    int(np.argmin(finite)) + 1)
     ctx.history = history
     # history.csv: one row per epoch
     keys = list(history)
@@ -211,4 +235,72 @@ def train_model(ctx: RunContext) -> dict[str, Any]:
     params = int(ctx.model.count_params())
     ctx.metrics["model"].update({"params": params, "name": model_choice(ctx)})
     log.info("Trained %d epochs; best epoch %s by %s; %d parameters", len(history.get("loss", [])), best, monitor, params)
-    return {"epochs_run": len(history.get("loss", [])), "best_epoch": best, "monitor": monitor}
+    out: dict[str, Any] = {"epochs_run": len(history.get("loss", [])), "best_epoch": best, "monitor": monitor}
+    if epoch_data is not None and epoch_data.times:
+        wall, cpu = np.mean(epoch_data.times, axis=0)
+        out["epoch_inputs_s"] = {"wall": float(wall), "cpu": float(cpu), "epochs": len(epoch_data.times)}
+        log.info("Fresh training inputs: %.1f s wall (%.1f s CPU) per epoch", wall, cpu)
+    return out
+
+
+def EpochData(make: Any, y: np.ndarray, w: np.ndarray | None, *, batch_size: int, seed: int,
+              epochs: int) -> Any:
+    """A ``keras.utils.PyDataset`` whose inputs are ``make(epoch)``: new every epoch.
+
+    ``make(e)`` (the app's :meth:`~tinyml_suite.common.app.App.epoch_inputs`) returns the
+    training inputs of epoch ``e`` in the order of ``y``; the next epoch's inputs are made
+    in a background thread while the current epoch trains (numpy and the FFTs release the
+    GIL). Batches are a fresh permutation each epoch (seeded). ``times`` collects the
+    (wall, CPU) seconds of every ``make``.
+    """
+    import keras
+
+    class _EpochData(keras.utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__(workers=1, use_multiprocessing=False)
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.y = np.asarray(y)
+            self.w = None if w is None else np.asarray(w, dtype=np.float32)
+            self.batch = int(batch_size)
+            self.times: list[tuple[float, float]] = []
+            self.epoch = 0
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="epoch-inputs")
+            self.x, self.order = self._made(0)
+            self.next = self.pool.submit(self._made, 1) if epochs > 1 else None
+            self.begun = False
+
+        def _made(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+            import time
+
+            t0, c0 = time.perf_counter(), time.thread_time()
+            x = np.asarray(make(epoch), dtype=np.float32)
+            if len(x) != len(self.y):
+                raise TinyMLError(f"internal: epoch_inputs gave {len(x)} inputs for {len(self.y)} targets")
+            self.times.append((time.perf_counter() - t0, time.thread_time() - c0))
+            return x, np.random.default_rng([seed, 4246, epoch]).permutation(len(self.y))
+
+        def __len__(self) -> int:
+            return max(1, math.ceil(len(self.y) / self.batch))
+
+        def __getitem__(self, i: int) -> tuple[np.ndarray, ...]:
+            x, order = self.x, self.order  # one consistent epoch, even while the next is swapped in
+            idx = np.sort(order[i * self.batch : (i + 1) * self.batch])
+            if self.w is None:
+                return x[idx], self.y[idx]
+            return x[idx], self.y[idx], self.w[idx]
+
+        def on_epoch_begin(self) -> None:
+            if not self.begun:  # epoch 0 was made in __init__
+                self.begun = True
+                return
+            self.epoch += 1
+            self.x, self.order = self.next.result() if self.next is not None else self._made(self.epoch)
+            self.next = self.pool.submit(self._made, self.epoch + 1) if self.epoch + 1 < epochs else None
+
+        def close(self) -> None:
+            if self.next is not None:
+                self.next.cancel()
+            self.pool.shutdown(wait=True)
+
+    return _EpochData()

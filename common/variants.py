@@ -140,7 +140,7 @@ def evaluate_variant(
     seconds = time.perf_counter() - t0
     row = {"variant": name, "runtime": runtime, "bytes": size, "n": len(X), **scalar_metrics(result)}
     row["seconds"] = round(seconds, 3)
-    rows: dict[str, dict[str, Any]] = ctx.state.setdefault("variant_rows", {})
+    rows = ctx.state.variant_rows
     rows[name] = row
     write_variants_csv(ctx.run_dir / "variants.csv", list(rows.values()), app.headline)
     ctx.artifacts["variants_csv"] = ctx.run_dir / "variants.csv"

@@ -70,6 +70,10 @@ class FewShotKeywords(TtsKeywords):
         if not self.options.get("real_dir"):
             raise ConfigError("dataset.real_dir is not set; name a folder of <word>/<speaker>_nohash_<n>.wav "
                               "recordings (or use dataset=tts_keywords)")
+        for name in ("real_per_keyword", "real_copies"):  # refuse bad values before generating anything
+            lowest = 0 if name == "real_per_keyword" else 1
+            if int(self.options.get(name, lowest)) < lowest:
+                raise ConfigError(f"dataset.{name}={self.options.get(name)} must be >= {lowest}")
         synthetic = {k: v for k, v in self.options.items() if k not in _REAL_OPTIONS}
         data = TtsKeywords(seed=self.seed, cache=self.cache, **synthetic).load()
         spec = self._spec()

@@ -3,8 +3,9 @@
 :func:`read_wav` reads any PCM/float WAV that ``soundfile`` understands and
 
 * refuses, with a one-line :class:`~tinyml_suite.common.errors.DatasetError` naming the
-  file and the fix: a missing, corrupt or truncated file, a file with no samples, or
-  one holding NaN/inf;
+  file and the fix: a missing or corrupt file, a truncated one (its header declares more
+  audio than the file holds: :func:`check_riff`), a file with no samples, or one
+  holding NaN/inf;
 * mixes several channels down to mono (their mean), or refuses them with
   ``channels="refuse"``;
 * resamples any other rate (8 kHz, 44.1 kHz, ...) to ``sample_rate`` with the polyphase
@@ -36,7 +37,7 @@ import numpy as np
 
 from tinyml_suite.common.errors import DatasetError
 
-__all__ = ["fit_length", "read_wav", "wav_info"]
+__all__ = ["check_riff", "fit_length", "read_wav", "wav_info"]
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +51,69 @@ def _warn_once(kind: str, value: object, message: str) -> None:
         log.warning(message)
 
 
+def check_riff(path: str | os.PathLike) -> None:
+    """Refuse a RIFF/WAVE file whose header promises more audio than the file holds.
+
+    libsndfile reads a truncated WAV (a copy cut short, a recording whose writer was
+    killed) as whatever samples are there, without a word; a 1 s clip cut after 100
+    bytes becomes a 28-sample "clip". The ``data`` chunk's declared size is compared
+    with the bytes present. A declared size of 0 or 0xFFFFFFFF (written by streaming
+    encoders that never went back to fill it in) is accepted. Files that are not
+    RIFF/WAVE are left to the decoder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, soundfile as sf
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "cut.wav"
+    >>> sf.write(p, np.zeros(16000), 16000, subtype="PCM_16")
+    >>> p.write_bytes(p.read_bytes()[:100])
+    100
+    >>> check_riff(p)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    tinyml_suite.common.errors.DatasetError: ...cut.wav: truncated: its header declares 32000 bytes of audio but the file holds 56 ...
+    """
+    import struct
+
+    p = Path(path)
+    size = p.stat().st_size
+    with open(p, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return
+        pos = 12
+        while pos + 8 <= size:
+            fh.seek(pos)
+            cid, csize = struct.unpack("<4sI", fh.read(8))
+            body = pos + 8
+            if cid == b"data":
+                present = size - body
+                if csize not in (0, 0xFFFFFFFF) and csize > present:
+                    raise DatasetError(
+                        f"{p}: truncated: its header declares {csize} bytes of audio but the file holds "
+                        f"{present} ({100.0 * present / csize:.1f} %); copy it again or delete it"
+                    )
+                return
+            if body + csize > size:
+                raise DatasetError(
+                    f"{p}: truncated inside its '{cid.decode('latin-1')}' header chunk, before any audio; "
+                    "copy it again or delete it"
+                )
+            pos = body + csize + (csize & 1)  # chunks are padded to an even size
+    raise DatasetError(f"{p}: a WAV file without audio (no 'data' chunk); copy it again or delete it")
+
+
 def wav_info(path: str | os.PathLike) -> tuple[int, int, int]:
-    """``(sample_rate, channels, frames)`` of a WAV file; DatasetError if unreadable."""
+    """``(sample_rate, channels, frames)`` of a WAV file; DatasetError if unreadable or truncated."""
     import soundfile as sf
 
     p = Path(path)
     if not p.is_file():
         raise DatasetError(f"{p}: no such file; check the dataset folder")
+    try:
+        check_riff(p)
+    except OSError as exc:
+        raise DatasetError(f"{p}: cannot read it ({exc.strerror or exc})") from None
     try:
         info = sf.info(str(p))
     except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError

@@ -65,11 +65,11 @@ def test_optimize_and_verify_fill_metrics_state_and_files(compose_cfg, tmp_path)
     assert "float_on_eval_subset" in t  # the float model scored on the same 40 examples
     assert ctx.metrics["int8"]["n"] == 40 and "accuracy" in ctx.metrics["int8"]
     # for the firmware stage
-    assert ctx.state["arena_bytes"] == t["arena_bytes"]
-    assert ctx.state["ops"] == t["ops"]
-    q = ctx.state["input_quant"]
+    assert ctx.state.arena_bytes == t["arena_bytes"]
+    assert ctx.state.ops == t["ops"]
+    q = ctx.state.input_quant
     assert q["dtype"] == "int8" and q["shape"] == [1, 128, 1] and q["scale"] > 0
-    assert ctx.state["output_quant"]["shape"] == [1, 3]
+    assert ctx.state.output_quant["shape"] == [1, 3]
     # the variants table: one row per variant, same metric, same 40 examples
     rows = list(csv.DictReader(open(tmp_path / "variants.csv")))
     assert [r["variant"] for r in rows] == ["keras", "float32", "float16", "int8"]

@@ -100,6 +100,7 @@ def _read_capture(layout: str, path: Path) -> np.ndarray:
 def test_app_firmware_on_the_emulated_cortex_m4_matches_python(app, tmp_path_factory, tmp_path):
     from tinyml_suite.common.deploy.baremetal import QemuSerial, build, parse_trace
     from tinyml_suite.common.deploy.device import compare_trace
+    from tinyml_suite.common.deploy.serial_link import DeviceError, DeviceLink
     from tinyml_suite.common.device_cli import capture, main_validate
     from tinyml_suite.common.firmware_stage import spec_from_context
     from tinyml_suite.common.runs import load_run
@@ -156,6 +157,15 @@ def test_app_firmware_on_the_emulated_cortex_m4_matches_python(app, tmp_path_fac
     elf = build(work, "build/serial.elf")
     layout = APPS[app][1]
     with QemuSerial(elf, "mps2-an386") as q:
+        with DeviceLink(q.url) as link:  # the protocol refuses what it cannot do, in one line
+            for bad, why in (("bogus", "unknown command"), ("infer", "load a complete input"),
+                             ("load nothing", "expected 'load input'"), ("capture 0", "number of frames")):
+                with pytest.raises(DeviceError, match=why):
+                    link.command(bad)
+            link.command("load input")
+            with pytest.raises(DeviceError, match="more bytes than the load expects"):
+                for _ in range(64):  # 8 KB: more than any app's model input
+                    link.command("data " + "00" * 128)
         assert main_validate([str(run), "--port", q.url, "--n", "3"]) == 0
         v = json.loads((run / "validate.json").read_text())
         assert v["all_equal"] and v["n"] == 3 and v["device"]["app"] == app
@@ -172,3 +182,19 @@ def test_app_firmware_on_the_emulated_cortex_m4_matches_python(app, tmp_path_fac
         want = np.stack([sensor_value(n, c) for c in range(got.shape[0])])
         assert got.shape[1] == int(round(seconds * float(m["data"]["sample_rate"])))
         np.testing.assert_array_equal(got, want)  # exactly what the device sent: every recording starts at sample 0
+
+
+def test_ecg_detector_firmware_on_the_emulated_cortex_m4_reports_the_python_beats(tmp_path_factory):
+    """The DSP-only R-peak recipe (its own main loop, no model, no hooks): the beats the
+    firmware reports on QEMU are Python's detector's on the same samples, within one sample."""
+    base = tmp_path_factory.getbasetemp()
+    run = base / "qemu_ecg"
+    cmd = tinyml_cmd("app=heart_rate", "experiment=ecg_rpeaks", "debug=smoke", "board=mps2_an386",
+                     "stages=[data,features,evaluate,deploy,device]", f"hydra.run.dir={run}")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=toy_env(base / "cache"), timeout=900, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    d = json.loads((run / "metrics.json").read_text())["device"]
+    assert d["outputs_match"] is True and d["events"]["match"] is True, d
+    assert d["events"]["n_device"] == d["events"]["n_expected"] >= 5  # seconds of ECG: several beats
+    assert d["front_end_unit"].startswith("one ECG sample") and 50 < d["instructions_per_feature_frame"] < 5000
+    assert 100 < d["stack_bytes"] < 64 * 1024

@@ -267,6 +267,7 @@ def test_dsp_only_recipe_builds_and_runs_the_whole_firmware_here(toy_ctx, tmp_pa
 
     from toy import ToyApp
 
+    from tinyml_suite.common.context import RunState
     from tinyml_suite.common.firmware_stage import deploy
 
     class DspOnlyToy(ToyApp):
@@ -275,7 +276,7 @@ def test_dsp_only_recipe_builds_and_runs_the_whole_firmware_here(toy_ctx, tmp_pa
     ctx0, stream = toy_ctx
     ctx = copy.copy(ctx0)
     ctx.app = DspOnlyToy()
-    ctx.state = {"standin_data": False}
+    ctx.state = RunState(standin_data=False)
     ctx.artifacts = {}
     out = tmp_path / "host"
     result = deploy(ctx, "host", out)

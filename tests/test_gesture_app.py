@@ -156,6 +156,26 @@ def test_calibrated_detector_replaces_the_configured_one():
         GestureApp(calibrate_detector={"threshold": [1.5]})
 
 
+def test_calibration_without_streams_chooses_only_the_threshold():
+    from types import SimpleNamespace
+
+    from tinyml_suite.common.data import DataSplits, Split
+
+    # validation windows: gestures at 0.95, one background window at 0.75 for a gesture
+    post = _onehot([0, 1, 0, 2, 2, 2], p=0.95)
+    post[3] = [0.75, 0.2, 0.05]
+    val = Split(np.zeros((6, 3, 8)), np.array([0, 1, 0, 2, 2, 2]))
+    data = DataSplits(val, val, val, 25.0, ("ax", "ay", "az"), "classification", ("a", "b", "neg"))
+    ctx = SimpleNamespace(data=data, dataset=None, features=None, X={"val": post})
+    app = GestureApp(background=["neg"], min_consecutive=3,
+                     calibrate_detector={"threshold": [0.7, 0.8, 0.9], "min_consecutive": [1, 2]})
+    cal = app.calibrate(lambda x: x, ctx)
+    # 0.8 and 0.9 reject the background window and keep every gesture: the middle of the
+    # two is 0.8; the count stays the configured 3 (windows say nothing about it)
+    assert (cal["threshold"], cal["min_consecutive"]) == (0.8, 3)
+    assert cal["validation"]["rejection"] == 1.0 and cal["validation"]["false_per_min"] is None
+
+
 def test_app_options_are_checked():
     with pytest.raises(ConfigError, match="app.treshold is not an option"):
         GestureApp(treshold=0.5)

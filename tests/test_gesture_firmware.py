@@ -19,6 +19,7 @@ from helpers.run_if import needs_cc
 
 from tinyml_suite.apps.gesture.app import GestureApp
 from tinyml_suite.apps.gesture.postprocess import DetectorParams, detect
+from tinyml_suite.common.context import RunState
 
 pytestmark = [needs_cc(), pytest.mark.needs_cc]
 
@@ -67,7 +68,7 @@ def _posteriors(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
 def _build(app: GestureApp, tmp_path: Path, calibration: dict | None = None) -> Path:
     from tinyml_suite.common.deploy.cgen import app_settings_header
 
-    ctx = SimpleNamespace(data=SimpleNamespace(labels=LABELS, sample_rate=50.0), state={"calibration": calibration or {}})
+    ctx = SimpleNamespace(data=SimpleNamespace(labels=LABELS, sample_rate=50.0), state=RunState(calibration=calibration or {}))
     (tmp_path / "app_settings.h").write_text(
         app_settings_header(app.firmware_context(ctx), calibration, config_hash="test"))
     labels = ", ".join(f'"{lab}"' for lab in LABELS)

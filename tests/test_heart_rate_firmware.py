@@ -16,6 +16,7 @@ from helpers.cbuild import compile_c, run_numbers
 from helpers.run_if import needs_cc
 
 from tinyml_suite.apps.heart_rate.postprocess import HrTracker, hr_grid
+from tinyml_suite.common.context import RunState
 from tinyml_suite.common.deploy import cgen
 from tinyml_suite.common.deploy.firmware import dsp_defines
 from tinyml_suite.common.deploy.templates import feature_sources, templates_root
@@ -153,7 +154,7 @@ def test_tracker_c_matches_python(tmp_path, rng, name, fe_opts):
     class _Ctx:
         data = None
         features = fe
-        state: dict = {}
+        state = RunState()
 
     feats = _exercise_features(fe)
     _app_headers(tmp_path, app.firmware_context(_Ctx()), input_shape=feats.shape[1:])
@@ -184,7 +185,7 @@ def test_tracker_c_refuses_an_old_app_settings(tmp_path):
 
     class _Ctx:
         data = None
-        state: dict = {}
+        state = RunState()
 
     ctx = HeartRateApp(dsp_baseline=None).firmware_context(_Ctx())
     ctx["track_version"] = 1
@@ -217,7 +218,7 @@ def _ecg_headers(tmp_path, window: int = 720):
 
     class _Ctx:
         data = _Data()
-        state: dict = {}
+        state = RunState()
 
     settings = cgen.ModelSettings(
         app="heart_rate", task="regression", labels=(), sample_rate_hz=FS_ECG, channels=1, window_samples=window,

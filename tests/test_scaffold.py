@@ -51,7 +51,7 @@ def test_new_refuses_unknown_app_and_existing_folder(tmp_path):
 @pytest.mark.slow
 def test_scaffolded_gesture_project_trains_and_deploys(tmp_path, rng):
     project = tmp_path / "wand_project"
-    proc = subprocess.run([*TINYML, "new", str(project), "--from", "gesture", "--name", "my_wand"],
+    proc = subprocess.run([*TINYML, "new", str(project), "--from", "gesture", "--name", "my_wand", "--no-example"],
                           capture_output=True, text=True, env=_env(tmp_path))
     assert proc.returncode == 0, proc.stderr[-2000:]
     for rel in ("tinyml_project.yaml", "conf/app/my_wand.yaml", "conf/dataset/my_data.yaml",
@@ -74,3 +74,40 @@ def test_scaffolded_gesture_project_trains_and_deploys(tmp_path, rng):
     assert m["int8"]["accuracy"] >= 0.66, m["int8"]
     assert (project / "run" / "firmware" / "nano33_ble_sense").is_dir()
     assert (project / "run" / "model_int8.tflite").stat().st_size > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("app,loader", [
+    ("gesture", "imu_csv"), ("heart_rate", "ppg_csv"), ("vibration_anomaly", "vibration_folder"),
+    ("wake_word", "speech_commands"),
+])
+def test_new_project_runs_at_once_on_its_example_data(tmp_path, app, loader):
+    """`tinyml new` writes example data in the loader's layout: `tinyml debug=smoke` runs there.
+
+    Up to the evaluation, 2 epochs: what depends on the data (loading, features, training,
+    scoring); the later stages from a project folder are in the gesture test above."""
+    project = tmp_path / "p"
+    proc = subprocess.run([*TINYML, "new", str(project), "--from", app], capture_output=True, text=True,
+                          env=_env(tmp_path), timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = [p for p in (project / "data").rglob("*") if p.is_file() and p.name != ".keep"]
+    assert data, "no example data written"
+    assert "synthetic example" in (project / "README.md").read_text()
+    proc = subprocess.run([*TINYML, "debug=smoke", "trainer.epochs=2", "stages=[data,features,train,evaluate]",
+                           "hydra.run.dir=run"], capture_output=True, text=True, cwd=project, env=_env(tmp_path),
+                          timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    m = json.loads((project / "run" / "metrics.json").read_text())
+    assert m["app"] == app and m["dataset"] == loader
+    assert all(m["stages"][s] == "done" for s in ("data", "features", "train", "evaluate")), m["stages"]
+    assert m["data"]["train"]["n"] > 0 and m["data"]["test"]["n"] > 0
+    assert m["float"][m["headline"]] is not None
+
+
+def test_new_without_example_leaves_data_empty(tmp_path):
+    project = tmp_path / "p"
+    proc = subprocess.run([*TINYML, "new", str(project), "--from", "vibration_anomaly", "--no-example"],
+                          capture_output=True, text=True, env=_env(tmp_path), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [p.name for p in (project / "data").iterdir()] == [".keep"]
+    assert "sample_rate_hz: ???" in (project / "conf" / "dataset" / "my_data.yaml").read_text()

@@ -69,8 +69,10 @@ def test_tts_recipe_to_firmware_then_evaluated_on_a_speech_commands_folder(tmp_p
     n_clips = _tree(tree)
     run_dir = tmp_path / "run"
     proc = run_cli(
-        # dry synthetic clips (no augmentation) so that a tiny model learns them in seconds
+        # dry espeak-ng clips (no augmentation, no neural voice: test_wake_word_voices.py covers
+        # those paths) so that a tiny model learns them in seconds
         "app=wake_word", "dataset.keywords=[yes,stop,left]", "dataset.per_keyword=70",
+        "dataset.neural_voices=[]", "dataset.rooms.prob=0", "dataset.hard_negative_share=0",
         "dataset.eval_fraction=0.3", "dataset.augment.enabled=false", "model.filters=24", "trainer.epochs=15",
         "trainer.batch_size=32", "trainer.learning_rate=0.01", "trainer.tensorboard=false",
         "trainer.early_stopping_patience=0", "app.stream_clips=10", "optimize.representative_samples=32",

@@ -164,14 +164,14 @@ def test_near_misses_never_contain_a_keyword_or_its_homophone():
     assert "damp" in custom and "lamp" not in custom and len(custom) == 12
 
 
-def test_tts_hard_negatives_fill_their_share_of_unknown():
+def test_tts_hard_negatives_fill_their_share_of_unknown(fewshot_data):
     from tinyml_suite.datasets.keywords import near_misses
     from tinyml_suite.datasets.synthetic.tts_keywords import TtsKeywords
 
-    data = TtsKeywords(keywords=["go", "down"], cache=False, seed=2, smoke=True,  # 6 clips per keyword
-                       hard_negative_share=0.6, silence_share=0.0).load()
+    data = fewshot_data  # keywords go, down; 6 training clips each, hard_negative_share 0.6
     words = data.train.meta["word"]
-    unknown = words[data.train.y == 2]
+    synthetic = np.array([not g.startswith("real:") for g in data.train.groups])
+    unknown = words[synthetic & (data.train.y == data.labels.index("_unknown_"))]
     assert len(unknown) == 12
     assert np.sum(np.isin(unknown, near_misses(["go", "down"]))) >= 7
     with pytest.raises(ConfigError, match="hard_negative_share=1.5"):
@@ -218,27 +218,44 @@ def _write_clip(path, seconds=0.4, f0=180.0):
     sf.write(path, vowel(f0_hz=f0, formants_hz=(600.0, 1500.0), seconds=seconds, sample_rate=SR), SR)
 
 
-def test_few_shot_mixes_n_recordings_per_keyword_from_chosen_speakers(tmp_path):
+SPEAKERS = [f"{i:08x}" for i in range(12)]
+
+
+@pytest.fixture(scope="module")
+def fewshot_data(tmp_path_factory):
+    """One small generation shared by the near-miss and few-shot tests: keywords go and
+    down (6 training clips each, augmented: not smoke, whose clips are dry), 60 % of
+    _unknown_ near misses, plus 2 recordings per keyword x 3 copies from the speakers
+    hashed below 50 of a folder of 12 speakers written here."""
+    from tinyml_suite.datasets.few_shot import FewShotKeywords
+
+    root = tmp_path_factory.mktemp("my_keywords")
+    for s in SPEAKERS:
+        for w in ("down", "go", "dog"):
+            _write_clip(root / w / f"{s}_nohash_0.wav")
+    data = FewShotKeywords(keywords=["go", "down"], per_keyword=6, eval_fraction=0.34, silence_share=0.0,
+                           hard_negative_share=0.6, cache=False, seed=4, real_dir=str(root), real_per_keyword=2,
+                           real_copies=3, real_speaker_percent=[0, 50]).load()
+    data.extra["real_dir"] = root
+    return data
+
+
+def test_few_shot_mixes_n_recordings_per_keyword_from_chosen_speakers(fewshot_data):
     import hashlib
 
     from tinyml_suite.datasets.few_shot import FewShotKeywords
 
-    speakers = [f"{i:08x}" for i in range(12)]
-    low = [s for s in speakers if int(hashlib.sha1(s.encode()).hexdigest(), 16) % 100 < 50]
-    for s in speakers:
-        for w in ("yes", "go", "dog"):
-            _write_clip(tmp_path / w / f"{s}_nohash_0.wav")
-    data = FewShotKeywords(keywords=["yes", "go"], per_keyword=2, eval_fraction=0.5, cache=False, seed=4, smoke=True,
-                       real_dir=str(tmp_path), real_per_keyword=2, real_copies=3,
-                       real_speaker_percent=[0, 50]).load()
+    data = fewshot_data
+    low = [s for s in SPEAKERS if int(hashlib.sha1(s.encode()).hexdigest(), 16) % 100 < 50]
     real = np.array([g.startswith("real:") for g in data.train.groups])
     assert real.sum() == 2 * 2 * 3  # 2 keywords x 2 recordings x 3 copies
     assert {g.split(":", 1)[1] for g in data.train.groups[real]} <= set(low)
-    assert sorted(set(data.train.meta["word"][real])) == ["go", "yes"]
+    assert sorted(set(data.train.meta["word"][real])) == ["down", "go"]
     assert not any(g.startswith("real:") for g in data.val.groups)  # validation stays synthetic
     copies = data.train.x[real][:3, 0]
     assert not np.array_equal(copies[0], copies[1])  # each copy augmented afresh
+    root = str(data.extra["real_dir"])
     with pytest.raises(ConfigError, match="real_per_keyword=-1"):
-        FewShotKeywords(keywords=["yes"], per_keyword=1, cache=False, real_dir=str(tmp_path), real_per_keyword=-1).load()
+        FewShotKeywords(keywords=["go"], per_keyword=1, cache=False, real_dir=root, real_per_keyword=-1).load()
     with pytest.raises(ConfigError, match="dataset.real_dir is not set"):
-        FewShotKeywords(keywords=["yes"], cache=False).load()
+        FewShotKeywords(keywords=["go"], cache=False).load()

@@ -41,9 +41,8 @@ from the features it is handed), held to this code by a parity test.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -315,13 +314,3 @@ def track(scores: np.ndarray, grid_bpm: np.ndarray, segments: list[np.ndarray],
         for i in seg:
             out[i] = tracker.step(scores[i], None if acc is None else acc[i])
     return out
-
-
-def params_from(options: dict[str, Any] | None, **defaults: Any) -> TrackParams:
-    """A :class:`TrackParams` from a config mapping (unknown keys are a one-line error)."""
-    opts = {**defaults, **dict(options or {})}
-    valid = {f.name for f in dataclasses.fields(TrackParams)}
-    unknown = sorted(set(opts) - valid)
-    if unknown:
-        raise ConfigError(f"tracking.{unknown[0]} is not a tracking parameter; valid: {', '.join(sorted(valid))}")
-    return TrackParams(**opts)

@@ -55,6 +55,7 @@ __all__ = [
     "build",
     "core_flags",
     "elf_sizes",
+    "library_bytes",
     "missing_tools",
     "parse_trace",
     "require_tools",
@@ -130,11 +131,11 @@ def check_samples_c(stream: np.ndarray, *, banner: str = "") -> str:
 
 
 def build(project: str | Path, target: str = "build/firmware.elf", *, opt: str | None = None,
-          cpu_flags: Sequence[str] | None = None, timeout: float = 900) -> Path:
+          cpu_flags: Sequence[str] | None = None, defines: Sequence[str] = (), timeout: float = 900) -> Path:
     """``make <target>`` in a rendered bare-metal project; the ELF's path.
 
-    ``opt`` replaces the project's ``OPT`` (``-O2``; ``-Os`` for size) and ``cpu_flags``
-    its ``CPU_FLAGS`` (another core). The object files of different settings must not
+    ``opt`` replaces the project's ``OPT`` (``-O2``; ``-Os`` for size), ``cpu_flags``
+    its ``CPU_FLAGS`` (another core) and ``defines`` (``NAME=value``) are added as ``-D``. The object files of different settings must not
     mix: use a fresh copy of the project (``make clean``) when changing them.
     :class:`DeployError` with the compiler's last lines when the build fails.
     """
@@ -145,6 +146,8 @@ def build(project: str | Path, target: str = "build/firmware.elf", *, opt: str |
         cmd.append(f"OPT={opt}")
     if cpu_flags:
         cmd.append("CPU_FLAGS=" + " ".join(cpu_flags))
+    if defines:
+        cmd.append("EXTRA_CFLAGS=" + " ".join(f"-D{d}" for d in defines))
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
@@ -182,6 +185,40 @@ def elf_sizes(elf: str | Path) -> dict[str, Any]:
         "testdata_bytes": sections.get(".tm_testdata", 0),
         "sections": sections,
     }
+
+
+_MAP_SECTION = re.compile(r"^ (\.[^\s]+)(?:\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(\S+))?\s*$")
+_MAP_CONT = re.compile(r"^\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(\S+)\s*$")
+_LIBS = re.compile(r"/lib(c|c_nano|g|g_nano|m|gcc|nosys|rdimon)\.a\(")
+
+
+def library_bytes(map_text: str) -> int:
+    """Flash bytes (code, constants, initial data) the C library, libm and libgcc put into
+    a linked image, from GNU ld's map file (``-Wl,-Map=...``).
+
+    >>> library_bytes("Linker script and memory map\\n .text.memcpy\\n"
+    ...               "                0x00000100       0x3c /x/libc_nano.a(memcpy.o)\\n"
+    ...               " .text          0x00000200       0x10 build/main.o\\n")
+    60
+    """
+    start = map_text.find("Linker script and memory map")
+    total, name = 0, None
+    for line in map_text[start if start >= 0 else 0 :].splitlines():
+        m = _MAP_SECTION.match(line)
+        if m:
+            name = m.group(1)
+            if m.group(2) is None:
+                continue
+            size, origin = int(m.group(3), 16), m.group(4)
+        else:
+            c = _MAP_CONT.match(line)
+            if not c or name is None:
+                continue
+            size, origin = int(c.group(2), 16), c.group(3)
+        if name.startswith((".text", ".rodata", ".data", ".ARM.exidx")) and _LIBS.search(origin):
+            total += size
+        name = None
+    return total
 
 
 # -- QEMU ------------------------------------------------------------------------------------------

@@ -63,6 +63,7 @@ __all__ = [
     "fit_check",
     "load_board",
     "measured_fit",
+    "raise_if_unfit",
     "runner_buffer_bytes",
     "validate_board",
 ]
@@ -207,7 +208,13 @@ def validate_board(board: BoardConfig) -> BoardConfig:
 
 
 def board_kernels(board: BoardConfig) -> str:
-    """The kernel library the board's project builds with (a key of ``CYCLES_PER_MAC[core]``)."""
+    """The kernel library the board's project builds with (a key of ``CYCLES_PER_MAC[core]``).
+
+    ``runtime: engine`` builds the compiled model's portable C kernels: the estimate uses
+    the reference-kernel figure (the optimised libraries CMSIS-NN / ESP-NN come with TFLM).
+    """
+    if board.runtime == "engine":
+        return "reference"
     table = CYCLES_PER_MAC[board.core]
     for ext in board.dsp_extensions:
         if ext in table:
@@ -334,39 +341,54 @@ def fit_check(
         "ram_lines": ram_lines,
     }
     if not fits and raise_on_fail:
-        parts = []
-        for what, total, budget, lines in (("flash", flash, flash_budget, flash_lines), ("RAM", ram, ram_budget, ram_lines)):
-            items = " + ".join(f"{name} {_kb(n)}" for name, n, _ in lines if n)
-            verdict = f"over by {_kb(total - budget)}" if total > budget else f"{_kb(budget - total)} free"
-            parts.append(f"{what} {_kb(total)} = {items} vs {_kb(budget)} ({verdict})")
-        raise FitError(
-            f"model does not fit board={board.name}: " + "; ".join(parts)
-            + "; shrink the model (fewer filters/layers, pruning) or its input, or pick a bigger board"
-        )
+        raise_if_unfit(result, board)
     return result
+
+
+def raise_if_unfit(fit: Mapping[str, Any], board: BoardConfig) -> None:
+    """:class:`FitError`, one line with every budget item and the overshoot, unless it fits."""
+    if fit.get("fits", True):
+        return
+    parts = []
+    for what, key in (("flash", "flash"), ("RAM", "ram")):
+        total, budget, lines = fit[f"{key}_bytes"], fit[f"{key}_budget"], fit[f"{key}_lines"]
+        items = " + ".join(f"{name} {_kb(n)}" for name, n, _ in lines if n)
+        verdict = f"over by {_kb(total - budget)}" if total > budget else f"{_kb(budget - total)} free"
+        parts.append(f"{what} {_kb(total)} = {items} vs {_kb(budget)} ({verdict})")
+    how = " (measured build)" if fit.get("measured") else ""
+    raise FitError(
+        f"model does not fit board={board.name}: " + "; ".join(parts) + how
+        + "; shrink the model (fewer filters/layers, pruning) or its input, or pick a bigger board"
+    )
 
 
 def measured_fit(fit: Mapping[str, Any], measured: Mapping[str, Any], board: BoardConfig, *,
                  extra_flash: Sequence[tuple[str, int, str]] = (),
-                 extra_ram: Sequence[tuple[str, int, str]] = ()) -> dict[str, Any]:
+                 extra_ram: Sequence[tuple[str, int, str]] = (),
+                 split_flash: Sequence[Sequence[Any]] = ()) -> dict[str, Any]:
     """The fit check with the figures measured on the built firmware in place of the estimates.
 
     ``measured`` has ``flash_bytes`` and ``ram_bytes`` of the linked firmware ELF (text +
     data; data + bss) and, where the firmware ran, ``stack_bytes`` and ``heap_bytes``
     (else the board's ``stack_reserve_kb`` estimate stays). ``extra_flash``/``extra_ram``
     are further ``(name, bytes, note)`` lines the build did not contain (e.g. an SDK's
-    estimate). The estimate is kept under ``"estimate"`` with its error relative to the
+    estimate); ``split_flash`` are lines the build did contain, shown on their own (e.g. the
+    compiled model's constants, measured by the engine), the firmware line then being the
+    rest. The estimate is kept under ``"estimate"`` with its error relative to the
     measurement, so reports show both.
 
     >>> from tinyml_suite.common.deploy.boards import load_board
     >>> b = load_board("mps2_an386")
-    >>> est = fit_check(b, model_bytes=1000, arena_used=0, buffers={})
+    >>> est = fit_check(b, model_bytes=0, arena_used=0, buffers={})   # a DSP-only recipe
     >>> m = measured_fit(est, {"flash_bytes": 30000, "ram_bytes": 2000, "stack_bytes": 900, "heap_bytes": 0}, b)
-    >>> m["flash_bytes"], m["ram_bytes"], m["measured"], m["estimate"]["flash_bytes"]
-    (30000, 2900, True, 50152)
+    >>> m["flash_bytes"], m["ram_bytes"], m["measured"], m["estimate"]["flash_bytes"] == est["flash_bytes"]
+    (30000, 2900, True, True)
     """
     est = {k: fit[k] for k in ("flash_bytes", "ram_bytes", "flash_lines", "ram_lines", "fits") if k in fit}
-    flash_lines = [["firmware", int(measured["flash_bytes"]), "measured: text + data of the linked firmware"]]
+    split = [[str(n), int(b), str(note)] for n, b, note in split_flash]
+    rest = int(measured["flash_bytes"]) - sum(x[1] for x in split)
+    flash_lines = split + [["firmware" if not split else "rest of firmware", rest,
+                            "measured: text + data of the linked firmware" + (" less the lines above" if split else "")]]
     flash_lines += [[str(n), int(b), str(note)] for n, b, note in extra_flash]
     ram_lines = [["static", int(measured["ram_bytes"]), "measured: data + bss of the linked firmware"]]
     if measured.get("stack_bytes"):

@@ -418,7 +418,7 @@ def app_settings_header(context: Mapping[str, Any], calibration: Mapping[str, An
     guard = _guard("app_settings.h")
     L = [
         generated_banner(TOOL, config_hash).rstrip("\n"),
-        "// App constants: App.firmware_context(ctx) and the calibration (ctx.state['calibration']).",
+        "// App constants: App.firmware_context(ctx) and the calibration (ctx.state.calibration).",
         f"#ifndef {guard}",
         f"#define {guard}",
         "",

@@ -38,8 +38,8 @@ __all__ = [
     "check_vectors_text",
     "device_stream",
     "dsp_defines",
-    "engine_sources",
     "generate_sources",
+    "measure_build",
     "runner_settings_json",
 ]
 
@@ -282,16 +282,91 @@ def compile_for_board(spec: FirmwareSpec, board: BoardConfig) -> tuple[Any, dict
     return cm, figures
 
 
-def engine_sources(spec: FirmwareSpec) -> dict[str, str]:
-    """The model compiled to C99 (common/deploy/engine): ``tm_model_engine.c/.h`` implementing
-    tm_model.h, and the kernels and headers it calls, by file name."""
-    from tinyml_suite.common.deploy.engine import compile_model
+def measure_build(spec: FirmwareSpec, board: BoardConfig, generated: dict[str, str], *,
+                  engine_kernels: list[Path] | None = None, opt: str = "-Os") -> dict[str, Any]:
+    """Flash and static RAM of the suite's C for ``board``'s Cortex-M core, built bare-metal.
 
-    compiled = compile_model(spec.model_bytes, config_hash=spec.config_hash)
-    files = dict(compiled.sources)
-    for path in compiled.kernel_paths() + compiled.header_paths():
-        files[path.name] = path.read_text()
-    return files
+    The board's real project adds its SDK (mbed OS, STM32duino, pico-sdk), which is not
+    installable here: this builds everything else - the model compiled to C, the runner,
+    front end and app hooks, newlib-nano, a start-up file and a UART HAL stand-in (its
+    sample ring the size of the board's HAL's, ``hal_ram_frames``) - as the
+    ``baremetal`` template (``firmware_templates/boards/baremetal``) with the core's flags
+    (:data:`~tinyml_suite.common.deploy.baremetal.CORE_FLAGS`) at ``opt`` (``-Os``, for
+    size), and reads the ELF (:func:`~tinyml_suite.common.deploy.baremetal.elf_sizes`).
+    The result is cached (``cache_dir("measure")``) by a hash of the rendered sources, the
+    flags and the compiler, so deploying the same model again does not rebuild it.
+    """
+    import hashlib
+    import json
+    import shutil
+    import tempfile
+
+    from tinyml_suite.common.deploy import baremetal
+    from tinyml_suite.common.deploy.render import render_project
+    from tinyml_suite.common.io import cache_dir, write_json
+
+    as_baremetal = dataclasses.replace(board, template="baremetal", emulator=board.emulator or "none")
+    flags = baremetal.core_flags(board.core)
+    # the stand-in HAL's sample ring: the size of the board's own (hal_ram_frames), at least one block
+    defines = [f"TM_HAL_BUFFER_FRAMES={max(int(board.hal_ram_frames), 16)}u"]
+    with tempfile.TemporaryDirectory(prefix="tinyml-measure-") as tmp:
+        project = Path(tmp) / "project"
+        render_project(spec, as_baremetal, project, generated=generated, fit={"flash_bytes": 0, "flash_budget": 0,
+                       "ram_bytes": 0, "ram_budget": 0}, latency={}, engine_kernels=engine_kernels, board_layer=False)
+        # the same sources, flags and toolchain build the same ELF: reuse an earlier measurement
+        digest = hashlib.sha256(json.dumps([opt, flags, defines, shutil.which("arm-none-eabi-gcc") or ""]).encode())
+        for path in sorted(p for p in project.rglob("*") if p.is_file() and p.name != "README.md"):
+            digest.update(path.relative_to(project).as_posix().encode() + b"\0" + path.read_bytes())
+        cached = cache_dir("measure") / f"{digest.hexdigest()[:32]}.json"
+        try:
+            return json.loads(cached.read_text())
+        except (OSError, ValueError):
+            pass  # none yet, or unreadable: build
+        elf = baremetal.build(project, "build/firmware.elf", opt=opt, cpu_flags=flags, defines=defines)
+        sizes = baremetal.elf_sizes(elf)
+        libs = baremetal.library_bytes((project / "build" / "firmware.map").read_text())
+    result = {**sizes, "library_bytes": libs, "opt": opt, "core": board.core, "cpu_flags": flags}
+    write_json(cached, result)
+    return result
+
+
+def _measured_fit_for(spec: FirmwareSpec, board: BoardConfig, fit: dict[str, Any], generated: dict[str, str],
+                      engine_kernels: list[Path] | None) -> dict[str, Any]:
+    """The fit check from :func:`measure_build` plus the SDK estimate (``platform_flash_kb``
+    less the C library, which the build contains); the estimate when the toolchain is
+    missing or the build fails (a warning says why). Raises FitError (one line) when the
+    measured firmware does not fit."""
+    from tinyml_suite.common.deploy import baremetal
+    from tinyml_suite.common.deploy.boards import measured_fit, raise_if_unfit
+
+    missing = baremetal.missing_tools(run=False)
+    if missing:
+        log.info("fit check of %s: estimate (%s not found; install gcc-arm-none-eabi to measure)", board.name,
+                 ", ".join(missing))
+        raise_if_unfit(fit, board)
+        return {**fit, "measured": False}
+    try:
+        m = measure_build(spec, board, generated, engine_kernels=engine_kernels)
+    except DeployError as exc:  # the measurement is a bonus: a failed build keeps the estimate
+        first = str(exc).splitlines()[0]
+        log.warning("fit check of %s: estimate; the measurement build failed: %s", board.name, first)
+        raise_if_unfit(fit, board)
+        return {**fit, "measured": False, "measure_error": first}
+    sdk = max(0, int(board.platform_flash_kb * 1024) - int(m["library_bytes"]))
+    split = [line for line in fit.get("flash_lines", []) if line[0] in ("model", "engine code") and line[1]]
+    out = measured_fit(fit, m, board, split_flash=split, extra_flash=[
+        ("sdk", sdk, f"estimate: platform_flash_kb less the C library measured in the build ({board.toolchain})")])
+    out["measured_build"] = {k: v for k, v in m.items() if k != "sections"}
+    raise_if_unfit(out, board)
+    return out
+
+
+def _measurable(spec: FirmwareSpec, board: BoardConfig) -> bool:
+    """A Cortex-M board whose firmware is all C99 the suite builds (the engine, or no model)."""
+    from tinyml_suite.common.deploy.baremetal import CORE_FLAGS
+
+    return (board.template not in ("baremetal", "linux_python") and board.core in CORE_FLAGS
+            and bool(board.measure_build) and (board.runtime == "engine" or not spec.has_model))
 
 
 # -- the project -----------------------------------------------------------------------------
@@ -336,10 +411,13 @@ def build_firmware(
         "app": spec.app_buffers,
         "front end": spec.scratch_bytes,
     }
+    if board.hal_ram_frames:  # the HAL's sample ring (firmware_templates/boards/<template>/.../hal_*)
+        buffers["hal ring"] = 4 * spec.channels * int(board.hal_ram_frames)
     if board.runtime == "litert":
         buffers = {}
+    measure = _measurable(spec, board)
     fit = fit_check(board, model_bytes=len(spec.model_bytes or b""), arena_used=spec.arena_used, buffers=buffers,
-                    engine=engine_fig)
+                    engine=engine_fig, raise_on_fail=not measure)
     # 2. latency
     flops, flops_basis = dsp_flops(spec.extractor, (spec.channels, spec.window_samples))
     latency = estimate_latency(board, macs=spec.macs, dsp_flops=flops, dsp_basis=flops_basis)
@@ -370,6 +448,9 @@ def build_firmware(
                 device_stream(spec, board.check_inferences),
                 banner=cgen.generated_banner(cgen.TOOL, spec.config_hash, "//"),
             )
+        if measure:
+            fit = _measured_fit_for(spec, board, fit, generated,
+                                    cm.kernel_paths() + cm.header_paths() if cm is not None else None)
         if board.template == "host_c":
             vec = check_vectors(spec, arena_bytes)
             extra["testdata/check_vectors.txt"] = check_vectors_text(vec, spec)

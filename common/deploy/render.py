@@ -149,20 +149,22 @@ def render_project(
     latency: Mapping[str, Any],
     extra_files: Mapping[str, str | bytes] | None = None,
     engine_kernels: list[Path] | None = None,
+    board_layer: bool = True,
 ) -> list[str]:
     """Render the project of ``board`` into ``out_dir`` (atomically); return its files.
 
     ``generated`` are the generated sources by file name (put in the source folder);
     ``engine_kernels`` are the compiled model's kernel files (``runtime: engine``; None
     for TFLite Micro). ``extra_files`` are further files by path relative to the project (e.g. the check
-    vectors, the .tflite of a Python runner).
+    vectors, the .tflite of a Python runner). ``board_layer=False`` leaves out
+    ``firmware_templates/boards/<board.name>/`` (a measurement build of another kind).
     """
     root = templates_root()
     template = board.template
     if template not in SOURCE_DIR:
         raise DeployError(f"board {board.name}: no project template '{template}' (valid: {', '.join(SOURCE_DIR)})")
     layers = [root / "boards" / template]
-    if (root / "boards" / board.name).is_dir() and board.name != template:
+    if board_layer and (root / "boards" / board.name).is_dir() and board.name != template:
         layers.append(root / "boards" / board.name)
     if not layers[0].is_dir():
         raise DeployError(f"firmware_templates/boards/{template}/ is missing from the installation")

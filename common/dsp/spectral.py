@@ -351,6 +351,11 @@ def band_powers(spectrum: np.ndarray, *, freqs: np.ndarray, params: BandPowerPar
     if params.integrate:
         out = out * (f[1] - f[0])
     if params.log:
+        if np.any(out + params.log_floor <= 0):
+            raise ConfigError(
+                f"spectrum has bands with negative power (min {float(out.min()):.3g}); log band powers need a "
+                "power spectrum (e.g. from welch), not signed values"
+            )
         out = np.log(out + params.log_floor)
     return out.astype(np.float32)
 

@@ -147,6 +147,8 @@ def read_mat(path: Path, channels: tuple[str, ...]) -> tuple[dict[str, np.ndarra
     for key, value in mat.items():
         m = re.match(r"^X(\d+)_(DE|FE|BA)_time$", key)
         if m:
+            if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+                raise DatasetError(f"{path}: {key} is not an array of numbers; the file is damaged")
             recs.setdefault(m.group(1), {})[m.group(2)] = np.asarray(value, dtype=np.float64).ravel()
     if not recs:
         raise DatasetError(f"{path}: no X<rec>_DE_time/_FE_time/_BA_time key; is this a CWRU file?")
@@ -156,7 +158,17 @@ def read_mat(path: Path, channels: tuple[str, ...]) -> tuple[dict[str, np.ndarra
         log.warning("%s holds records %s; using X%s", path.name, sorted(recs), rec)
     if any(c not in recs[rec] for c in channels):
         return None
-    rpm = float(np.ravel(mat[f"X{rec}RPM"])[0]) if f"X{rec}RPM" in mat else None
+    for c in channels:
+        x = recs[rec][c]
+        if len(x) < 2:
+            raise DatasetError(f"{path}: X{rec}_{c}_time holds {len(x)} sample(s); the file is damaged")
+        if not np.all(np.isfinite(x)):
+            raise DatasetError(f"{path}: X{rec}_{c}_time holds NaN or inf (first at sample "
+                               f"{int(np.argmax(~np.isfinite(x)))}); the file is damaged")
+    rpm = None
+    if f"X{rec}RPM" in mat:
+        r = np.ravel(np.asarray(mat[f"X{rec}RPM"], dtype=np.float64)) if np.asarray(mat[f"X{rec}RPM"]).dtype.kind in "biuf" else []
+        rpm = float(r[0]) if len(r) and np.isfinite(r[0]) and r[0] > 0 else None
     return {c: recs[rec][c] for c in channels}, rpm
 
 
@@ -194,7 +206,7 @@ class CWRU(Dataset):
 
     name: ClassVar[str] = "cwru"
     task: ClassVar[str] = "classification"  # y = 0 normal, > 0 a fault: anomaly or classifier
-    apps: ClassVar[tuple[str, ...]] = ("vibration_anomaly",)
+    modality: ClassVar[str] = "vibration"
     VERSION: ClassVar[int] = 1
     Options = CWRUOptions
 

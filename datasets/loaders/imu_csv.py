@@ -168,6 +168,8 @@ def read_imu_csv(text: str, *, source: str) -> tuple[list[str], list[list[list[s
         current.append(fields)
     if current:
         recordings.append(current)
+    if not recordings:
+        raise DatasetError(f"{source}: a header and no sample rows; record data into it or delete it")
     return header, recordings
 
 
@@ -227,7 +229,7 @@ class ImuCsv(Dataset):
 
     name = "imu_csv"
     task = "classification"
-    apps = ("gesture",)
+    modality = "imu"
     VERSION = 1
     Options = ImuCsvOptions
 

@@ -60,10 +60,16 @@ _SAMPLE = re.compile(rf"^({_NUM}),({_NUM}),({_NUM})$")
 _SEPARATOR = "-,-,-"
 
 
-def parse_capture_log(text: str) -> list[np.ndarray]:
+_DATA_LIKE = re.compile(r"^[-+0-9.eEnaN\s]*,[-+0-9.eEnaN,\s]*$")
+
+
+def parse_capture_log(text: str, *, source: str = "<log>") -> list[np.ndarray]:
     """Recordings [each shape=(3, n), float64, NaN where a value is missing] of one log.
 
-    Lines that are neither samples nor separators (terminal noise) are skipped.
+    Lines that are neither samples nor separators (terminal noise: prompts, escape
+    sequences, "Script started ...") are skipped. A line made of numbers and commas that
+    is not ``x,y,z`` (a wrong field count, a cut-off line) is a DatasetError naming
+    ``source`` and the line: dropping it would shift the recording silently.
 
     Examples
     --------
@@ -73,7 +79,7 @@ def parse_capture_log(text: str) -> list[np.ndarray]:
     """
     recordings: list[np.ndarray] = []
     current: list[list[float]] = []
-    for raw in text.splitlines():
+    for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if line == _SEPARATOR:
             if current:
@@ -82,6 +88,12 @@ def parse_capture_log(text: str) -> list[np.ndarray]:
             continue
         m = _SAMPLE.match(line)
         if m is None:
+            if _DATA_LIKE.match(line):
+                n = line.count(",") + 1
+                what = f"{n} fields where x,y,z has 3" if n != 3 else "a value that is not a number"
+                raise DatasetError(
+                    f"{source} line {lineno}: {what} ({line[:40]!r}); fix or delete the line"
+                )
             continue
         current.append([float(v) if v else np.nan for v in m.groups()])
     if current:
@@ -162,7 +174,7 @@ class MagicWand(Dataset):
 
     name = "magic_wand"
     task = "classification"
-    apps = ("gesture",)
+    modality = "imu"
     VERSION = 2
     Options = MagicWandOptions
 
@@ -241,7 +253,7 @@ class MagicWand(Dataset):
                 negative = label == o["negative_label"]
                 group = f"{label}_{who}" if negative else who
                 text = path.read_bytes().decode("utf-8", errors="replace")
-                recs = parse_capture_log(text)
+                recs = parse_capture_log(text, source=str(path))
                 if not recs:
                     raise DatasetError(
                         f"{path}: no 'x,y,z' sample lines found; is it a magic wand capture log?"

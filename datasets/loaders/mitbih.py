@@ -3,7 +3,11 @@
 Files as distributed by PhysioNet, read with the ``wfdb`` package from a local folder
 (no download): ``<rec>.hea`` (header), ``<rec>.dat`` (format 212, 360 Hz, two leads),
 ``<rec>.atr`` (reference annotations). Every record with all three files under ``root``
-is used, or those listed in ``records``.
+is used, or those listed in ``records``. A ``.hea`` without its ``.dat`` or ``.atr`` is
+skipped with a warning that names it, and counted in ``metrics.json`` (``data.skipped``);
+when ``records`` names it, it is an error. An annotation file that cannot be a
+reference (codes WFDB does not define, positions outside the record or going back, an
+impossible beat rate: :func:`check_annotations`) is an error naming it.
 
 Reference beats are the annotations whose symbol is a beat label
 (:data:`BEAT_SYMBOLS`: normal, bundle-branch-block, aberrant, premature, escape, paced,
@@ -30,7 +34,7 @@ from tinyml_suite.common.dsp import resample
 from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.datasets.synthetic.ecg import EcgRecord, records_to_splits
 
-__all__ = ["MitBih", "BEAT_SYMBOLS", "read_mitbih_record"]
+__all__ = ["MitBih", "BEAT_SYMBOLS", "check_annotations", "read_mitbih_record"]
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +52,18 @@ def read_mitbih_record(path_stem: Path, *, lead: str = "MLII", sample_rate: floa
         header = wfdb.rdheader(stem)
         sampto = None if max_seconds is None else min(header.sig_len, int(max_seconds * header.fs))
         rec = wfdb.rdrecord(stem, sampto=sampto)
-        ann = wfdb.rdann(stem, "atr", sampto=sampto)
     except Exception as exc:  # wfdb raises ValueError/OSError/IndexError on bad files
-        raise DatasetError(f"cannot read WFDB record {stem} ({type(exc).__name__}: {exc}); check the .hea/.dat/.atr files") from None
+        raise DatasetError(f"cannot read WFDB record {stem}.hea/.dat ({type(exc).__name__}: {exc}); "
+                           "copy the record's files again") from None
+    try:
+        ann = wfdb.rdann(stem, "atr", sampto=sampto)
+    except Exception as exc:
+        raise DatasetError(f"{stem}.atr: not a readable WFDB annotation file ({type(exc).__name__}: {exc}); "
+                           "copy it again from PhysioNet") from None
+    if rec.p_signal is None or rec.p_signal.ndim != 2 or rec.p_signal.shape[0] == 0:
+        raise DatasetError(f"{stem}.dat: the record holds no samples; copy it again")
+    check_annotations(ann, sig_len=int(header.sig_len) if sampto is None else int(sampto),
+                      fs=float(header.fs), source=f"{stem}.atr")
     names = list(rec.sig_name or [])
     if lead in names:
         ch, used = names.index(lead), lead
@@ -86,6 +99,49 @@ def read_mitbih_record(path_stem: Path, *, lead: str = "MLII", sample_rate: floa
     return EcgRecord(path_stem.name, sig.astype(np.float32), beats[keep], syms[keep], fs, ex), used
 
 
+
+
+def _known_symbols() -> frozenset[str]:
+    """Every annotation code WFDB defines (its ecgcodes.h table), beats and non-beats."""
+    from wfdb.io.annotation import ann_label_table
+
+    return frozenset(str(v) for v in ann_label_table["symbol"] if str(v).strip())
+
+
+def check_annotations(ann, *, sig_len: int, fs: float, source: str) -> None:
+    """Refuse an annotation file whose content cannot be a record's reference beats.
+
+    ``wfdb.rdann`` reads about half of all random byte strings without an error, as
+    annotations with codes no WFDB writer emits (shown as NaN symbols) and sample
+    positions far past the record's end; scored as references they silently halve PPV.
+    Checked: every code is a WFDB code, positions lie in the record and never go back,
+    and the beat rate is one a heart can have (5-600 per minute over the record).
+    """
+    samples = np.asarray(ann.sample, dtype=np.int64)
+    symbols = list(ann.symbol)
+    hint = "it is damaged or not this record's annotation file; copy it again from PhysioNet"
+    known = _known_symbols()
+    bad = [i for i, sy in enumerate(symbols) if not isinstance(sy, str) or sy not in known]
+    if bad:
+        raise DatasetError(
+            f"{source}: {len(bad)} of {len(symbols)} annotations have codes WFDB does not define "
+            f"(first at position {int(samples[bad[0]]) if len(samples) > bad[0] else '?'}); {hint}"
+        )
+    if len(samples) and (samples.min() < 0 or samples.max() > sig_len):
+        raise DatasetError(
+            f"{source}: annotations at sample {int(samples.max())} but the record has {sig_len} samples; {hint}"
+        )
+    if len(samples) > 1 and np.any(np.diff(samples) < 0):
+        raise DatasetError(f"{source}: annotation positions go backwards; {hint}")
+    beats = sum(1 for sy in symbols if sy in BEAT_SYMBOLS)
+    minutes = sig_len / fs / 60.0
+    if minutes >= 0.25 and not 5.0 * minutes <= beats <= 600.0 * minutes:
+        raise DatasetError(
+            f"{source}: {beats} beat annotations in {minutes:.1f} min ({beats / minutes:.0f} per minute) is not a "
+            f"heart rate; {hint}"
+        )
+
+
 @dataclass(frozen=True)
 class MitBihOptions:
     """Options of :class:`MitBih`; ``conf/dataset/mitbih.yaml`` overrides them."""
@@ -110,7 +166,7 @@ class MitBih(Dataset):
 
     name = "mitbih"
     task = "regression"
-    apps = ("heart_rate",)
+    modality = "ecg"
     VERSION = 3
     Options = MitBihOptions
 
@@ -125,18 +181,31 @@ class MitBih(Dataset):
         segment_s, warmup_s = float(o.pop("segment_s", 6.0)), float(o.pop("warmup_s", 2.0))
         if o:
             raise ConfigError(f"dataset.{sorted(o)[0]} is not an option of mitbih; see conf/dataset/mitbih.yaml")
-        found = sorted(p.with_suffix("") for p in root.glob("*.hea")
-                       if p.with_suffix(".dat").exists() and p.with_suffix(".atr").exists())
-        if not found:
-            raise DatasetError(f"dataset.root={root} holds no complete WFDB record (<rec>.hea + .dat + .atr)")
-        by_name = {p.name: p for p in found}
+        headers = sorted(p.with_suffix("") for p in root.glob("*.hea"))
+        lacking = {p.name: [s for s in (".dat", ".atr") if not p.with_suffix(s).exists()] for p in headers}
+        lacking = {k: v for k, v in lacking.items() if v}
+        found = [p for p in headers if p.name not in lacking]
         if records:
-            missing = [str(r) for r in records if str(r) not in by_name]
+            named = [str(r) for r in records]
+            incomplete = [f"{r} (no {'/'.join(lacking[r])})" for r in named if r in lacking]
+            if incomplete:
+                raise DatasetError(f"dataset.records names incomplete record(s) under {root}: "
+                                   f"{', '.join(incomplete)}; copy the missing files or drop them from dataset.records")
+            by_name = {p.name: p for p in found}
+            missing = [r for r in named if r not in by_name]
             if missing:
                 raise DatasetError(f"dataset.records names {missing}, not found under {root}; found: {', '.join(by_name)}")
-            stems = [by_name[str(r)] for r in records]
+            stems = [by_name[r] for r in named]
+            lacking = {}
         else:
             stems = found
+        if not stems:
+            raise DatasetError(f"dataset.root={root} holds no complete WFDB record (<rec>.hea + .dat + .atr)")
+        skipped = []
+        if lacking:  # documented: incomplete records are skipped, named and counted
+            what = ", ".join(f"{k} (no {'/'.join(v)})" for k, v in sorted(lacking.items()))
+            log.warning("mitbih: skipped %d incomplete record(s) under %s: %s", len(lacking), root, what)
+            skipped.append(f"{len(lacking)} record(s) without .dat/.atr: {what}")
         if smoke:
             stems = stems[:2]
         recs, leads = [], []
@@ -147,4 +216,6 @@ class MitBih(Dataset):
             leads.append(used)
         data = records_to_splits(recs, name=self.name, segment_s=segment_s, warmup_s=warmup_s)
         data.extra["test_leads"] = np.asarray(leads, dtype="<U8")
+        if skipped:
+            data.extra["skipped"] = np.asarray(skipped)
         return data

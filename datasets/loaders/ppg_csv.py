@@ -106,7 +106,10 @@ def read_ppg_csv(
             f"{path}: samples are unevenly spaced (median step {step:.6g} s, worst {dt[np.argmax(np.abs(dt - step))]:.6g} s); "
             "resample the file to a constant rate first"
         )
-    rate = round(1.0 / step, 3)
+    # the mean step over the whole file (immune to per-row rounding of the time column),
+    # snapped to a whole number of Hz when it is that within 0.1 %
+    rate = (len(t) - 1) / float(t[-1] - t[0])
+    rate = float(round(rate)) if abs(rate - round(rate)) <= 1e-3 * rate else round(rate, 3)
     signals = np.concatenate([ppg[None], acc.T]).astype(np.float32)
     signals = resample(signals, orig_rate=rate, target_rate=sample_rate)
     n = signals.shape[-1]
@@ -152,7 +155,7 @@ class PpgCsv(Dataset):
 
     name = "ppg_csv"
     task = "regression"
-    apps = ("heart_rate",)
+    modality = "ppg"
     VERSION = 2
     Options = PpgCsvOptions
 

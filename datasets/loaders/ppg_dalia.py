@@ -115,14 +115,46 @@ def _get(d: Any, keys: tuple[str, ...], path: Path) -> Any:
     return cur
 
 
+def _array(d: Any, keys: tuple[str, ...], path: Path) -> np.ndarray:
+    value = _get(d, keys, path)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DatasetError(f"{path}: {'/'.join(keys)} is not an array of numbers; is this a PPG-DaLiA S<k>.pkl file?") from None
+    if not np.all(np.isfinite(arr)):
+        raise DatasetError(f"{path}: {'/'.join(keys)} holds NaN or inf values; the file is damaged")
+    return arr
+
+
 def read_dalia_recording(path: Path, *, sample_rate: float) -> HrRecording:
-    """One subject's wrist BVP + ACC and reference HR at ``sample_rate``."""
+    """One subject's wrist BVP + ACC and reference HR at ``sample_rate``.
+
+    Checked: BVP and ACC hold finite numbers, ACC is (n, 3), the signal is long enough
+    for one 8 s window, BVP and ACC cover the same time, and the reference holds no
+    more 8 s / 2 s windows than the signal has (one window of slack) and only heart
+    rates (20-300 BPM).
+    """
     d = safe_load_pickle(path)
-    bvp = np.asarray(_get(d, ("signal", "wrist", "BVP"), path), dtype=np.float64).reshape(-1)
-    acc = np.asarray(_get(d, ("signal", "wrist", "ACC"), path), dtype=np.float64)
-    label = np.asarray(_get(d, ("label",), path), dtype=np.float64).reshape(-1)
+    bvp = _array(d, ("signal", "wrist", "BVP"), path).reshape(-1)
+    acc = _array(d, ("signal", "wrist", "ACC"), path)
+    label = _array(d, ("label",), path).reshape(-1)
     if acc.ndim != 2 or acc.shape[1] != 3:
         raise DatasetError(f"{path}: wrist ACC has shape {acc.shape}; expected (n, 3)")
+    seconds = len(bvp) / BVP_RATE
+    if seconds < 8.0:
+        raise DatasetError(f"{path}: {seconds:.1f} s of BVP, shorter than one 8 s window; the file is damaged")
+    if abs(len(acc) / ACC_RATE - seconds) > 2.0:
+        raise DatasetError(f"{path}: BVP lasts {seconds:.1f} s but ACC {len(acc) / ACC_RATE:.1f} s; the file is damaged")
+    fit = int((seconds - 8.0) // 2.0) + 1
+    if len(label) > fit + 1:
+        raise DatasetError(
+            f"{path}: {len(label)} reference heart rates (8 s windows every 2 s) but the signal's "
+            f"{seconds:.1f} s hold {fit}; the file is damaged or its signal is cut short"
+        )
+    if len(label) == 0 or label.min() < 20.0 or label.max() > 300.0:
+        raise DatasetError(f"{path}: the reference label must be heart rates in BPM (20-300); "
+                           f"found {len(label)} values in [{label.min() if len(label) else 0:g}, "
+                           f"{label.max() if len(label) else 0:g}]")
     subject = str(d.get("subject", path.stem)) if isinstance(d, dict) else path.stem
     ppg = resample(bvp, orig_rate=BVP_RATE, target_rate=sample_rate)
     acc_r = resample(acc.T / ACC_PER_G, orig_rate=ACC_RATE, target_rate=sample_rate)
@@ -158,7 +190,7 @@ class PpgDalia(Dataset):
 
     name = "ppg_dalia"
     task = "regression"
-    apps = ("heart_rate",)
+    modality = "ppg"
     VERSION = 2
     Options = PpgDaliaOptions
 

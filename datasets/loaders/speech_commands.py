@@ -127,7 +127,11 @@ def _read_list(root: Path, name: str) -> set[str] | None:
     path = root / name
     if not path.is_file():
         return None
-    return {ln.strip().replace("\\", "/") for ln in path.read_text().splitlines() if ln.strip()}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise DatasetError(f"{path}: not a text list of clips (binary content); copy it again from the dataset") from None
+    return {ln.strip().replace("\\", "/") for ln in text.splitlines() if ln.strip()}
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,7 @@ class SpeechCommands(Dataset):
 
     name = "speech_commands"
     task = "classification"
-    apps = ("wake_word",)
+    modality = "audio"
     VERSION = 1
     Options = SpeechCommandsOptions
 

@@ -152,8 +152,11 @@ def split_recordings(
 
 
 def _read_csv(path: Path, delimiter: str, channels: list[Any] | None) -> tuple[np.ndarray, list[str]]:
-    with open(path, encoding="utf-8-sig") as fh:
-        first = fh.readline()
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            first = fh.readline()
+    except UnicodeDecodeError:
+        raise DatasetError(f"{path}: not a text CSV (binary content); expected one row per sample") from None
     cells = [c.strip() for c in first.strip().split(delimiter)]
 
     def is_num(c: str) -> bool:
@@ -165,11 +168,15 @@ def _read_csv(path: Path, delimiter: str, channels: list[Any] | None) -> tuple[n
 
     header = None if all(is_num(c) for c in cells if c) else cells
     try:
-        data = np.loadtxt(path, delimiter=delimiter, skiprows=1 if header else 0, ndmin=2,
-                          encoding="utf-8-sig")
-    except ValueError as exc:
+        import warnings
+
+        with warnings.catch_warnings():  # an empty file is refused below, with its name
+            warnings.simplefilter("ignore", UserWarning)
+            data = np.loadtxt(path, delimiter=delimiter, skiprows=1 if header else 0, ndmin=2,
+                              encoding="utf-8-sig")
+    except ValueError as exc:  # includes UnicodeDecodeError further down the file
         raise DatasetError(
-            f"{path}: not a numeric CSV ({exc}); expected one row per sample, one column per channel"
+            f"{path}: not a numeric CSV ({str(exc)[:200]}); expected one row per sample, one column per channel"
         ) from None
     names = header or [str(i) for i in range(data.shape[1])]
     if channels is not None:
@@ -199,6 +206,9 @@ def read_recording(
     if ext == ".wav":
         import soundfile as sf
 
+        from tinyml_suite.datasets.wav import check_riff
+
+        check_riff(path)  # a truncated copy is refused, not read short
         try:
             data, rate = sf.read(str(path), dtype="float64", always_2d=True)
         except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
@@ -215,6 +225,7 @@ def read_recording(
             if max(idx) >= x.shape[0]:
                 raise DatasetError(f"{path} has {x.shape[0]} channel(s); dataset.channels={channels}")
             x, names = x[idx], [names[i] for i in idx]
+        _check_samples(path, x)
         return x, float(rate), names
     if not sample_rate_hz:
         raise DatasetError(
@@ -243,9 +254,18 @@ def read_recording(
             x, names = x[idx], [names[i] for i in idx]
     else:
         raise DatasetError(f"{path}: unsupported file type; use {', '.join(EXTENSIONS)}")
-    if not np.all(np.isfinite(x)):
-        raise DatasetError(f"{path} contains NaN or inf samples; clean the recording first")
+    _check_samples(path, x)
     return x, float(sample_rate_hz), names
+
+
+def _check_samples(path: Path, x: np.ndarray) -> None:
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] < 2:
+        raise DatasetError(f"{path} holds no samples (shape {x.shape} as channels x samples); "
+                           "a recording needs at least a window of samples")
+    if not np.all(np.isfinite(x)):
+        bad = np.argwhere(~np.isfinite(x))[0]
+        raise DatasetError(f"{path} contains NaN or inf samples (first at sample {int(bad[1])}, channel "
+                           f"{int(bad[0])}); clean the recording first")
 
 
 @dataclass(frozen=True)
@@ -275,7 +295,7 @@ class VibrationFolder(Dataset):
 
     name: ClassVar[str] = "vibration_folder"
     task: ClassVar[str] = "classification"
-    apps: ClassVar[tuple[str, ...]] = ("vibration_anomaly",)
+    modality: ClassVar[str] = "vibration"
     VERSION: ClassVar[int] = 1
     Options = VibrationFolderOptions
 

@@ -74,41 +74,48 @@ void tm_conv_s8(const tm_conv_params_t* p, const int8_t* in, int8_t* out)
  * output channels is one SMLAD dot product over it (tm_engine_dsp.h), sharing the input. */
 void tm_conv_s8(const tm_conv_params_t* p, const int8_t* in, int8_t* out) {
   int8_t patch[TM_CONV_DSP_PATCH_MAX];
-  const int32_t row_len = p->k_w * p->in_c;
-  const int32_t filter_len = p->k_h * row_len;
+  /* locals: a store through int8_t* may alias the parameters */
+  const int32_t in_c = p->in_c, in_h = p->in_h, in_w = p->in_w, k_h = p->k_h, k_w = p->k_w;
+  const int32_t out_c = p->out_c, filter_len = k_h * k_w * in_c;
+  const int32_t out_zp = p->out_zp, lo = p->act_min, hi = p->act_max, in_zp = p->in_zp;
+  const int8_t* const weights = p->weights;
+  const int32_t* const bias = p->bias;
+  const int32_t* const mult = p->mult;
+  const int8_t* const shift = p->shift;
   int32_t b, oy, ox, oc, ky, kx;
-  if (p->filter_in_c != p->in_c || filter_len > TM_CONV_DSP_PATCH_MAX) {
+  if (p->filter_in_c != in_c || filter_len > TM_CONV_DSP_PATCH_MAX) {
     conv_portable(p, in, out);
     return;
   }
   for (b = 0; b < p->batches; ++b) {
-    const int8_t* in_b = in + (size_t)b * p->in_h * p->in_w * p->in_c;
+    const int8_t* in_b = in + (size_t)b * in_h * in_w * in_c;
     for (oy = 0; oy < p->out_h; ++oy) {
       const int32_t iy0 = oy * p->stride_h - p->pad_top;
       for (ox = 0; ox < p->out_w; ++ox) {
         const int32_t ix0 = ox * p->stride_w - p->pad_left;
         int8_t* dst = patch;
-        for (ky = 0; ky < p->k_h; ++ky) {
+        for (ky = 0; ky < k_h; ++ky) {
           const int32_t iy = iy0 + ky * p->dil_h;
-          for (kx = 0; kx < p->k_w; ++kx, dst += p->in_c) {
+          for (kx = 0; kx < k_w; ++kx, dst += in_c) {
             const int32_t ix = ix0 + kx * p->dil_w;
-            if (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w) {
-              memcpy(dst, in_b + ((size_t)iy * p->in_w + ix) * p->in_c, (size_t)p->in_c);
+            if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
+              memcpy(dst, in_b + ((size_t)iy * in_w + ix) * in_c, (size_t)in_c);
             } else {
-              memset(dst, p->in_zp, (size_t)p->in_c);
+              memset(dst, in_zp, (size_t)in_c);
             }
           }
         }
-        for (oc = 0; oc + 1 < p->out_c; oc += 2) {
-          const int8_t* w0 = p->weights + (size_t)oc * filter_len;
-          int32_t a0 = p->bias[oc], a1 = p->bias[oc + 1];
+        for (oc = 0; oc + 1 < out_c; oc += 2) {
+          const int8_t* w0 = weights + (size_t)oc * filter_len;
+          int32_t a0 = bias[oc], a1 = bias[oc + 1];
           tm_dot2_s8(w0, w0 + filter_len, patch, filter_len, &a0, &a1);
-          *out++ = tm_requant_dsp(a0, p->mult[oc], p->shift[oc], p->out_zp, p->act_min, p->act_max);
-          *out++ = tm_requant_dsp(a1, p->mult[oc + 1], p->shift[oc + 1], p->out_zp, p->act_min, p->act_max);
+          out[0] = tm_requant_dsp(a0, mult[oc], shift[oc], out_zp, lo, hi);
+          out[1] = tm_requant_dsp(a1, mult[oc + 1], shift[oc + 1], out_zp, lo, hi);
+          out += 2;
         }
-        if (oc < p->out_c) {
-          const int32_t acc = p->bias[oc] + tm_dot_s8(p->weights + (size_t)oc * filter_len, patch, filter_len);
-          *out++ = tm_requant_dsp(acc, p->mult[oc], p->shift[oc], p->out_zp, p->act_min, p->act_max);
+        if (oc < out_c) {
+          const int32_t acc = bias[oc] + tm_dot_s8(weights + (size_t)oc * filter_len, patch, filter_len);
+          *out++ = tm_requant_dsp(acc, mult[oc], shift[oc], out_zp, lo, hi);
         }
       }
     }

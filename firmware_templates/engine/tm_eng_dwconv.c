@@ -63,8 +63,14 @@ void tm_dwconv_s8(const tm_dwconv_params_t* p, const int8_t* in, int8_t* out)
 void tm_dwconv_s8(const tm_dwconv_params_t* p, const int8_t* in, int8_t* out) {
   static int8_t zp_row[TM_DW_DSP_MAX_CHANNELS];
   const int8_t* tap[TM_DW_DSP_MAX_TAPS];
-  const int32_t c_n = p->in_c;
-  const int32_t n_taps = p->k_h * p->k_w;
+  /* locals: a store through int8_t* may alias the parameters */
+  const int32_t c_n = p->in_c, in_h = p->in_h, in_w = p->in_w, k_h = p->k_h, k_w = p->k_w;
+  const int32_t out_h = p->out_h, out_w = p->out_w, n_taps = k_h * k_w;
+  const int32_t out_zp = p->out_zp, lo = p->act_min, hi = p->act_max;
+  const int8_t* const weights = p->weights;
+  const int32_t* const bias = p->bias;
+  const int32_t* const mult = p->mult;
+  const int8_t* const shift = p->shift;
   int32_t b, oy, ox, c, ky, kx, t;
   if (p->depth_mult != 1 || (c_n & 3) != 0 || c_n > TM_DW_DSP_MAX_CHANNELS || n_taps > TM_DW_DSP_MAX_TAPS) {
     dwconv_portable(p, in, out);
@@ -72,23 +78,21 @@ void tm_dwconv_s8(const tm_dwconv_params_t* p, const int8_t* in, int8_t* out) {
   }
   memset(zp_row, p->in_zp, (size_t)c_n);
   for (b = 0; b < p->batches; ++b) {
-    const int8_t* in_b = in + (size_t)b * p->in_h * p->in_w * c_n;
-    for (oy = 0; oy < p->out_h; ++oy) {
+    const int8_t* in_b = in + (size_t)b * in_h * in_w * c_n;
+    for (oy = 0; oy < out_h; ++oy) {
       const int32_t iy0 = oy * p->stride_h - p->pad_top;
-      for (ox = 0; ox < p->out_w; ++ox) {
+      for (ox = 0; ox < out_w; ++ox) {
         const int32_t ix0 = ox * p->stride_w - p->pad_left;
-        for (ky = 0, t = 0; ky < p->k_h; ++ky) {
+        for (ky = 0, t = 0; ky < k_h; ++ky) {
           const int32_t iy = iy0 + ky * p->dil_h;
-          for (kx = 0; kx < p->k_w; ++kx, ++t) {
+          for (kx = 0; kx < k_w; ++kx, ++t) {
             const int32_t ix = ix0 + kx * p->dil_w;
-            tap[t] = (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w)
-                         ? in_b + ((size_t)iy * p->in_w + ix) * c_n
-                         : zp_row;
+            tap[t] = (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) ? in_b + ((size_t)iy * in_w + ix) * c_n : zp_row;
           }
         }
         for (c = 0; c < c_n; c += 4) {
-          int32_t a0 = p->bias[c], a1 = p->bias[c + 1], a2 = p->bias[c + 2], a3 = p->bias[c + 3];
-          const int8_t* w = p->weights + c;
+          int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
+          const int8_t* w = weights + c;
           for (t = 0; t < n_taps; ++t, w += c_n) {
             const int32_t xv = tm_ld4(tap[t] + c);
             const int32_t wv = tm_ld4(w);
@@ -99,10 +103,11 @@ void tm_dwconv_s8(const tm_dwconv_params_t* p, const int8_t* in, int8_t* out) {
             a1 = __smlabb(wo, xo, a1);
             a3 = __smlatt(wo, xo, a3);
           }
-          *out++ = tm_requant_dsp(a0, p->mult[c], p->shift[c], p->out_zp, p->act_min, p->act_max);
-          *out++ = tm_requant_dsp(a1, p->mult[c + 1], p->shift[c + 1], p->out_zp, p->act_min, p->act_max);
-          *out++ = tm_requant_dsp(a2, p->mult[c + 2], p->shift[c + 2], p->out_zp, p->act_min, p->act_max);
-          *out++ = tm_requant_dsp(a3, p->mult[c + 3], p->shift[c + 3], p->out_zp, p->act_min, p->act_max);
+          out[0] = tm_requant_dsp(a0, mult[c], shift[c], out_zp, lo, hi);
+          out[1] = tm_requant_dsp(a1, mult[c + 1], shift[c + 1], out_zp, lo, hi);
+          out[2] = tm_requant_dsp(a2, mult[c + 2], shift[c + 2], out_zp, lo, hi);
+          out[3] = tm_requant_dsp(a3, mult[c + 3], shift[c + 3], out_zp, lo, hi);
+          out += 4;
         }
       }
     }

@@ -18,23 +18,53 @@ static int32_t fc_dot(const int8_t* w, const int8_t* x, int32_t n) {
 #endif
 
 #if defined(TM_ENGINE_USE_DSP)
-/* DSP path: two outputs per pass share the SXTB16-expanded input (tm_engine_dsp.h). */
-static inline void fc_store(const tm_fc_params_t* p, int32_t o, int32_t acc, int8_t* out) {
-  *out = tm_requant_dsp(acc, p->mult[o], p->shift[o], p->out_zp, p->act_min, p->act_max);
-}
-
+/* DSP path (tm_engine_dsp.h): two rows (pixels of a pointwise convolution) by two
+ * outputs per pass, so that each SXTB16-expanded word of input and of weights serves two
+ * products; a last odd row goes two outputs at a time. The parameters are copied to
+ * locals: a store through int8_t* may alias anything, and the compiler would reload them
+ * after every output. */
 void tm_fc_s8(const tm_fc_params_t* p, const int8_t* in, int8_t* out) {
+  const int32_t rows = p->rows, in_n = p->in_n, out_n = p->out_n;
+  const int32_t out_zp = p->out_zp, lo = p->act_min, hi = p->act_max;
+  const int8_t* const weights = p->weights;
+  const int32_t* const bias = p->bias;
+  const int32_t* const mult = p->mult;
+  const int8_t* const shift = p->shift;
   int32_t r, o;
-  for (r = 0; r < p->rows; ++r) {
-    const int8_t* x = in + (size_t)r * p->in_n;
-    const int8_t* w = p->weights;
-    for (o = 0; o + 1 < p->out_n; o += 2, w += 2 * p->in_n) {
-      int32_t a0 = p->bias[o], a1 = p->bias[o + 1];
-      tm_dot2_s8(w, w + p->in_n, x, p->in_n, &a0, &a1);
-      fc_store(p, o, a0, out++);
-      fc_store(p, o + 1, a1, out++);
+  for (r = 0; r + 1 < rows && out_n >= 2; r += 2) {
+    const int8_t* x0 = in + (size_t)r * in_n;
+    const int8_t* w = weights;
+    int8_t* out1 = out + out_n;
+    for (o = 0; o + 1 < out_n; o += 2, w += 2 * in_n) {
+      int32_t s[4];
+      s[0] = s[2] = bias[o];
+      s[1] = s[3] = bias[o + 1];
+      tm_dot2x2_s8(w, w + in_n, x0, x0 + in_n, in_n, s);
+      out[0] = tm_requant_dsp(s[0], mult[o], shift[o], out_zp, lo, hi);
+      out[1] = tm_requant_dsp(s[1], mult[o + 1], shift[o + 1], out_zp, lo, hi);
+      out1[0] = tm_requant_dsp(s[2], mult[o], shift[o], out_zp, lo, hi);
+      out1[1] = tm_requant_dsp(s[3], mult[o + 1], shift[o + 1], out_zp, lo, hi);
+      out += 2;
+      out1 += 2;
     }
-    if (o < p->out_n) fc_store(p, o, p->bias[o] + tm_dot_s8(w, x, p->in_n), out++);
+    if (o < out_n) {
+      *out = tm_requant_dsp(bias[o] + tm_dot_s8(w, x0, in_n), mult[o], shift[o], out_zp, lo, hi);
+      *out1 = tm_requant_dsp(bias[o] + tm_dot_s8(w, x0 + in_n, in_n), mult[o], shift[o], out_zp, lo, hi);
+      ++out1;
+    }
+    out = out1; /* past row r + 1 */
+  }
+  for (; r < rows; ++r) {
+    const int8_t* x = in + (size_t)r * in_n;
+    const int8_t* w = weights;
+    for (o = 0; o + 1 < out_n; o += 2, w += 2 * in_n) {
+      int32_t a0 = bias[o], a1 = bias[o + 1];
+      tm_dot2_s8(w, w + in_n, x, in_n, &a0, &a1);
+      out[0] = tm_requant_dsp(a0, mult[o], shift[o], out_zp, lo, hi);
+      out[1] = tm_requant_dsp(a1, mult[o + 1], shift[o + 1], out_zp, lo, hi);
+      out += 2;
+    }
+    if (o < out_n) *out++ = tm_requant_dsp(bias[o] + tm_dot_s8(w, x, in_n), mult[o], shift[o], out_zp, lo, hi);
   }
 }
 #else

@@ -148,6 +148,8 @@ def elementwise_model(rng: np.random.Generator):
         a - float(rng.uniform(-1, 1)),
         L.Activation("sigmoid")(a),
         L.Activation("tanh")(b),
+        L.Activation("tanh")(L.Rescaling(3000.0)(b)),  # input scale >= 16: TFLM saturates every input
+        L.Activation("sigmoid")(L.Rescaling(40.0)(a)),
         L.Concatenate(axis=-1)([a, b]),
         L.Concatenate(axis=1)([a, row]),
         L.ZeroPadding2D(((1, 2), (0, 3)))(a),

@@ -18,6 +18,8 @@ import shutil
 import subprocess
 import tempfile
 import time
+import uuid
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,16 @@ def _run(cmd: list[str], what: str) -> None:
         raise DeployError(f"{what} failed ({Path(cmd[0]).name} exit {proc.returncode}): {detail[:300]}")
 
 
+def _unload_and_remove(handle: int, folder: str) -> None:
+    try:
+        import _ctypes
+
+        _ctypes.dlclose(handle)
+    except (ImportError, AttributeError, OSError):  # pragma: no cover - non-POSIX
+        pass
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 class HostModel:
     """A :class:`CompiledModel` built as a host shared library, callable from numpy.
 
@@ -97,17 +109,20 @@ class HostModel:
         if cc is None:
             raise DeployError("no host C compiler (cc) to build the compiled model; install gcc or clang, or set CC")
         self.cm = cm
-        self._tmp = tempfile.TemporaryDirectory(prefix="tinyml-engine-")
-        d = Path(self._tmp.name)
+        d = Path(tempfile.mkdtemp(prefix="tinyml-engine-"))
         cm.write(d)
         shutil.copyfile(tm_model_header(), d / "tm_model.h")
         (d / "tm_engine_host.c").write_text(_BATCH_C)
         sources = [d / n for n in cm.sources if n.endswith(".c")] + [d / n for n in cm.kernel_sources]
         sources.append(d / "tm_engine_host.c")
-        lib = d / "libtm_model.so"
+        lib = d / f"libtm_model_{uuid.uuid4().hex[:12]}.so"
         _run([cc, "-std=c99", opt, "-fPIC", "-shared", *extra_flags, f"-I{d}",
               *map(str, sources), "-o", str(lib), "-lm"], "building the compiled model on the host")
         self._lib = ctypes.CDLL(str(lib))
+        # unload before deleting: glibc's dlopen recognises an already loaded library by
+        # device and inode, so a deleted, still-mapped library whose inode is reused by
+        # the next build would be returned instead of the new one
+        self._finalizer = weakref.finalize(self, _unload_and_remove, self._lib._handle, str(d))
         self._run = self._lib.tm_model_run
         self._run.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_void_p)]
         self._run.restype = ctypes.c_int
@@ -117,8 +132,8 @@ class HostModel:
         self._out_arr = (ctypes.c_void_p * len(cm.outputs))()
 
     def close(self) -> None:
-        """Remove the build folder (the loaded library stays usable on POSIX)."""
-        self._tmp.cleanup()
+        """Unload the library and remove the build folder (the model cannot run after this)."""
+        self._finalizer()
 
     def _prepare(self, xs: tuple[np.ndarray, ...]) -> tuple[list[np.ndarray], int]:
         if len(xs) != len(self.cm.inputs):

@@ -178,13 +178,22 @@ def tanh_logistic_params(input_scale: float) -> tuple[int, int, int]:
     """LOGISTIC / TANH (int8): ``(input_multiplier, input_left_shift, input_range_radius)``.
 
     ``frexp(s_in * 2^27)`` rounded to Q0.31 without the carry that ``QuantizeMultiplier``
-    has (TFLite Micro's ``CalculateArithmeticOpDataLogistic`` and the TANH twin).
+    has (TFLite Micro's ``CalculateArithmeticOpDataLogistic`` and the TANH twin). With a
+    radius of 0 (input scale >= 2^4) every input saturates, even 0, as in TFLite Micro.
+
+    >>> tanh_logistic_params(0.05)
+    (1717986918, 23, 240)
+    >>> tanh_logistic_params(17.7)
+    (0, 0, 0)
     """
     real = float(input_scale) * float(1 << (31 - 4))
     q, shift = math.frexp(real)
     mult = int(round_half_away(q * (1 << 31)))
     if mult >= (1 << 31):  # static_cast<int32_t> of 2^31 on the hosts TFLM runs on
         mult -= 1 << 32
-    if shift < 0 or shift > 30:
-        raise DeployError(f"input scale {input_scale} is out of the range TFLite's int8 LOGISTIC/TANH support")
-    return mult, shift, calculate_input_radius(4, shift, 31)
+    if shift < 0:
+        raise DeployError(f"input scale {input_scale} is below the range TFLite's int8 LOGISTIC/TANH support")
+    radius = calculate_input_radius(4, shift, 31)
+    if radius == 0:  # a huge input scale: every input saturates, the multiplier is never used
+        return 0, 0, 0
+    return mult, shift, radius

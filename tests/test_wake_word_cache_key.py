@@ -1,0 +1,28 @@
+"""The tts_keywords cache key depends on the options, not on the working directory.
+
+Its ``punctuation`` option holds '.', which once counted as "an existing folder" (the
+working directory) in the key: every file written anywhere under the current folder
+(a run log, a new output) gave the same dataset a new key and a 1 GB regeneration.
+"""
+
+from __future__ import annotations
+
+from tinyml_suite.common.data import is_path_option
+from tinyml_suite.datasets.synthetic.tts_keywords import TtsKeywords
+
+
+def test_key_ignores_the_working_directory_but_follows_path_options(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    opts = dict(keywords=["yes", "go"], per_keyword=3, punctuation=["", ".", "!"], cache=False, seed=1)
+    before = TtsKeywords(**opts).cache_key()
+    (tmp_path / "yes").mkdir()  # a folder named like a keyword, and new files in the cwd
+    (tmp_path / "run.log").write_text("anything")
+    assert TtsKeywords(**opts).cache_key() == before
+    assert TtsKeywords(**{**opts, "punctuation": ["", "?"]}).cache_key() != before  # options still count
+    noise = tmp_path / "noise"
+    noise.mkdir()
+    (noise / "a.wav").write_bytes(b"0")
+    k1 = TtsKeywords(**opts, noise_dir=str(noise)).cache_key()
+    (noise / "a.wav").write_bytes(b"01")  # a path option counts by its content
+    assert TtsKeywords(**opts, noise_dir=str(noise)).cache_key() != k1
+    assert is_path_option("root") and is_path_option("real_dir") and not is_path_option("punctuation")
