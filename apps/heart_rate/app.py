@@ -109,6 +109,7 @@ class TrackingGrid:
     gamma_motion: tuple[float | None, ...] | None = None
     uniform_motion: tuple[float | None, ...] | None = None
     reacquire_acc: tuple[float, ...] | None = None
+    init_bpm: tuple[float | None, ...] | None = None
 
     def chosen(self) -> dict[str, tuple[Any, ...]]:
         """The parameters with candidate lists, in :data:`CALIBRATABLE` order."""
@@ -143,9 +144,9 @@ class HeartRateOptions:
     #: the no-learning baseline scored on the same test windows (dsp_baseline.py); null: skip it
     dsp_baseline: DspParams | None = field(default_factory=_baseline,
                                            metadata={"unknown": "is not a DSP baseline parameter"})
-    #: chosen on the VALIDATION subjects (the CNN's tracking); null: keep ``tracking``
-    calibrate_tracking: TrackingGrid | None = field(default_factory=TrackingGrid,
-                                                    metadata={"unknown": "cannot be calibrated"})
+    #: null (default): keep ``tracking`` (chosen by leave-one-subject-out on SPC 2015, bench/heart_rate_spc2015.py);
+    #: a grid (``{}``: TrackingGrid's lists) re-chooses it on a run's VALIDATION subjects
+    calibrate_tracking: TrackingGrid | None = field(default=None, metadata={"unknown": "cannot be calibrated"})
     #: e.g. {n_subjects: 24, minutes: 10, epochs: 15}: pretrain on ppg_sim first; null: no pretraining
     pretrain: PretrainOptions | None = field(default=None, metadata={"unknown": "is not a pretraining option"})
     trace_subject: str | int | None = None  # test subject shown in hr_trace.png (null: the first)
