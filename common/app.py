@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import numpy as np
 
-from tinyml_suite.common.data import DataSplits, Split
+from tinyml_suite.common.data import DataKind, DataSplits, Split
 from tinyml_suite.common.errors import DatasetError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 PredictFn = Callable[[np.ndarray], np.ndarray]
 
 
-#: app name -> App classes that declare ``Options`` (a recipe may switch classes, e.g. EcgApp)
-_APPS: dict[str, list[type[App]]] = {}
+#: class name -> App class, for every class that declares ``Options``: the ConfigStore holds
+#: its schema as ``app_class/<class name>`` (a recipe may switch classes, e.g. EcgApp)
+_APP_CLASSES: dict[str, type[App]] = {}
 
 
 class App:
@@ -59,18 +60,24 @@ class App:
     #: False for DSP-only recipes (e.g. an R-peak detector): the train, optimize and
     #: verify stages are skipped and evaluation uses :meth:`dsp_predictor`.
     trains_model: ClassVar[bool] = True
+    #: the windows the app reads (modality, task, channels, rate; empty fields: any),
+    #: compared with what the dataset provides by :meth:`check_data`
+    needs: ClassVar[DataKind] = DataKind()
+    #: how a user selects this class when it is not the app's own (e.g. "experiment=ecg_rpeaks")
+    selected_by: ClassVar[str] = ""
     #: the dataset config (conf/dataset/<name>.yaml) that reads a user's own folder;
     #: ``tinyml new <dir> --from <app>`` starts a project from it
     custom_dataset: ClassVar[str] = ""
 
-    #: the app's options as a dataclass (defaults, types, ranges); ``conf/app/<name>.yaml``
+    #: the app's options as a dataclass (defaults, types, ranges): the only defaults;
+    #: ``conf/app/<name>.yaml`` names the schema (``- /app_class@app: <class name>``) and
     #: only overrides them. None: the options are taken as given (plugins).
     Options: ClassVar[type | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.name and cls.Options is not None:
-            _APPS.setdefault(cls.name, []).append(cls)
+            _APP_CLASSES[cls.__name__] = cls
 
     def __init__(self, **options: Any) -> None:
         # ``name`` and ``_target_`` come from the config; everything else is the app's:
@@ -85,17 +92,20 @@ class App:
         self.options = options
 
     # -- data --------------------------------------------------------------------
-    def check_data(self, data: DataSplits, dataset_name: str, dataset_apps: tuple[str, ...]) -> None:
-        """Refuse a dataset that does not suit this app, in one line."""
-        if dataset_apps and self.name not in dataset_apps:
-            raise DatasetError(
-                f"dataset={dataset_name} is for app={'/'.join(dataset_apps)}, not app={self.name}; "
-                f"pick one of this app's datasets (tinyml --help lists them)"
-            )
-        if data.task != self.task and not (self.task == "anomaly" and data.task == "classification"):
-            raise DatasetError(
-                f"dataset={dataset_name} provides a {data.task} task but app={self.name} needs {self.task}"
-            )
+    def check_data(self, data: DataSplits, dataset_name: str) -> None:
+        """Refuse, in one line, windows that are not what :attr:`needs` says (its task: the
+        app's); the message names the apps that read such windows."""
+        need = dataclasses.replace(self.needs, task=self.needs.task or self.task)
+        if need.refuses(data.kind) is None:
+            return
+        readers = sorted(f"app={cls.name}" + (f" {cls.selected_by}" if cls.selected_by else "")
+                         for cls in set(_APP_CLASSES.values())
+                         if data.modality and cls.needs.modality == data.modality and cls is not type(self))
+        which = f", which {' / '.join(readers)} reads" if readers else ""
+        raise DatasetError(
+            f"dataset={dataset_name} provides {data.kind.describe()}{which}; app={self.name} needs "
+            f"{need.describe()}; pick one of this app's datasets (tinyml --help lists them)"
+        )
 
     # -- training ----------------------------------------------------------------
     def output_size(self, data: DataSplits) -> int:

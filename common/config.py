@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import numbers
+import types
 import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -57,10 +58,12 @@ def did_you_mean(name: str, valid: Iterable[str]) -> str:
 
 
 def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
-    if typing.get_origin(tp) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(args) == 1:
-            return args[0], type(None) in typing.get_args(tp)
+    """``(type without None, whether None is allowed)`` for ``X | None`` (and ``X | Y | None``)."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        rest = tuple(a for a in args if a is not type(None))
+        if len(rest) < len(args):
+            return (rest[0] if len(rest) == 1 else typing.Union[rest]), True  # noqa: UP007
     return tp, False
 
 
@@ -89,13 +92,16 @@ def _check_type(where: str, value: Any, tp: Any) -> Any:
     return value
 
 
-def parse_options(schema: type[T], options: Mapping[str, Any] | None, *, where: str, owner: str = "") -> T:
+def parse_options(schema: type[T], options: Mapping[str, Any] | None, *, where: str, owner: str = "",
+                  base: T | None = None, unknown: str = "") -> T:
     """Build the options dataclass ``schema`` from a config mapping, or one-line ConfigError.
 
     Unknown keys are refused with a did-you-mean and the valid names; scalar fields are
     type-checked (``int``, ``float``, ``bool``, ``str``, optional ones accept null);
-    nested dataclass fields take a mapping; missing keys keep the dataclass defaults;
-    the dataclass's ``__post_init__`` checks the ranges.
+    nested dataclass fields take a mapping, which overrides the field's default instance
+    key by key (as composition does); missing keys keep the defaults; the dataclass's
+    ``__post_init__`` checks the ranges. A nested field may word its unknown-key message
+    with ``metadata={"unknown": "is not a tracking parameter"}``.
 
     Parameters
     ----------
@@ -107,6 +113,10 @@ def parse_options(schema: type[T], options: Mapping[str, Any] | None, *, where: 
         The config path for messages, e.g. ``"dataset"`` or ``"app.spec_augment"``.
     owner : str
         Who the options belong to, for messages (default: the class name).
+    base : schema instance, optional
+        The values missing keys keep (default: the dataclass defaults).
+    unknown : str
+        The words after an unknown key in its message (default: "is not an option of <owner>").
 
     Examples
     --------
@@ -123,15 +133,20 @@ def parse_options(schema: type[T], options: Mapping[str, Any] | None, *, where: 
     for key in sorted(options):
         if key not in fields:
             raise ConfigError(
-                f"{where}.{key} is not an option of {owner or schema.__name__}; "
+                f"{where}.{key} {unknown or f'is not an option of {owner or schema.__name__}'}; "
                 f"{did_you_mean(key, fields)}valid: {', '.join(sorted(fields))}"
             )
     hints = typing.get_type_hints(schema)
     kwargs: dict[str, Any] = {}
+    if base is not None:
+        kwargs.update({name: getattr(base, name) for name in fields})
     for key, value in options.items():
         tp, _ = _unwrap_optional(hints.get(key, Any))
         if dataclasses.is_dataclass(tp) and isinstance(value, Mapping):
-            kwargs[key] = parse_options(tp, value, where=f"{where}.{key}", owner=tp.__name__)
+            default = getattr(base, key) if base is not None else _field_default(fields[key])
+            kwargs[key] = parse_options(tp, value, where=f"{where}.{key}", owner=tp.__name__,
+                                        base=default if isinstance(default, tp) else None,
+                                        unknown=fields[key].metadata.get("unknown", ""))
         elif dataclasses.is_dataclass(tp) and isinstance(value, tp):
             kwargs[key] = value
         else:
@@ -140,6 +155,14 @@ def parse_options(schema: type[T], options: Mapping[str, Any] | None, *, where: 
         return schema(**kwargs)
     except TypeError as exc:  # e.g. a required field without a value
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _field_default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        return f.default_factory()  # type: ignore[misc]
+    return None
 
 
 _SCALARS = (int, float, bool, str)
@@ -172,7 +195,11 @@ def _schema_default(default: Any) -> Any:
 def _plain(obj: Any) -> dict[str, Any]:
     out = {}
     for f in dataclasses.fields(obj):
+        if not f.init:
+            continue
         v = getattr(obj, f.name)
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            v = option_schema(type(v))(**_plain(v))
         out[f.name] = list(v) if isinstance(v, tuple) else v
     return out
 
@@ -202,15 +229,15 @@ def option_schema(params: type, *, target: str | None = None, extra: Mapping[str
     for f in dataclasses.fields(params):
         if not f.init:
             continue
-        if f.metadata.get("required"):  # a value the config must give (``???``)
-            value = dataclasses.field(default="???")
-        elif f.default is not dataclasses.MISSING:
-            value = _schema_default(f.default)
-        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-            value = _schema_default(f.default_factory())  # type: ignore[misc]
+        if f.metadata.get("required") or (f.default is dataclasses.MISSING
+                                          and f.default_factory is dataclasses.MISSING):  # type: ignore[misc]
+            value = dataclasses.field(default="???")  # a value the config must give
         else:
-            value = dataclasses.field(default="???")
-        fields.append((f.name, _schema_type(hints[f.name]), value))
+            value = _schema_default(_field_default(f))
+        tp = _schema_type(hints[f.name])
+        if _field_default(f) is None and dataclasses.is_dataclass(_unwrap_optional(hints[f.name])[0]):
+            tp = Any  # OmegaConf cannot fill a typed node that is null; the App/Dataset checks it
+        fields.append((f.name, tp, value))
     schema = dataclasses.make_dataclass(f"{params.__name__}Schema", fields)
     _SCHEMAS[key] = schema
     return schema

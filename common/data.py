@@ -20,7 +20,7 @@ import numpy as np
 from tinyml_suite.common.errors import DatasetError, TinyMLError
 from tinyml_suite.common.io import config_hash
 
-__all__ = ["Split", "DataSplits", "Dataset", "TASKS", "require_dir"]
+__all__ = ["Split", "DataKind", "DataSplits", "Dataset", "TASKS", "require_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,48 @@ class Split:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class DataKind:
+    """What windows are: what a dataset provides (:attr:`DataSplits.kind`) or an app needs (``App.needs``).
+
+    An empty field means "any": a dataset of no stated modality suits every app, and an
+    app that names no channels takes any.
+
+    Examples
+    --------
+    >>> need = DataKind(modality="ppg", task="regression", channels=("ppg", "acc_x", "acc_y", "acc_z"))
+    >>> need.refuses(DataKind(modality="ecg", task="regression", channels=("ecg",), sample_rate=360.0))
+    'ecg windows'
+    >>> need.refuses(DataKind(modality="ppg", task="regression", channels=("ppg",)))
+    'channels (ppg)'
+    >>> DataKind(task="anomaly").refuses(DataKind(modality="vibration", task="classification")) is None
+    True
+    """
+
+    modality: str = ""  # the sensor: "audio", "imu", "ppg", "ecg", "vibration", ...
+    task: str = ""  # one of TASKS (an anomaly app also takes labelled classification windows)
+    channels: tuple[str, ...] = ()  # channel names, in order
+    sample_rate: float | None = None  # Hz
+
+    def describe(self) -> str:
+        """``"windows of ppg (regression; channels ppg, acc_x, ...; 32 Hz)"``."""
+        parts = [p for p in (self.task, f"channels {', '.join(self.channels)}" if self.channels else "",
+                             f"{self.sample_rate:g} Hz" if self.sample_rate else "") if p]
+        return f"windows of {self.modality or 'any sensor'}" + (f" ({'; '.join(parts)})" if parts else "")
+
+    def refuses(self, data: DataKind) -> str | None:
+        """What of ``data`` this need does not accept (None: it accepts it)."""
+        if self.modality and data.modality and data.modality != self.modality:
+            return f"{data.modality} windows"
+        if self.task and data.task and data.task != self.task and not (self.task == "anomaly" and data.task == "classification"):
+            return f"a {data.task} task"
+        if self.channels and tuple(data.channels) != tuple(self.channels):
+            return f"channels ({', '.join(data.channels)})"
+        if self.sample_rate and data.sample_rate and abs(float(data.sample_rate) - float(self.sample_rate)) > 1e-6:
+            return f"{data.sample_rate:g} Hz"
+        return None
+
+
 @dataclasses.dataclass
 class DataSplits:
     """Train/val/test splits plus what the rest of the pipeline needs to know."""
@@ -88,6 +130,8 @@ class DataSplits:
     #: extra arrays (saved with the cache); ``extra["skipped"]`` (str array) lists what the
     #: loader skipped on purpose, one "<count> <what> (<where>)" line each (in stats())
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: the sensor (``Dataset.modality``; set by :meth:`Dataset.load`); "" unstated
+    modality: str = ""
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -103,6 +147,11 @@ class DataSplits:
                 )
         if len(self.train) == 0:
             raise DatasetError(f"dataset {self.name!r} has an empty training split")
+
+    @property
+    def kind(self) -> DataKind:
+        """What these windows are (compared with ``App.needs`` by ``App.check_data``)."""
+        return DataKind(self.modality, self.task, tuple(self.channels), float(self.sample_rate))
 
     def stats(self) -> dict[str, Any]:
         """Counts per split (and per class for labelled tasks), for reports."""
@@ -151,6 +200,7 @@ class DataSplits:
             "task": self.task,
             "labels": list(self.labels),
             "name": self.name,
+            "modality": self.modality,
         }
         arrays["header"] = np.array(repr(header))
         return arrays
@@ -217,8 +267,9 @@ _DATASETS: dict[str, type[Dataset]] = {}
 class Dataset(ABC):
     """Base class of loaders and synthetic generators.
 
-    Subclasses set ``name``, ``task`` and ``apps`` (the apps whose recipes it suits),
-    declare their options as a dataclass ``Options`` (defaults, types and ranges in one
+    Subclasses set ``name``, ``task`` and ``modality`` (the sensor; with the channels and
+    rate of the loaded splits, :attr:`DataSplits.kind` is what the dataset provides, which
+    each app compares with what it needs), declare their options as a dataclass ``Options`` (defaults, types and ranges in one
     place; ``conf/dataset/<name>.yaml`` only overrides them) and implement
     :meth:`_load`. The options arrive as keyword arguments, are checked by
     :func:`~tinyml_suite.common.config.parse_options` (an unknown key is a one-line error
@@ -231,7 +282,9 @@ class Dataset(ABC):
 
     name: ClassVar[str] = ""
     task: ClassVar[str] = "classification"
-    apps: ClassVar[tuple[str, ...]] = ()
+    #: the sensor the windows come from: "audio", "imu", "ppg" (PPG + ACC), "ecg",
+    #: "vibration", ...; "" for a generic loader (every app may read it)
+    modality: ClassVar[str] = ""
     VERSION: ClassVar[int] = 1
     #: the options dataclass (None only for plugins that have not declared one yet:
     #: their options are then taken as given)
@@ -283,7 +336,7 @@ class Dataset(ABC):
         from tinyml_suite.common.cache import read_entry, write_entry
 
         if not self.cache:
-            return self._load()
+            return self._stamped(self._load())
         entry = f"{self.name or type(self).__name__}-{self.cache_key()}"
         arrays = read_entry("datasets", entry)
         if arrays is not None:
@@ -293,9 +346,13 @@ class Dataset(ABC):
                 log.warning("cache entry %s does not hold a dataset (%s); rebuilding it", entry, exc)
             else:
                 log.info("Loading cached dataset %s", entry)
-                return data
-        data = self._load()
+                return self._stamped(data)
+        data = self._stamped(self._load())
         write_entry("datasets", entry, data.to_arrays())
+        return data
+
+    def _stamped(self, data: DataSplits) -> DataSplits:
+        data.modality = data.modality or self.modality
         return data
 
 

@@ -46,7 +46,7 @@ def stage_data(ctx: RunContext) -> dict[str, Any]:
         raise ConfigError(f"dataset._target_={node.get('_target_')} does not build a Dataset")
     ctx.dataset = ds
     data = ds.load()
-    ctx.app.check_data(data, ds.name or str(node.get("name", "?")), tuple(ds.apps))
+    ctx.app.check_data(data, ds.name or str(node.get("name", "?")))
     ctx.data = data
     stats = data.stats()
     log.info(

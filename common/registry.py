@@ -4,9 +4,11 @@
 defined outside the suite) and the modules the packaged configs name (``_target_`` of
 ``conf/app/*.yaml`` and ``conf/dataset/*.yaml``), then stores the kernel schemas
 (``common/config.py``), one schema per feature extractor (``features/base_<kind>``) and
-one per dataset and app that declares ``Options`` (``dataset/base_<name>``,
-``app/base_<name>``), so that composition checks every key and a config file only
-overrides the defaults.
+one per dataset that declares ``Options`` (``dataset/base_<name>``) and one per App
+class that does (``app_class/<class name>``, which ``conf/app/<name>.yaml`` names as
+``- /app_class@app: <class name>``; an experiment that switches the class overrides that
+entry), so that composition checks every key and a config file only overrides the
+defaults.
 """
 
 from __future__ import annotations
@@ -59,18 +61,16 @@ def register_configs() -> None:
     for kind, cls in extractor_classes().items():
         cs.store(group="features", name=f"base_{kind}", node=schema_for(cls))
     _import_config_targets()
-    from tinyml_suite.common.app import _APPS
+    from tinyml_suite.common.app import _APP_CLASSES
     from tinyml_suite.common.data import _DATASETS
 
     for name, cls in _DATASETS.items():
         target = f"{cls.__module__}.{cls.__qualname__}"
         node = option_schema(cls.Options, target=target, extra={"name": name, "seed": 0, "cache": True})
         cs.store(group="dataset", name=f"base_{name}", node=node)
-    for name, classes in _APPS.items():
-        cls = classes[0]  # the class the app's own config names; experiments may switch
+    for class_name, cls in _APP_CLASSES.items():
         target = f"{cls.__module__}.{cls.__qualname__}"
-        node = option_schema(cls.Options, target=target, extra={"name": name})
-        cs.store(group="app", name=f"base_{name}", node={"app": node})
+        cs.store(group="app_class", name=class_name, node=option_schema(cls.Options, target=target, extra={"name": cls.name}))
 
 
 _TARGET = re.compile(r"^_target_:\s*([\w.]+)\s*$", re.MULTILINE)
@@ -82,7 +82,7 @@ def _import_config_targets() -> None:
     their ``Options`` on import)."""
     conf = resources.files("tinyml_suite.conf")
     modules = set()
-    for group, pattern in (("dataset", _TARGET), ("app", _APP_TARGET)):
+    for group, pattern in (("dataset", _TARGET), ("app", _APP_TARGET), ("experiment", _APP_TARGET)):
         for entry in (conf / group).iterdir():
             if entry.name.endswith(".yaml"):
                 for target in pattern.findall(entry.read_text()):

@@ -70,7 +70,7 @@ def test_missing_dataset_folder_is_one_line_and_leaves_no_run_dir(tmp_path):
     (tmp_path / "toy_folder.py").write_text(
         "from tinyml_suite.common.data import Dataset, require_dir\n"
         "class ToyFolder(Dataset):\n"
-        "    name = 'toy_folder'\n    apps = ('toy',)\n"
+        "    name = 'toy_folder'\n    modality = 'tones'\n"
         "    def _load(self):\n"
         "        require_dir(self.options.get('root'), dataset='toy_folder', hint='the toy files')\n"
     )
@@ -93,7 +93,7 @@ def test_dataset_for_another_app_is_refused(compose_cfg, tmp_path):
     from tinyml_suite.common.pipeline import run_recipe
 
     class GestureOnlyTones(toy.ToyTones):
-        apps = ("gesture",)
+        modality = "imu"  # what the gesture app reads, not the tones the toy app needs
 
     toy.GestureOnlyTones = GestureOnlyTones
     cfg = compose_cfg(["app=toy", "dataset._target_=toy.GestureOnlyTones"])

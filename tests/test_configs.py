@@ -53,6 +53,17 @@ def test_every_option_composes(compose_cfg, group):
             pytest.fail(f"{group}={option} composes with no app: {errors}")
 
 
+@pytest.mark.parametrize("group", ["app", "experiment"])
+def test_every_app_config_builds_its_app(compose_cfg, group):
+    """Every key an app or experiment config sets is an option of the App class it names."""
+    from tinyml_suite.common.app import App
+    from tinyml_suite.common.context import instantiate_logged
+
+    for option in _options(group):
+        cfg = compose_cfg([f"{group}={option}"])
+        assert isinstance(instantiate_logged(cfg.app), App), f"{group}={option}"
+
+
 def test_board_schema_rejects_unknown_key(compose_cfg):
     with pytest.raises(Exception, match="flash_kbb"):
         compose_cfg(["app=toy", "board.flash_kbb=3"])

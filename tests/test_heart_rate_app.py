@@ -195,6 +195,9 @@ def test_bad_options_are_one_line_errors():
         EcgApp(detector={"refractory": 0.2})
     with pytest.raises(ConfigError, match="sigma_bpm=-1.0"):
         TrackParams(sigma_bpm=-1.0)
+    # every calibratable tracking parameter can be given a grid (the starting prior too)
+    grid = HeartRateApp(calibrate_tracking={"init_bpm": [None, 80.0], "sigma_bpm": None}).params.calibrate_tracking
+    assert grid.chosen()["init_bpm"] == (None, 80.0) and "sigma_bpm" not in grid.chosen()
 
 
 def test_model_head_refuses_a_misaligned_grid():
@@ -213,10 +216,10 @@ def test_app_refuses_wrong_datasets_and_grids():
 
     ecg = EcgSim(cache=False, n_records=1, minutes=0.2).load()
     with pytest.raises(DatasetError, match="app=heart_rate needs windows of"):
-        HeartRateApp().check_data(ecg, "ecg_sim", ("heart_rate",))
+        HeartRateApp().check_data(ecg, "ecg_sim")
     ppg = PpgSim(cache=False, n_subjects=2, minutes=0.5).load()
     with pytest.raises(DatasetError, match="not an ECG dataset"):
-        EcgApp().check_data(ppg, "ppg_sim", ("heart_rate",))
+        EcgApp().check_data(ppg, "ppg_sim")
 
     from tinyml_suite.common.features.ppg import PpgSpectrum
 

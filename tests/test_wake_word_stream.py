@@ -161,6 +161,6 @@ def test_operating_point_at_a_false_accept_rate():
     assert threshold_for_fa_rate(det, 0.5) == 0.7  # the lowest threshold at or under the rate
     assert threshold_for_fa_rate(det, 10.0) == 0.5
     assert threshold_for_fa_rate({**det, "fa_per_hour": [9.0, 9.0, 9.0]}, 0.5) == 0.9  # none reaches it
-    assert WakeWordApp(target_fa_per_hour=0.5).target_fa_per_hour == 0.5
+    assert WakeWordApp(target_fa_per_hour=0.5).params.target_fa_per_hour == 0.5
     with pytest.raises(ConfigError, match="target_fa_per_hour=-1"):
         WakeWordApp(target_fa_per_hour=-1)

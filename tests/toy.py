@@ -13,7 +13,7 @@ from typing import ClassVar
 import numpy as np
 
 from tinyml_suite.common.app import App
-from tinyml_suite.common.data import Dataset, DataSplits, Split
+from tinyml_suite.common.data import DataKind, Dataset, DataSplits, Split
 from tinyml_suite.common.features import FeatureExtractor
 
 LABELS = ("low", "mid", "high")
@@ -24,7 +24,7 @@ class ToyTones(Dataset):
 
     name = "toy_tones"
     task = "classification"
-    apps = ("toy",)
+    modality = "tones"
 
     def _load(self) -> DataSplits:
         rng = np.random.default_rng(self.seed)
@@ -95,3 +95,4 @@ class ToyApp(App):
     name = "toy"
     task = "classification"
     headline = "accuracy"
+    needs = DataKind(modality="tones")

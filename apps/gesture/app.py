@@ -23,6 +23,7 @@ Hooks (``common/app.py``):
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -38,32 +39,67 @@ from tinyml_suite.apps.gesture.postprocess import (
     score_stream,
 )
 from tinyml_suite.common.app import App, PredictFn, classification_metrics
-from tinyml_suite.common.data import DataSplits, Split
+from tinyml_suite.common.data import DataKind, DataSplits, Split
 from tinyml_suite.common.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     from tinyml_suite.common.pipeline import RunContext
 
-__all__ = ["GestureApp"]
+__all__ = ["DetectorGrid", "GestureApp", "GestureOptions"]
 
 log = logging.getLogger("tinyml")
 
 
-class GestureApp(App):
-    """IMU gesture classification with streaming event detection.
+def _default_threshold_grid() -> tuple[float, ...]:
+    return (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.96, 0.98)
 
-    Options (``conf/app/gesture.yaml``)
-    ------------------------------------
-    background : labels that are not gestures (never reported as events)
-    hop_s : seconds between inferences on a stream (and on the device)
-    threshold, smooth_windows, min_consecutive, refractory_s : the debounce
-    calibrate_detector : null, or the candidate ``threshold`` and ``min_consecutive``
-        values to choose from on the validation split (replacing the two above)
-    max_false_per_min : the most false triggers per minute the calibration accepts on
-        the validation split's streams without any gesture
-    balance_classes : weight training examples by inverse class frequency
-    stream_seconds : length of the synthetic test streams (null: the dataset's)
-    """
+
+@dataclass(frozen=True)
+class DetectorGrid:
+    """The debounce values the validation split may choose from (``app.calibrate_detector``)."""
+
+    threshold: tuple[float, ...] = field(default_factory=_default_threshold_grid)  # smoothed posteriors
+    min_consecutive: tuple[int, ...] = (1, 2, 3, 4)  # inferences in a row
+
+    def __post_init__(self) -> None:
+        for t in self.threshold:
+            DetectorParams(threshold=float(t))
+        for m in self.min_consecutive:
+            DetectorParams(min_consecutive=int(m))
+
+
+@dataclass(frozen=True)
+class GestureOptions:
+    """Options of :class:`GestureApp` (``app.<key>=...``; ``conf/app/gesture.yaml`` overrides them)."""
+
+    background: tuple[str, ...] = ("idle", "negative")  # labels that are not gestures: never reported as events
+    hop_s: float = 0.2  # s between inferences on a stream and on the device
+    threshold: float = 0.7  # smoothed posterior a gesture must reach
+    smooth_windows: int = 3  # posteriors averaged (moving average over inferences)
+    min_consecutive: int = 2  # inferences in a row the same gesture must win
+    refractory_s: float = 1.2  # s after an event during which nothing is reported
+    #: the threshold and min_consecutive values chosen from on the validation split
+    #: (replacing the two above); null: use the two above
+    calibrate_detector: DetectorGrid | None = field(default_factory=DetectorGrid,
+                                                    metadata={"unknown": "cannot be calibrated"})
+    #: most false triggers per minute the calibration accepts on validation streams (the goal)
+    max_false_per_min: float = 1.0
+    balance_classes: bool = True  # weight training examples by inverse class frequency
+    stream_seconds: float | None = None  # length of each synthetic test stream, s (null: the dataset's)
+
+    def __post_init__(self) -> None:
+        if not self.hop_s > 0:
+            raise ConfigError(f"app.hop_s={self.hop_s} must be > 0 seconds")
+        if self.refractory_s < 0:
+            raise ConfigError(f"app.refractory_s={self.refractory_s} must be >= 0 seconds")
+        if self.max_false_per_min < 0:
+            raise ConfigError(f"app.max_false_per_min={self.max_false_per_min} must be >= 0")
+        DetectorParams(threshold=self.threshold, smooth_windows=self.smooth_windows,
+                       min_consecutive=self.min_consecutive)
+
+
+class GestureApp(App):
+    """IMU gesture classification with streaming event detection (options: :class:`GestureOptions`)."""
 
     name = "gesture"
     task = "classification"
@@ -71,74 +107,34 @@ class GestureApp(App):
     firmware_main = ""
     firmware_hooks = "apps/gesture/postprocess.c"
     custom_dataset = "imu_csv"
-
-    _DEFAULTS: ClassVar[dict[str, Any]] = {
-        "background": ["idle", "negative"],
-        "hop_s": 0.2,
-        "threshold": 0.7,
-        "smooth_windows": 3,
-        "min_consecutive": 2,
-        "refractory_s": 1.2,
-        "calibrate_detector": None,
-        "max_false_per_min": 1.0,
-        "balance_classes": True,
-        "stream_seconds": None,
-    }
-
-    def __init__(self, **options: Any) -> None:
-        options.pop("name", None)
-        unknown = sorted(set(options) - set(self._DEFAULTS))
-        if unknown:
-            raise ConfigError(
-                f"app.{unknown[0]} is not an option of app=gesture; valid: {', '.join(sorted(self._DEFAULTS))}"
-            )
-        merged = {**self._DEFAULTS, **options}
-        super().__init__(**merged)
-        o = self.options
-        if not float(o["hop_s"]) > 0:
-            raise ConfigError(f"app.hop_s={o['hop_s']} must be > 0 seconds")
-        if float(o["refractory_s"]) < 0:
-            raise ConfigError(f"app.refractory_s={o['refractory_s']} must be >= 0 seconds")
-        if float(o["max_false_per_min"]) < 0:
-            raise ConfigError(f"app.max_false_per_min={o['max_false_per_min']} must be >= 0")
-        self.detector_params()  # validates threshold and counts
-        grid = o["calibrate_detector"]
-        if grid is not None:
-            bad = sorted(set(grid) - {"threshold", "min_consecutive"})
-            if bad:
-                raise ConfigError(
-                    f"app.calibrate_detector.{bad[0]} cannot be calibrated; use threshold, min_consecutive"
-                )
-            for t in grid.get("threshold") or []:
-                DetectorParams(threshold=float(t))
-            for m in grid.get("min_consecutive") or []:
-                DetectorParams(min_consecutive=int(m))
+    Options: ClassVar[type] = GestureOptions
+    needs: ClassVar[DataKind] = DataKind(modality="imu")  # any accelerometer (and gyroscope) axes
 
     # -- settings ----------------------------------------------------------------------
     def hop_samples(self, sample_rate: float) -> int:
-        return max(1, round(float(self.options["hop_s"]) * float(sample_rate)))
+        return max(1, round(self.params.hop_s * float(sample_rate)))
 
     def detector_params(self, sample_rate: float | None = None,
                         calibration: dict[str, Any] | None = None) -> DetectorParams:
         """The debounce settings: the options, with the calibrated values where there are any."""
-        o = self.options
-        hop_s = float(o["hop_s"])
+        o = self.params
+        hop_s = o.hop_s
         if sample_rate:
             hop_s = self.hop_samples(sample_rate) / float(sample_rate)
         cal = calibration or {}
         return DetectorParams(
-            threshold=float(cal.get("threshold", o["threshold"])),
-            smooth_windows=int(o["smooth_windows"]),
-            min_consecutive=int(cal.get("min_consecutive", o["min_consecutive"])),
-            refractory_windows=round(float(o["refractory_s"]) / hop_s),
+            threshold=float(cal.get("threshold", o.threshold)),
+            smooth_windows=o.smooth_windows,
+            min_consecutive=int(cal.get("min_consecutive", o.min_consecutive)),
+            refractory_windows=round(o.refractory_s / hop_s),
         )
 
     def event_mask(self, labels: tuple[str, ...]) -> list[int]:
-        return event_mask(labels, list(self.options["background"]))
+        return event_mask(labels, list(self.params.background))
 
     # -- training ----------------------------------------------------------------------
     def sample_weights(self, split: Split, data: DataSplits) -> np.ndarray | None:
-        if not self.options["balance_classes"]:
+        if not self.params.balance_classes:
             return None
         y = split.y.astype(int)
         counts = np.bincount(y, minlength=len(data.labels)).astype(float)
@@ -156,21 +152,21 @@ class GestureApp(App):
         grid or validation data, nothing is calibrated; without validation streams, only
         the threshold is.
         """
-        grid = self.options["calibrate_detector"]
+        grid = self.params.calibrate_detector
         if grid is None or ctx.data is None or len(ctx.data.val) == 0:
             return {}
         data = ctx.data
         fs = float(data.sample_rate)
         base = self.detector_params(fs)
-        thresholds = [float(t) for t in (grid.get("threshold") or [base.threshold])]
-        counts = [int(m) for m in (grid.get("min_consecutive") or [base.min_consecutive])]
+        thresholds = [float(t) for t in (grid.threshold or [base.threshold])]
+        counts = [int(m) for m in (grid.min_consecutive or [base.min_consecutive])]
         mask = self.event_mask(data.labels)
         streams = self._stream_posteriors(predict, ctx, "val")
         if not streams:  # windows say nothing about the debounce: keep the configured count
             counts = [base.min_consecutive]
         choice = choose_detector(
             predict(ctx.X["val"]), data.val.y, mask, streams, base=base, thresholds=thresholds,
-            min_consecutive=counts, max_false_per_min=float(self.options["max_false_per_min"]),
+            min_consecutive=counts, max_false_per_min=self.params.max_false_per_min,
             labels=data.labels, window_s=int(data.train.x.shape[-1]) / fs,
         )
         log.info(
@@ -199,7 +195,7 @@ class GestureApp(App):
         source = getattr(ctx.dataset, "streams", None)
         if source is None or ctx.data is None or ctx.features is None:
             return []
-        seconds = self.options["stream_seconds"]
+        seconds = self.params.stream_seconds
         streams = source(split, seconds=None if seconds is None else float(seconds))
         from tinyml_suite.datasets.imu_common import slide
 
@@ -315,7 +311,7 @@ class GestureApp(App):
     def app_buffers_bytes(self, ctx: RunContext) -> int:
         k = len(ctx.data.labels) if ctx.data is not None else 8
         # posterior ring (float32) + average + counters
-        return 4 * k * (int(self.options["smooth_windows"]) + 1) + 32
+        return 4 * k * (self.params.smooth_windows + 1) + 32
 
     def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray,
                       stream: np.ndarray | None = None) -> list[dict[str, Any]]:

@@ -15,27 +15,32 @@ Two recipes, two App classes (``app._target_``):
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from tinyml_suite.apps.heart_rate.dsp_baseline import DspParams
+from tinyml_suite.apps.heart_rate.ecg import QrsDetectorParams
 from tinyml_suite.apps.heart_rate.metrics import hr_metrics
-from tinyml_suite.apps.heart_rate.postprocess import TrackParams, hr_grid, params_from, recording_segments, track
+from tinyml_suite.apps.heart_rate.postprocess import TrackParams, hr_grid, recording_segments, track
 from tinyml_suite.common.app import App, PredictFn
-from tinyml_suite.common.data import DataSplits, Split
+from tinyml_suite.common.data import DataKind, DataSplits, Split
 from tinyml_suite.common.errors import ConfigError, DatasetError
 
 if TYPE_CHECKING:  # pragma: no cover
     from tinyml_suite.common.pipeline import RunContext
 
-__all__ = ["HeartRateApp", "EcgApp", "decode_bins", "soft_labels"]
+__all__ = ["EcgApp", "EcgOptions", "HeartRateApp", "HeartRateOptions", "PretrainOptions", "TrackingGrid", "decode_bins",
+           "soft_labels"]
 
 log = logging.getLogger("tinyml")
 
 PPG_CHANNELS = ("ppg", "acc_x", "acc_y", "acc_z")
 #: Tracking parameters the validation split may choose (``app.calibrate_tracking``).
-CALIBRATABLE = ("sigma_bpm", "gamma", "uniform", "gamma_motion", "uniform_motion", "reacquire_acc")
+CALIBRATABLE = ("sigma_bpm", "gamma", "uniform", "gamma_motion", "uniform_motion", "reacquire_acc", "init_bpm")
 
 
 def soft_labels(bpm: np.ndarray, grid: np.ndarray, sigma_bpm: float) -> np.ndarray:
@@ -80,17 +85,85 @@ def _hop_s(data: DataSplits) -> float:
     return float(np.asarray(hop)) if hop is not None else 2.0
 
 
-class HeartRateApp(App):
-    """Heart rate from wrist PPG + ACC windows.
+def _cnn_tracking() -> TrackParams:
+    return TrackParams(sigma_bpm=3.75, uniform=0.01, gamma=1.0, floor=0.001, refine="mean", refine_bins=3)
 
-    Options (``conf/app/heart_rate.yaml``):
-    ``hr_min_bpm``, ``hr_step_bpm``, ``n_bins`` (the output grid; with the spectrum
-    front end it must equal the features' frequency bins), ``label_sigma_bpm`` (soft
-    target width), ``decode_half_width`` (bins), ``tracking`` (:class:`TrackParams`
-    fields), ``dsp_baseline`` (:class:`~tinyml_suite.apps.heart_rate.dsp_baseline.DspParams`
-    fields; ``null`` skips the baseline), ``trace_subject`` (which test subject the
-    HR-trace plot shows; null: the first).
-    """
+
+def _baseline() -> DspParams:
+    return DspParams(tracking=TrackParams(sigma_bpm=5.0, uniform=0.01, gamma=0.5, floor=0.001, refine="peak",
+                                          refine_bins=2))
+
+
+def _float_grid(*values: float) -> Callable[[], tuple[float, ...]]:
+    return lambda: values
+
+
+@dataclass(frozen=True)
+class TrackingGrid:
+    """Tracking parameters the validation split chooses from (``app.calibrate_tracking``): the
+    candidate values of each (null: keep the configured one; a null in a list: that option off)."""
+
+    sigma_bpm: tuple[float, ...] | None = field(default_factory=_float_grid(3.75, 5.0, 7.5))
+    gamma: tuple[float, ...] | None = field(default_factory=_float_grid(1.0, 0.7, 0.5, 0.3))
+    uniform: tuple[float, ...] | None = field(default_factory=_float_grid(0.01, 0.001, 0.0001, 0.00001))
+    gamma_motion: tuple[float | None, ...] | None = None
+    uniform_motion: tuple[float | None, ...] | None = None
+    reacquire_acc: tuple[float, ...] | None = None
+    init_bpm: tuple[float | None, ...] | None = None
+
+    def chosen(self) -> dict[str, tuple[Any, ...]]:
+        """The parameters with candidate lists, in :data:`CALIBRATABLE` order."""
+        return {k: getattr(self, k) for k in CALIBRATABLE if getattr(self, k) is not None}
+
+
+@dataclass(frozen=True)
+class PretrainOptions:
+    """Pretraining on simulated subjects before the recipe's training (``app.pretrain``)."""
+
+    n_subjects: int = 24  # simulated subjects (ppg_sim, seed = run seed + 1000)
+    minutes: float = 10.0  # per subject
+    epochs: int = 15
+    learning_rate: float = 0.003
+    batch_size: int = 64
+    artefact_scale: float = 1.0  # ppg_sim's motion-artefact scale
+
+
+@dataclass(frozen=True)
+class HeartRateOptions:
+    """Options of :class:`HeartRateApp` (``app.<key>=...``). ``conf/app/heart_rate.yaml`` sets none of
+    them, so that ``experiment=ecg_rpeaks`` can switch the class: change a default here."""
+
+    hr_min_bpm: float = 30.0  # first HR bin, BPM (= features.fmin_hz * 60)
+    hr_step_bpm: float = 1.875  # bin width, BPM (= 60 * sample_rate / features.n_fft: 32 Hz, 1024)
+    n_bins: int = 113  # HR bins 30..240 BPM = the spectrum's bins (model head "freq")
+    label_sigma_bpm: float = 3.0  # width of the Gaussian soft targets, BPM
+    decode_half_width: int = 3  # bins averaged around the maximum for the untracked estimate
+    outputs: str = "logits"  # logits (model.softmax: false) | probabilities
+    #: causal HMM prior over the CNN's HR distribution (postprocess.py)
+    tracking: TrackParams = field(default_factory=_cnn_tracking, metadata={"unknown": "is not a tracking parameter"})
+    #: the no-learning baseline scored on the same test windows (dsp_baseline.py); null: skip it
+    dsp_baseline: DspParams | None = field(default_factory=_baseline,
+                                           metadata={"unknown": "is not a DSP baseline parameter"})
+    #: null (default): keep ``tracking`` (chosen by leave-one-subject-out on SPC 2015, bench/heart_rate_spc2015.py);
+    #: a grid (``{}``: TrackingGrid's lists) re-chooses it on a run's VALIDATION subjects
+    calibrate_tracking: TrackingGrid | None = field(default=None, metadata={"unknown": "cannot be calibrated"})
+    #: e.g. {n_subjects: 24, minutes: 10, epochs: 15}: pretrain on ppg_sim first; null: no pretraining
+    pretrain: PretrainOptions | None = field(default=None, metadata={"unknown": "is not a pretraining option"})
+    trace_subject: str | int | None = None  # test subject shown in hr_trace.png (null: the first)
+
+    def __post_init__(self) -> None:
+        hr_grid(self.hr_min_bpm, self.hr_step_bpm, self.n_bins)  # validates the grid
+        if not self.label_sigma_bpm > 0:
+            raise ConfigError(f"app.label_sigma_bpm={self.label_sigma_bpm} must be > 0 BPM")
+        if self.decode_half_width < 0:
+            raise ConfigError(f"app.decode_half_width={self.decode_half_width} must be >= 0 bins")
+        if self.outputs not in ("logits", "probabilities"):
+            raise ConfigError(f"app.outputs={self.outputs!r} must be 'logits' (model without softmax) or 'probabilities'")
+
+
+class HeartRateApp(App):
+    """Heart rate from wrist PPG + ACC windows (options: :class:`HeartRateOptions`; with the
+    spectrum front end ``n_bins`` must equal the features' frequency bins)."""
 
     name: ClassVar[str] = "heart_rate"
     task: ClassVar[str] = "regression"
@@ -99,54 +172,19 @@ class HeartRateApp(App):
     higher_is_better: ClassVar[bool] = False
     firmware_main: ClassVar[str] = ""
     firmware_hooks: ClassVar[str] = "apps/heart_rate/postprocess.c"
-
-    _OPTIONS = ("hr_min_bpm", "hr_step_bpm", "n_bins", "label_sigma_bpm", "decode_half_width", "tracking",
-                "dsp_baseline", "trace_subject", "pretrain", "calibrate_tracking", "outputs")
-    _PRETRAIN = ("n_subjects", "minutes", "epochs", "learning_rate", "batch_size", "artefact_scale")
+    Options: ClassVar[type] = HeartRateOptions
+    needs: ClassVar[DataKind] = DataKind(modality="ppg", channels=PPG_CHANNELS)
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        o = self.options
-        unknown = sorted(set(o) - set(self._OPTIONS))
-        if unknown:
-            raise ConfigError(f"app.{unknown[0]} is not an option of app=heart_rate; valid: {', '.join(self._OPTIONS)}")
-        self.grid = hr_grid(float(o.get("hr_min_bpm", 30.0)), float(o.get("hr_step_bpm", 1.875)), int(o.get("n_bins", 113)))
-        self.label_sigma = float(o.get("label_sigma_bpm", 3.0))
-        if not self.label_sigma > 0:
-            raise ConfigError(f"app.label_sigma_bpm={self.label_sigma} must be > 0 BPM")
-        self.half_width = int(o.get("decode_half_width", 3))
-        self.outputs = str(o.get("outputs", "logits"))
-        if self.outputs not in ("logits", "probabilities"):
-            raise ConfigError(f"app.outputs={self.outputs!r} must be 'logits' (model without softmax) or 'probabilities'")
-        self.tracking: TrackParams = params_from(o.get("tracking"), refine="mean")
-        self._dsp_opts = o.get("dsp_baseline", {})
-        if self._dsp_opts is not None:
-            from tinyml_suite.apps.heart_rate.dsp_baseline import dsp_params_from
-
-            self.dsp = dsp_params_from(self._dsp_opts)
-        else:
-            self.dsp = None
-        self.trace_subject = o.get("trace_subject")
-        cal = o.get("calibrate_tracking")
-        self.calibration_grid = dict(cal) if cal else None
-        if self.calibration_grid is not None:
-            bad = sorted(set(self.calibration_grid) - set(CALIBRATABLE))
-            if bad:
-                raise ConfigError(f"app.calibrate_tracking.{bad[0]} cannot be calibrated; use {', '.join(CALIBRATABLE)}")
-        self.pretrain = dict(o["pretrain"]) if o.get("pretrain") else None
-        if self.pretrain is not None:
-            bad = sorted(set(self.pretrain) - set(self._PRETRAIN))
-            if bad:
-                raise ConfigError(f"app.pretrain.{bad[0]} is not a pretraining option; valid: {', '.join(self._PRETRAIN)}")
+        p: HeartRateOptions = self.params
+        self.grid = hr_grid(p.hr_min_bpm, p.hr_step_bpm, p.n_bins)
+        self.tracking: TrackParams = p.tracking  # the calibration replaces it
+        self.dsp: DspParams | None = p.dsp_baseline
 
     # -- data ------------------------------------------------------------------------
-    def check_data(self, data: DataSplits, dataset_name: str, dataset_apps: tuple[str, ...]) -> None:
-        super().check_data(data, dataset_name, dataset_apps)
-        if tuple(data.channels) != PPG_CHANNELS:
-            raise DatasetError(
-                f"dataset={dataset_name} has channels {data.channels}; app=heart_rate needs windows of "
-                f"{PPG_CHANNELS} (the ECG recipe is experiment=ecg_rpeaks)"
-            )
+    def check_data(self, data: DataSplits, dataset_name: str) -> None:
+        super().check_data(data, dataset_name)
         for name in ("t_s", "rec"):
             if name not in data.test.meta:
                 raise DatasetError(f"dataset={dataset_name} lacks meta column {name!r} (window time order per recording)")
@@ -155,10 +193,10 @@ class HeartRateApp(App):
         return int(self.grid.size)
 
     def training_arrays(self, X: np.ndarray, split: Split, data: DataSplits) -> tuple[np.ndarray, np.ndarray]:
-        return X, soft_labels(split.y, self.grid, self.label_sigma)
+        return X, soft_labels(split.y, self.grid, self.params.label_sigma_bpm)
 
     def loss(self) -> Any:
-        if self.outputs == "logits":
+        if self.params.outputs == "logits":
             import keras
 
             return keras.losses.CategoricalCrossentropy(from_logits=True)
@@ -167,7 +205,7 @@ class HeartRateApp(App):
     def probabilities(self, outputs: np.ndarray) -> np.ndarray:
         """Model outputs -> probabilities over the HR bins (float32 softmax of logits, as the device)."""
         y = np.asarray(outputs, np.float32)
-        if self.outputs == "probabilities":
+        if self.params.outputs == "probabilities":
             return y
         e = np.exp(y - y.max(axis=-1, keepdims=True))
         return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
@@ -182,31 +220,31 @@ class HeartRateApp(App):
         sample rate; the simulator's seed is ``seed + 1000`` (never the run's test data).
         Skipped when the run's dataset is the simulator itself.
         """
-        if self.pretrain is None or ctx.data is None or ctx.data.name == "ppg_sim":
+        if self.params.pretrain is None or ctx.data is None or ctx.data.name == "ppg_sim":
             return None
         import keras
 
         from tinyml_suite.common.train import epoch_progress
         from tinyml_suite.datasets.synthetic.ppg import PpgSim
 
-        o = self.pretrain
-        n_subj, minutes, epochs = int(o.get("n_subjects", 24)), float(o.get("minutes", 10.0)), int(o.get("epochs", 15))
+        o = self.params.pretrain
+        n_subj, minutes, epochs = o.n_subjects, o.minutes, o.epochs
         if ctx.smoke:
             n_subj, minutes, epochs = 3, 2.0, 1
         sim = PpgSim(seed=ctx.seed + 1000, n_subjects=n_subj, minutes=minutes, n_test=1, n_val=1,
                      sample_rate=float(ctx.data.sample_rate), window_s=float(np.asarray(ctx.data.extra.get("window_s", 8.0))),
-                     hop_s=_hop_s(ctx.data), artefact_scale=float(o.get("artefact_scale", 1.0))).load()
+                     hop_s=_hop_s(ctx.data), artefact_scale=o.artefact_scale).load()
         x = np.concatenate([sim.train.x, sim.val.x, sim.test.x])
         y = np.concatenate([sim.train.y, sim.val.y, sim.test.y])
         X = np.concatenate([ctx.features(x[i : i + 512]) for i in range(0, len(x), 512)])
         if X.shape[1:] != ctx.X["train"].shape[1:]:
             raise ConfigError(f"pretraining features have shape {X.shape[1:]} but the run's are {ctx.X['train'].shape[1:]}")
         model = ctx.model
-        model.compile(optimizer=keras.optimizers.Adam(float(o.get("learning_rate", 0.003))), loss=self.loss())
+        model.compile(optimizer=keras.optimizers.Adam(o.learning_rate), loss=self.loss())
         log.info("Pretraining on %d simulated windows (%d subjects x %g min) for %d epochs", len(X), n_subj, minutes, epochs)
         shown, verbose = epoch_progress(int(ctx.cfg.trainer.get("verbose", 2)), epochs, "pretrain")
-        hist = model.fit(X, soft_labels(y, self.grid, self.label_sigma), epochs=epochs,
-                         batch_size=int(o.get("batch_size", 64)), shuffle=True, callbacks=shown, verbose=verbose)
+        hist = model.fit(X, soft_labels(y, self.grid, self.params.label_sigma_bpm), epochs=epochs,
+                         batch_size=o.batch_size, shuffle=True, callbacks=shown, verbose=verbose)
         return {"pretrain": {"windows": int(len(X)), "subjects": n_subj, "epochs": epochs,
                              "final_loss": float(hist.history["loss"][-1])}}
 
@@ -221,15 +259,16 @@ class HeartRateApp(App):
         baseline's parameters are fixed in ``app.dsp_baseline``: chosen once, by
         leave-one-subject-out on SPC 2015's training subjects, see ``bench/heart_rate_spc2015.py``.)
         """
-        if self.calibration_grid is None or ctx.data is None or len(ctx.data.val) == 0:
+        if self.params.calibrate_tracking is None or ctx.data is None or len(ctx.data.val) == 0:
             return {}
         import dataclasses
         import itertools
 
         val, hop = ctx.data.val, _hop_s(ctx.data)
         segs = recording_segments(val.meta["rec"], val.meta["t_s"], hop)
-        keys = tuple(k for k in CALIBRATABLE if k in self.calibration_grid)
-        grids = [list(self.calibration_grid[k] or [getattr(self.tracking, k)]) for k in keys]
+        chosen = self.params.calibrate_tracking.chosen()
+        keys = tuple(chosen)
+        grids = [list(chosen[k] or [getattr(self.tracking, k)]) for k in keys]
         probs = self.probabilities(predict(ctx.X["val"]))
         acc = self.acc_spectrum(ctx, ctx.X["val"])
         best, best_mae = self.tracking, np.inf
@@ -276,7 +315,7 @@ class HeartRateApp(App):
     def estimates(self, probs: np.ndarray, split: Split, hop_s: float,
                   tracking: TrackParams | None = None, acc: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(tracked, per-window)`` BPM for the probabilities (and ACC spectra) of a split's windows."""
-        raw = decode_bins(probs, self.grid, self.half_width)
+        raw = decode_bins(probs, self.grid, self.params.decode_half_width)
         segs = recording_segments(split.meta["rec"], split.meta["t_s"], hop_s)
         return track(probs, self.grid, segs, tracking or self.tracking, acc), raw
 
@@ -328,7 +367,7 @@ class HeartRateApp(App):
         p = bland_altman_plot(series, out_dir / "bland_altman.png")
         if p:
             paths.append(p)
-        p = trace_plot(series, out_dir / "hr_trace.png", subject=self.trace_subject)
+        p = trace_plot(series, out_dir / "hr_trace.png", subject=self.params.trace_subject)
         if p:
             paths.append(p)
         return paths
@@ -346,6 +385,7 @@ class HeartRateApp(App):
             "hr_bins": int(self.grid.size),
             "track_version": TrackParams.IMPLEMENTATION_VERSION,
             "track_kernel": [float(v) for v in t.kernel(float(self.grid[1] - self.grid[0]))],
+            "track_init": [float(v) for v in t.initial(self.grid)],
             "track_uniform": float(t.uniform),
             "track_gamma": float(t.gamma),
             "track_uniform_motion": float(t.motion_uniform),
@@ -355,7 +395,7 @@ class HeartRateApp(App):
             "track_floor": float(t.floor),
             "track_refine": {"peak": 0, "mean": 1, "none": 2}[t.refine],
             "track_refine_bins": int(t.refine_bins),
-            "outputs_logits": self.outputs == "logits",
+            "outputs_logits": self.params.outputs == "logits",
         }
         out.update(self._acc_layout(ctx))
         return out
@@ -395,14 +435,26 @@ class HeartRateApp(App):
 
 
 
-class EcgApp(App):
-    """R-peak detection, HR and HRV from one ECG lead (DSP only: nothing is trained).
+@dataclass(frozen=True)
+class EcgOptions:
+    """Options of :class:`EcgApp` (``experiment=ecg_rpeaks``; ``app.<key>=...``)."""
 
-    Options: ``detector`` (:class:`~tinyml_suite.apps.heart_rate.ecg.QrsDetectorParams`
-    fields), ``tolerance_s`` (beat matching, default 0.150), ``exclude_edges_s`` (seconds
-    at the start and end of each record left out of the beat comparison, default 0),
-    ``window_s``/``hop_s`` (the HR-per-window grid, 8 s / 2 s).
-    """
+    tolerance_s: float = 0.150  # beat matching window, s (ANSI/AAMI EC57)
+    exclude_edges_s: float = 0.0  # s left out at each record end (0: every annotated beat counts)
+    window_s: float = 8.0  # HR per 8 s window ...
+    hop_s: float = 2.0  # ... every 2 s (as the PPG recipe)
+    #: Pan-Tompkins decision stage (apps/heart_rate/ecg.py)
+    detector: QrsDetectorParams = field(default_factory=QrsDetectorParams,
+                                        metadata={"unknown": "is not a detector parameter"})
+
+    def __post_init__(self) -> None:
+        if not (self.tolerance_s > 0 and self.exclude_edges_s >= 0 and self.window_s > 0 and self.hop_s > 0):
+            raise ConfigError("app.tolerance_s, window_s and hop_s must be > 0 and app.exclude_edges_s >= 0")
+
+
+class EcgApp(App):
+    """R-peak detection, HR and HRV from one ECG lead (DSP only: nothing is trained;
+    options: :class:`EcgOptions`)."""
 
     name: ClassVar[str] = "heart_rate"
     task: ClassVar[str] = "regression"
@@ -411,33 +463,21 @@ class EcgApp(App):
     trains_model: ClassVar[bool] = False
     firmware_main: ClassVar[str] = "apps/heart_rate/ecg_main.c"
     firmware_hooks: ClassVar[str] = "apps/heart_rate/postprocess.c"
-
-    _OPTIONS = ("detector", "tolerance_s", "exclude_edges_s", "window_s", "hop_s")
+    Options: ClassVar[type] = EcgOptions
+    needs: ClassVar[DataKind] = DataKind(modality="ecg", channels=("ecg",))
+    selected_by: ClassVar[str] = "experiment=ecg_rpeaks"
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        from tinyml_suite.apps.heart_rate.ecg import detector_params_from
+        self.detector: QrsDetectorParams = self.params.detector
 
-        # conf/app/heart_rate.yaml's PPG options arrive too (the experiment extends that config)
-        o = {k: v for k, v in self.options.items() if k not in HeartRateApp._OPTIONS}
-        unknown = sorted(set(o) - set(self._OPTIONS))
-        if unknown:
-            raise ConfigError(f"app.{unknown[0]} is not an option of the ECG recipe; valid: {', '.join(self._OPTIONS)}")
-        self.detector = detector_params_from(o.get("detector"))
-        self.tol_s = float(o.get("tolerance_s", 0.150))
-        self.edge_s = float(o.get("exclude_edges_s", 0.0))
-        self.window_s = float(o.get("window_s", 8.0))
-        self.hop_s = float(o.get("hop_s", 2.0))
-        if not (self.tol_s > 0 and self.edge_s >= 0 and self.window_s > 0 and self.hop_s > 0):
-            raise ConfigError("app.tolerance_s, window_s and hop_s must be > 0 and app.exclude_edges_s >= 0")
-
-    def check_data(self, data: DataSplits, dataset_name: str, dataset_apps: tuple[str, ...]) -> None:
-        super().check_data(data, dataset_name, dataset_apps)
-        if tuple(data.channels) != ("ecg",) or "test_beats" not in data.extra:
+    def check_data(self, data: DataSplits, dataset_name: str) -> None:
+        if "test_beats" not in data.extra:  # first: the more useful line for any other dataset
             raise DatasetError(
                 f"dataset={dataset_name} is not an ECG dataset with beat annotations; the ECG recipe needs "
                 "dataset=ecg_sim or dataset=mitbih"
             )
+        super().check_data(data, dataset_name)
 
     def dsp_predictor(self, ctx: RunContext) -> PredictFn:
         """Detect R peaks on whole records: the segments' features are stitched core after
@@ -482,8 +522,8 @@ class EcgApp(App):
             raise DatasetError(f"{len(dets)} test records but {len(refs)} reference annotation sets")
         names = [str(split.groups[np.flatnonzero(split.meta["rec"] == r)[0]]) for r in np.unique(split.meta["rec"])]
         lengths = np.asarray(data.extra["test_record_length"])
-        out = score_records(refs, dets, names, lengths, sample_rate=fs, tol_s=self.tol_s, edge_s=self.edge_s,
-                            window_s=self.window_s, hop_s=self.hop_s, exclude=split_exclusions(data, "test"))
+        out = score_records(refs, dets, names, lengths, sample_rate=fs, tol_s=self.params.tolerance_s, edge_s=self.params.exclude_edges_s,
+                            window_s=self.params.window_s, hop_s=self.params.hop_s, exclude=split_exclusions(data, "test"))
         leads = data.extra.get("test_leads")
         out["lead"] = sorted({str(v) for v in np.asarray(leads).tolist()}) if leads is not None else None
         first = stitch(X[np.asarray(split.meta["rec"]) == np.unique(split.meta["rec"])[0]],

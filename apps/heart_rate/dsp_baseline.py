@@ -2,7 +2,7 @@
 
 No learning. Per 8 s window, in time order per recording:
 
-1. **Spectra** (:func:`tinyml_suite.common.features.ppg.ppg_spectra`): the PPG and the
+1. **Spectra** (:func:`tinyml_suite.common.dsp.ppg_spectrum.ppg_spectra`): the PPG and the
    three ACC axes, mean removed, Hann-windowed, zero-padded to 1024 points (1.875 BPM
    bins at 32 Hz), over 0.5-4 Hz; the PPG normalised to its maximum, the ACC against an
    absolute floor (a still wrist suppresses nothing).
@@ -25,9 +25,8 @@ Every signal step is a :mod:`tinyml_suite.common.dsp` block.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -41,10 +40,10 @@ from tinyml_suite.common.dsp import (
     detect_peaks,
 )
 from tinyml_suite.common.dsp._checks import check_float
+from tinyml_suite.common.dsp.ppg_spectrum import PpgSpectrumParams, ppg_spectra
 from tinyml_suite.common.errors import ConfigError
-from tinyml_suite.common.features.ppg import PpgSpectrumParams, ppg_spectra
 
-__all__ = ["DspParams", "baseline_spectra", "suppressed_spectra", "time_domain_bpm", "dsp_estimates", "dsp_params_from"]
+__all__ = ["DspParams", "baseline_spectra", "suppressed_spectra", "time_domain_bpm", "dsp_estimates"]
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -78,34 +77,6 @@ class DspParams:
             raise ConfigError(f"tracking={self.tracking!r} must be a TrackParams")
         if not isinstance(self.motion, MotionSuppressionParams):
             raise ConfigError(f"motion={self.motion!r} must be a MotionSuppressionParams")
-
-
-def dsp_params_from(options: dict[str, Any] | None) -> DspParams:
-    """A :class:`DspParams` from a config mapping (``tracking`` and ``motion`` nested), one-line errors.
-
-    Examples
-    --------
-    >>> dsp_params_from({"motion": {"strength": 0.5}, "tracking": {"gamma": 1.0}}).tracking.gamma
-    1.0
-    >>> dsp_params_from({"suppression": 0.5})
-    Traceback (most recent call last):
-    ...
-    tinyml_suite.common.errors.ConfigError: app.dsp_baseline.suppression is not a parameter; valid: clean_motion_g, motion, td_agree_bpm, tracking
-    """
-    opts = dict(options or {})
-    valid = {f.name for f in dataclasses.fields(DspParams)}
-    unknown = sorted(set(opts) - valid)
-    if unknown:
-        raise ConfigError(f"app.dsp_baseline.{unknown[0]} is not a parameter; valid: {', '.join(sorted(valid))}")
-    from tinyml_suite.apps.heart_rate.postprocess import params_from
-
-    tracking = params_from(opts.pop("tracking", None))
-    motion_opts = dict(opts.pop("motion", None) or {})
-    mvalid = {f.name for f in dataclasses.fields(MotionSuppressionParams)}
-    bad = sorted(set(motion_opts) - mvalid)
-    if bad:
-        raise ConfigError(f"app.dsp_baseline.motion.{bad[0]} is not a parameter; valid: {', '.join(sorted(mvalid))}")
-    return DspParams(tracking=tracking, motion=MotionSuppressionParams(**motion_opts), **opts)
 
 
 def baseline_spectra(x: np.ndarray, sample_rate: float,

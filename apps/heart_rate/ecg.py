@@ -28,7 +28,6 @@ parity test.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -39,7 +38,7 @@ from tinyml_suite.common.dsp import PeakParams, detect_peaks
 from tinyml_suite.common.dsp._checks import check_float
 from tinyml_suite.common.errors import ConfigError
 
-__all__ = ["QrsDetectorParams", "detect_qrs", "detector_params_from", "window_hr", "score_records",
+__all__ = ["QrsDetectorParams", "detect_qrs", "window_hr", "score_records",
            "detector_c_context", "detector_ram_bytes"]
 
 
@@ -78,22 +77,6 @@ class QrsDetectorParams:
         check_float("irregular_low", self.irregular_low, lo=0.0, hi=1.0)
         check_float("irregular_high", self.irregular_high, lo=1.0)
         check_float("irregular_factor", self.irregular_factor, lo=0.0, hi=1.0, lo_open=True)
-
-
-def detector_params_from(options: dict[str, Any] | None) -> QrsDetectorParams:
-    """A :class:`QrsDetectorParams` from a config mapping; unknown keys are a one-line error.
-
-    Examples
-    --------
-    >>> detector_params_from({"searchback": 1.5}).searchback
-    1.5
-    """
-    opts = dict(options or {})
-    valid = {f.name for f in dataclasses.fields(QrsDetectorParams)}
-    unknown = sorted(set(opts) - valid)
-    if unknown:
-        raise ConfigError(f"app.detector.{unknown[0]} is not a detector parameter; valid: {', '.join(sorted(valid))}")
-    return QrsDetectorParams(**opts)
 
 
 def _n(seconds: float, fs: float) -> int:

@@ -17,6 +17,7 @@ Two recipes share the data, features and firmware plumbing:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -26,7 +27,7 @@ from tinyml_suite.apps.vibration_anomaly.kmeans import KMeans
 from tinyml_suite.apps.vibration_anomaly.labels import NORMAL, is_anomaly
 from tinyml_suite.apps.vibration_anomaly.postprocess import alarm_sequence, anomaly_score
 from tinyml_suite.common.app import App, PredictFn, classification_metrics
-from tinyml_suite.common.data import DataSplits, Split
+from tinyml_suite.common.data import DataKind, DataSplits, Split
 from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.common.metrics import (
     binary_metrics,
@@ -39,7 +40,8 @@ from tinyml_suite.common.metrics import (
 if TYPE_CHECKING:  # pragma: no cover
     from tinyml_suite.common.pipeline import RunContext
 
-__all__ = ["VibrationAnomalyApp", "VibrationFaultClassifierApp", "detection_table"]
+__all__ = ["FaultClassifierOptions", "VibrationAnomalyApp", "VibrationAnomalyOptions", "VibrationFaultClassifierApp",
+           "detection_table"]
 
 log = logging.getLogger("tinyml")
 
@@ -80,44 +82,61 @@ def detection_table(scores: np.ndarray, split: Split, labels: tuple[str, ...], t
     return {"per_fault": per_fault, "per_severity": per_sev, "per_fault_severity": per_both}
 
 
-class VibrationAnomalyApp(App):
-    """Autoencoder anomaly detection on vibration features (see the module docstring)."""
+@dataclass(frozen=True)
+class VibrationAnomalyOptions:
+    """Options of :class:`VibrationAnomalyApp` (``app.<key>=...``). ``conf/app/vibration_anomaly.yaml``
+    sets none of them, so that ``experiment=vibration_fault_classifier`` can switch the class."""
 
-    name: ClassVar[str] = "vibration_anomaly"
-    task: ClassVar[str] = "anomaly"
-    headline: ClassVar[str] = "auc"
-    custom_dataset: ClassVar[str] = "vibration_folder"  # `tinyml new --from` starts from this loader
-    firmware_hooks: ClassVar[str] = "apps/vibration_anomaly/postprocess.c"
+    false_alarm_rate: float = 0.01  # threshold = this quantile of held-out normal validation scores
+    max_fpr: float = 0.1  # partial AUC over false-alarm rates [0, max_fpr] (DCASE convention)
+    alarm_on_windows: int = 3  # consecutive windows above threshold that raise the alarm
+    alarm_off_windows: int = 3  # consecutive windows below release_ratio x threshold that clear it
+    release_ratio: float = 0.8  # level hysteresis of the alarm
+    kmeans_k: int = 8  # clusters of the K-means distance baseline
+    hop_samples: int | None = None  # samples between inferences on the device (null: the window, no overlap)
+    sensor_scale: float = 25.0  # g per volt of the analog accelerometer (1 / sensitivity; 40 mV/g -> 25)
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        o = self.options
-        self.false_alarm_rate = float(o.get("false_alarm_rate", 0.01))
-        self.max_fpr = float(o.get("max_fpr", 0.1))
-        self.on_windows = int(o.get("alarm_on_windows", 3))
-        self.off_windows = int(o.get("alarm_off_windows", 3))
-        self.release_ratio = float(o.get("release_ratio", 0.8))
-        self.kmeans_k = int(o.get("kmeans_k", 8))
-        self.hop_samples = o.get("hop_samples")
-        self.sensor_scale = float(o.get("sensor_scale", 25.0))
+    def __post_init__(self) -> None:
         if not 0 <= self.false_alarm_rate < 1:
             raise ConfigError(
                 f"app.false_alarm_rate={self.false_alarm_rate} must be in [0, 1) (e.g. 0.01 for 1 %)"
             )
         if not 0 < self.max_fpr <= 1:
             raise ConfigError(f"app.max_fpr={self.max_fpr} must be in (0, 1] (partial AUC range)")
-        if self.on_windows < 1 or self.off_windows < 1:
+        if self.alarm_on_windows < 1 or self.alarm_off_windows < 1:
             raise ConfigError(
-                f"app.alarm_on_windows={self.on_windows} and app.alarm_off_windows={self.off_windows} must be >= 1"
+                f"app.alarm_on_windows={self.alarm_on_windows} and app.alarm_off_windows={self.alarm_off_windows} "
+                "must be >= 1"
             )
         if not 0 < self.release_ratio <= 1:
             raise ConfigError(f"app.release_ratio={self.release_ratio} must be in (0, 1]")
         if self.kmeans_k < 1:
             raise ConfigError(f"app.kmeans_k={self.kmeans_k} must be >= 1")
+        _check_device(self.hop_samples, self.sensor_scale)
+
+
+def _check_device(hop_samples: int | None, sensor_scale: float) -> None:
+    if hop_samples is not None and hop_samples < 1:
+        raise ConfigError(f"app.hop_samples={hop_samples} must be >= 1 (or null: the window)")
+    if not sensor_scale > 0:
+        raise ConfigError(f"app.sensor_scale={sensor_scale} must be > 0 g per volt")
+
+
+class VibrationAnomalyApp(App):
+    """Autoencoder anomaly detection on vibration features (see the module docstring;
+    options: :class:`VibrationAnomalyOptions`)."""
+
+    name: ClassVar[str] = "vibration_anomaly"
+    task: ClassVar[str] = "anomaly"
+    headline: ClassVar[str] = "auc"
+    custom_dataset: ClassVar[str] = "vibration_folder"  # `tinyml new --from` starts from this loader
+    firmware_hooks: ClassVar[str] = "apps/vibration_anomaly/postprocess.c"
+    Options: ClassVar[type] = VibrationAnomalyOptions
+    needs: ClassVar[DataKind] = DataKind(modality="vibration")  # labelled windows: class 0 is normal
 
     # -- data ----------------------------------------------------------------------
-    def check_data(self, data: DataSplits, dataset_name: str, dataset_apps: tuple[str, ...]) -> None:
-        super().check_data(data, dataset_name, dataset_apps)
+    def check_data(self, data: DataSplits, dataset_name: str) -> None:
+        super().check_data(data, dataset_name)
         if not data.labels or data.labels[0] != NORMAL:
             raise DatasetError(
                 f"dataset={dataset_name} labels {list(data.labels)} must start with '{NORMAL}' (class 0 = normal)"
@@ -154,10 +173,10 @@ class VibrationAnomalyApp(App):
         assert ctx.data is not None
         s = self.scores(predict, ctx.X["val"])
         normal = ctx.data.val.y == 0
-        thr = threshold_at_fpr(s[normal], self.false_alarm_rate)
+        thr = threshold_at_fpr(s[normal], self.params.false_alarm_rate)
         log.info("Threshold %.5g at a %.3g false-alarm rate on %d normal validation windows",
-                 thr, self.false_alarm_rate, int(normal.sum()))
-        return {"threshold": float(thr), "false_alarm_rate": self.false_alarm_rate,
+                 thr, self.params.false_alarm_rate, int(normal.sum()))
+        return {"threshold": float(thr), "false_alarm_rate": self.params.false_alarm_rate,
                 "val_normal_windows": int(normal.sum())}
 
     def _threshold(self, ctx: RunContext) -> float:
@@ -178,7 +197,7 @@ class VibrationAnomalyApp(App):
         out: dict[str, Any] = {"auc": _safe_auc(y, scores), "n": len(y), "n_normal": int((~y).sum()),
                                "n_anomalous": int(y.sum()), "threshold": thr}
         if y.any() and (~y).any():
-            out[f"pauc_{self.max_fpr:g}"] = partial_auc(y, scores, self.max_fpr)
+            out[f"pauc_{self.params.max_fpr:g}"] = partial_auc(y, scores, self.params.max_fpr)
             # > 1: every faulty window scores above every normal one, by this factor
             out["score_margin"] = float(np.min(scores[y]) / max(float(np.max(scores[~y])), 1e-12))
         else:
@@ -197,8 +216,8 @@ class VibrationAnomalyApp(App):
         detected, false_alarm, delays, normal_alarm_windows, n_normal_windows = [], [], [], 0, 0
         for g in dict.fromkeys(groups.tolist()):
             idx = np.flatnonzero(groups == g)
-            states = alarm_sequence(scores[idx], threshold, on_windows=self.on_windows,
-                                    off_windows=self.off_windows, release_ratio=self.release_ratio)
+            states = alarm_sequence(scores[idx], threshold, on_windows=self.params.alarm_on_windows,
+                                    off_windows=self.params.alarm_off_windows, release_ratio=self.params.release_ratio)
             if anomalous[idx].any():
                 detected.append(bool(states.any()))
                 if states.any():
@@ -214,7 +233,7 @@ class VibrationAnomalyApp(App):
             "normal_recordings_with_alarm": float(np.mean(false_alarm)) if false_alarm else float("nan"),
             "normal_windows_in_alarm": normal_alarm_windows / n_normal_windows if n_normal_windows else float("nan"),
             "median_windows_to_alarm": float(np.median(delays)) if delays else float("nan"),
-            "on_windows": self.on_windows, "off_windows": self.off_windows, "release_ratio": self.release_ratio,
+            "on_windows": self.params.alarm_on_windows, "off_windows": self.params.alarm_off_windows, "release_ratio": self.params.release_ratio,
         }
 
     def extra_evaluation(self, predict: PredictFn, ctx: RunContext, variant: str) -> dict[str, Any]:
@@ -239,17 +258,17 @@ class VibrationAnomalyApp(App):
         normal_train = ctx.X["train"][ctx.data.train.y == 0]
         mu = normal_train.mean(0)
         sd = normal_train.std(0) + 1e-6
-        k = min(self.kmeans_k, len(normal_train))
+        k = min(self.params.kmeans_k, len(normal_train))
         km = KMeans(k=k, seed=ctx.seed).fit((normal_train - mu) / sd)
         val_s = km.score((ctx.X["val"] - mu) / sd)
         test_s = km.score((ctx.X["test"] - mu) / sd)
-        thr = threshold_at_fpr(val_s[ctx.data.val.y == 0], self.false_alarm_rate)
+        thr = threshold_at_fpr(val_s[ctx.data.val.y == 0], self.params.false_alarm_rate)
         ctx.state.app.setdefault("vib_scores", {})["kmeans"] = test_s
         y = is_anomaly(ctx.data.test.y)
         out: dict[str, Any] = {"k": k, "auc": _safe_auc(y, test_s), "threshold": float(thr),
                                "parameters": int(km.centroids.size + 2 * mu.size)}
         if y.any() and (~y).any():
-            out[f"pauc_{self.max_fpr:g}"] = partial_auc(y, test_s, self.max_fpr)
+            out[f"pauc_{self.params.max_fpr:g}"] = partial_auc(y, test_s, self.params.max_fpr)
         bm = binary_metrics(y, test_s, thr)
         out.update({"precision": bm["precision"], "recall": bm["recall"], "f1": bm["f1"],
                     "false_alarm_rate": bm["fpr"]})
@@ -279,8 +298,8 @@ class VibrationAnomalyApp(App):
                     ax.plot(fpr, tpr, label=f"{label}: AUC {roc_auc(y, store[key]):.4f}",
                             ls="--" if key == "kmeans" else "-")
             axes[0].plot([0, 1], [0, 1], color="grey", lw=0.8)
-            axes[1].set_xlim(0, self.max_fpr)
-            axes[1].set_title(f"low false-alarm region (FPR <= {self.max_fpr:g})")
+            axes[1].set_xlim(0, self.params.max_fpr)
+            axes[1].set_title(f"low false-alarm region (FPR <= {self.params.max_fpr:g})")
             axes[0].set_title(f"ROC, {ctx.data.name} test split")
             for ax in axes:
                 ax.set_xlabel("false-alarm rate (normal windows)")
@@ -317,7 +336,7 @@ class VibrationAnomalyApp(App):
             ax.set_xticks(range(len(keys)), keys, rotation=60, ha="right", fontsize=7)
             ax.set_ylim(0, 1.05)
             ax.set_ylabel("windows above threshold")
-            ax.set_title(f"detection rate per fault/severity at {self.false_alarm_rate:g} false-alarm rate")
+            ax.set_title(f"detection rate per fault/severity at {self.params.false_alarm_rate:g} false-alarm rate")
             fig.tight_layout()
             paths.append(out_dir / "detection.png")
             fig.savefig(paths[-1], dpi=110)
@@ -328,16 +347,16 @@ class VibrationAnomalyApp(App):
     def firmware_context(self, ctx: RunContext) -> dict[str, Any]:
         assert ctx.data is not None
         window = int(ctx.data.train.x.shape[-1])
-        hop = int(self.hop_samples) if self.hop_samples else window
+        hop = int(self.params.hop_samples) if self.params.hop_samples else window
         return {
             "labels": list(ctx.data.labels),
             "task": self.task,
             "hop_samples": hop,
-            "alarm_on_windows": self.on_windows,
-            "alarm_off_windows": self.off_windows,
-            "release_ratio": self.release_ratio,
+            "alarm_on_windows": self.params.alarm_on_windows,
+            "alarm_off_windows": self.params.alarm_off_windows,
+            "release_ratio": self.params.release_ratio,
             "sensor": "adc",  # an analog accelerometer on the ADC, sampled by a timer (boards' HALs)
-            "sensor_scale": self.sensor_scale,  # g per volt: 1 / the accelerometer's sensitivity
+            "sensor_scale": self.params.sensor_scale,  # g per volt: 1 / the accelerometer's sensitivity
         }
 
     def app_buffers_bytes(self, ctx: RunContext) -> int:
@@ -351,28 +370,39 @@ class VibrationAnomalyApp(App):
         if thr is None:
             return None
         scores = anomaly_score(np.asarray(outputs, np.float32))
-        alarm = alarm_sequence(scores, float(thr), on_windows=self.on_windows, off_windows=self.off_windows,
-                               release_ratio=self.release_ratio)
+        alarm = alarm_sequence(scores, float(thr), on_windows=self.params.alarm_on_windows, off_windows=self.params.alarm_off_windows,
+                               release_ratio=self.params.release_ratio)
         return [{"event": "anomaly", "index": int(a), "value": float(s), "confidence": float(np.float32(thr)), "window": w}
                 for w, (s, a) in enumerate(zip(scores, alarm))]
 
 
 
+@dataclass(frozen=True)
+class FaultClassifierOptions:
+    """Options of :class:`VibrationFaultClassifierApp` (``experiment=vibration_fault_classifier``)."""
+
+    balance_classes: bool = True  # weight windows by inverse class frequency (CWRU has one normal recording)
+    hop_samples: int | None = None  # samples between inferences on the device (null: the window, no overlap)
+    sensor_scale: float = 25.0  # g per volt of the analog accelerometer (1 / sensitivity; 40 mV/g -> 25)
+
+    def __post_init__(self) -> None:
+        _check_device(self.hop_samples, self.sensor_scale)
+
+
 class VibrationFaultClassifierApp(App):
-    """Supervised fault classifier (normal, inner race, ball, outer race, ...)."""
+    """Supervised fault classifier (normal, inner race, ball, outer race, ...; options:
+    :class:`FaultClassifierOptions`)."""
 
     name: ClassVar[str] = "vibration_anomaly"
     task: ClassVar[str] = "classification"
     headline: ClassVar[str] = "accuracy"
     firmware_hooks: ClassVar[str] = "apps/vibration_anomaly/postprocess.c"
+    Options: ClassVar[type] = FaultClassifierOptions
+    needs: ClassVar[DataKind] = DataKind(modality="vibration")
+    selected_by: ClassVar[str] = "experiment=vibration_fault_classifier"
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self.balance_classes = bool(self.options.get("balance_classes", True))
-        self.hop_samples = self.options.get("hop_samples")
-
-    def check_data(self, data: DataSplits, dataset_name: str, dataset_apps: tuple[str, ...]) -> None:
-        super().check_data(data, dataset_name, dataset_apps)
+    def check_data(self, data: DataSplits, dataset_name: str) -> None:
+        super().check_data(data, dataset_name)
         present = set(np.unique(data.train.y).tolist())
         missing = [data.labels[i] for i in range(len(data.labels)) if i not in present]
         if missing:
@@ -380,7 +410,7 @@ class VibrationFaultClassifierApp(App):
 
     def sample_weights(self, split: Split, data: DataSplits) -> np.ndarray | None:
         """Inverse class frequency, so the one normal recording counts as much as a fault class."""
-        if not self.balance_classes:
+        if not self.params.balance_classes:
             return None
         counts = np.bincount(split.y.astype(int), minlength=len(data.labels)).astype(float)
         w = len(split.y) / (len(data.labels) * np.maximum(counts, 1.0))
@@ -447,5 +477,5 @@ class VibrationFaultClassifierApp(App):
         assert ctx.data is not None
         window = int(ctx.data.train.x.shape[-1])
         return {"labels": list(ctx.data.labels), "task": self.task,
-                "hop_samples": int(self.hop_samples) if self.hop_samples else window,
-                "sensor": "adc", "sensor_scale": float(self.options.get("sensor_scale", 25.0))}
+                "hop_samples": int(self.params.hop_samples) if self.params.hop_samples else window,
+                "sensor": "adc", "sensor_scale": self.params.sensor_scale}

@@ -23,6 +23,7 @@ Everything is recomputed from the config, the data and the model, so a reloaded 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -41,7 +42,7 @@ from tinyml_suite.apps.wake_word.postprocess import (
     threshold_for_fa_rate,
 )
 from tinyml_suite.common.app import App, PredictFn, classification_metrics
-from tinyml_suite.common.data import DataSplits, Split
+from tinyml_suite.common.data import DataKind, DataSplits, Split
 from tinyml_suite.common.errors import ConfigError, DatasetError
 from tinyml_suite.datasets.audio_augment import SpecAugmentParams, spec_augment
 from tinyml_suite.datasets.epoch_augment import EpochAugmentParams
@@ -50,7 +51,7 @@ from tinyml_suite.datasets.keywords import SILENCE, UNKNOWN, keyword_count
 if TYPE_CHECKING:  # pragma: no cover
     from tinyml_suite.common.pipeline import RunContext
 
-__all__ = ["WakeWordApp"]
+__all__ = ["WakeWordApp", "WakeWordOptions"]
 
 log = logging.getLogger("tinyml")
 
@@ -58,41 +59,49 @@ log = logging.getLogger("tinyml")
 DET_THRESHOLDS = tuple(float(t) for t in np.round(np.concatenate([np.arange(0.05, 0.95, 0.05), [0.95, 0.97, 0.99]]), 3))
 
 
-class WakeWordApp(App):
-    """Keyword spotting (see the module docstring for the hooks).
+@dataclass(frozen=True)
+class WakeWordOptions:
+    """Options of :class:`WakeWordApp` (``app.<key>=...``; ``conf/app/wake_word.yaml`` overrides them)."""
 
-    Options (``conf/app/wake_word.yaml``)
-    ------------------------------------
-    smooth_s, suppression_s : float
-        Posterior smoothing and the quiet time after a detection, seconds (converted to
-        inferences at the inference hop for the detector and the firmware).
-    threshold : float
-        Default detection threshold (the calibrated one replaces it).
-    target_fa_per_hour : float or null
-        Calibration rule: null picks the threshold with the fewest misses + false accepts
-        on the validation stream; a number picks the lowest threshold with at most that
-        many false accepts per hour there (the field's operating point, e.g. 0.5).
-    infer_every_frames : int
-        Feature frames between two inferences on the stream and on the device (1 = every
-        20 ms stride; a slow board needs more, deploy warns).
-    stream_clips : int
-        Clips placed in each evaluation stream (validation and test).
-    stream_gap_s : [low, high]
-        Background between clips in the stream, seconds.
-    stream_background_dbfs : float
-        Level of the stream's background noise.
-    real_clips : str or null
-        A Speech Commands folder whose clips are scored after training (never used for
-        training or model selection).
-    spec_augment : mapping
-        :class:`~tinyml_suite.datasets.audio_augment.SpecAugmentParams` for the training inputs.
-    epoch_augment : mapping
-        :class:`~tinyml_suite.datasets.epoch_augment.EpochAugmentParams`: the share of
-        training clips given a new shift, gain, noise and room every epoch (``share: 0``:
-        the cached draw every epoch); with it, the SpecAugment masks are new every epoch too.
-    seed : int
-        Seed of the SpecAugment masks and of the per-epoch augmentation.
-    """
+    smooth_s: float = 0.1  # posterior smoothing window, s (5 inferences at a 20 ms hop)
+    threshold: float = 0.6  # default detection threshold (replaced by the one calibrated on validation)
+    #: calibration rule: null picks the threshold with the fewest misses + false accepts on the
+    #: validation stream; a number the lowest threshold with at most that many false accepts per hour
+    target_fa_per_hour: float | None = None
+    suppression_s: float = 1.0  # quiet time after a detection, s (50 inferences at a 20 ms hop)
+    #: feature frames between two inferences on the streams and on the device (1: every 20 ms
+    #: stride; a slow board needs more, deploy warns)
+    infer_every_frames: int = 1
+    stream_clips: int = 100  # clips placed in each evaluation stream (validation, test)
+    stream_gap_s: tuple[float, float] = (1.0, 2.5)  # background between clips in the stream, s [low, high]
+    stream_background_dbfs: float = -50.0  # stream background level, dB re full scale
+    #: a Speech Commands folder scored after training (never used for training or model selection)
+    real_clips: str | None = None
+    #: masks on the training features (SpecAugment, no warping)
+    spec_augment: SpecAugmentParams = field(default_factory=SpecAugmentParams)
+    #: fresh copies every epoch (datasets/epoch_augment.py): the share of training clips given a
+    #: new shift, gain, noise and room each epoch (0: the cached draw only); with it, the
+    #: SpecAugment masks are new every epoch too
+    epoch_augment: EpochAugmentParams = field(default_factory=lambda: EpochAugmentParams(share=0.0))
+    seed: int = 0  # seed of the SpecAugment masks and of the per-epoch augmentation (the YAML passes the run's seed)
+
+    def __post_init__(self) -> None:
+        if self.infer_every_frames < 1:
+            raise ConfigError(f"app.infer_every_frames={self.infer_every_frames} must be >= 1")
+        if self.smooth_s < 0 or self.suppression_s < 0:
+            raise ConfigError("app.smooth_s and app.suppression_s must be >= 0 seconds")
+        if self.target_fa_per_hour is not None and self.target_fa_per_hour < 0:
+            raise ConfigError(f"app.target_fa_per_hour={self.target_fa_per_hour} must be >= 0 (or null)")
+        PostprocessParams(threshold=self.threshold)  # validates the range
+        gap = self.stream_gap_s
+        if len(gap) != 2 or not 0.2 <= float(gap[0]) <= float(gap[1]):
+            raise ConfigError(f"app.stream_gap_s={list(gap)} must be [low, high] with 0.2 <= low <= high seconds")
+        if self.stream_clips < 1:
+            raise ConfigError(f"app.stream_clips={self.stream_clips} must be >= 1")
+
+
+class WakeWordApp(App):
+    """Keyword spotting (see the module docstring for the hooks; options: :class:`WakeWordOptions`)."""
 
     name: ClassVar[str] = "wake_word"
     task: ClassVar[str] = "classification"
@@ -100,56 +109,22 @@ class WakeWordApp(App):
     custom_dataset: ClassVar[str] = "speech_commands"  # `tinyml new --from`: <word>/*.wav folders
     firmware_main: ClassVar[str] = "apps/wake_word/main_loop.c"
     firmware_hooks: ClassVar[str] = "apps/wake_word/postprocess.c"
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        o = self.options
-        self.infer_every = int(o.get("infer_every_frames", 1))
-        if self.infer_every < 1:
-            raise ConfigError(f"app.infer_every_frames={self.infer_every} must be >= 1")
-        self.smooth_s = float(o.get("smooth_s", 0.1))
-        self.suppression_s = float(o.get("suppression_s", 1.0))
-        if self.smooth_s < 0 or self.suppression_s < 0:
-            raise ConfigError("app.smooth_s and app.suppression_s must be >= 0 seconds")
-        self.threshold = float(o.get("threshold", 0.6))
-        target = o.get("target_fa_per_hour")
-        self.target_fa_per_hour = None if target is None else float(target)
-        if self.target_fa_per_hour is not None and self.target_fa_per_hour < 0:
-            raise ConfigError(f"app.target_fa_per_hour={target} must be >= 0 (or null)")
-        PostprocessParams(threshold=self.threshold)  # validates the range
-        self.stream_clips = int(o.get("stream_clips", 120))
-        gap = o.get("stream_gap_s", (1.0, 2.5))
-        self.stream_gap = (float(gap[0]), float(gap[1]))
-        if not 0.2 <= self.stream_gap[0] <= self.stream_gap[1]:
-            raise ConfigError(f"app.stream_gap_s={list(gap)} must be [low, high] with 0.2 <= low <= high seconds")
-        self.stream_dbfs = float(o.get("stream_background_dbfs", -50.0))
-        self.real_clips = o.get("real_clips") or None
-        sa = dict(o.get("spec_augment") or {})
-        try:
-            self.spec_augment = SpecAugmentParams(**sa)
-        except TypeError as exc:
-            raise ConfigError(f"app.spec_augment: {exc}; valid keys: prob, time_masks, time_width, freq_masks, freq_width") from None
-        ea = {k: tuple(v) if isinstance(v, list | tuple) else v for k, v in dict(o.get("epoch_augment") or {"share": 0.0}).items()}
-        try:
-            self.epoch_augment = EpochAugmentParams(**ea)
-        except TypeError as exc:
-            raise ConfigError(f"app.epoch_augment: {exc}; valid keys: share, shift, gain_db, noise_prob, snr_db, "
-                              "rir_prob, rooms") from None
-        self.seed = int(o.get("seed", 0))
+    Options: ClassVar[type] = WakeWordOptions
+    needs: ClassVar[DataKind] = DataKind(modality="audio")
 
     def post(self, ctx: RunContext) -> PostprocessParams:
         """Detector settings in inferences: ``smooth_s`` / ``suppression_s`` over the inference hop."""
-        hop_s = self.infer_every * (ctx.features.params.hop_length if ctx.features is not None else 320) / float(
+        hop_s = self.params.infer_every_frames * (ctx.features.params.hop_length if ctx.features is not None else 320) / float(
             ctx.data.sample_rate if ctx.data is not None else 16000)
         return PostprocessParams(
-            smooth_windows=max(1, int(round(self.smooth_s / hop_s))),
-            suppression_windows=int(round(self.suppression_s / hop_s)),
-            threshold=self.threshold,
+            smooth_windows=max(1, int(round(self.params.smooth_s / hop_s))),
+            suppression_windows=int(round(self.params.suppression_s / hop_s)),
+            threshold=self.params.threshold,
         )
 
     # -- data ----------------------------------------------------------------------
-    def check_data(self, data: DataSplits, dataset_name: str, dataset_apps: tuple[str, ...]) -> None:
-        super().check_data(data, dataset_name, dataset_apps)
+    def check_data(self, data: DataSplits, dataset_name: str) -> None:
+        super().check_data(data, dataset_name)
         if len(data.channels) != 1:
             raise DatasetError(f"dataset={dataset_name} has {len(data.channels)} channels; wake_word needs mono audio")
         if keyword_count(data.labels) < 1:
@@ -166,9 +141,9 @@ class WakeWordApp(App):
         return ("val_accuracy", "max")
 
     def training_arrays(self, X: np.ndarray, split: Split, data: DataSplits) -> tuple[np.ndarray, np.ndarray]:
-        if split is data.train and self.spec_augment.prob > 0 and len(X) and self.epoch_augment.share == 0:
-            rng = np.random.default_rng([self.seed, 4242])
-            return spec_augment(X, rng, self.spec_augment), split.y
+        if split is data.train and self.params.spec_augment.prob > 0 and len(X) and self.params.epoch_augment.share == 0:
+            rng = np.random.default_rng([self.params.seed, 4242])
+            return spec_augment(X, rng, self.params.spec_augment), split.y
         return X, split.y
 
     def epoch_inputs(self, ctx: RunContext, X: np.ndarray) -> Any:
@@ -176,7 +151,7 @@ class WakeWordApp(App):
         re-augmented by :func:`~tinyml_suite.datasets.epoch_augment.fresh_clips` (new
         position, gain, noise, room) and their features recomputed, then new SpecAugment
         masks on every input. None when ``epoch_augment.share`` is 0."""
-        p = self.epoch_augment
+        p = self.params.epoch_augment
         if p.share <= 0 or ctx.data is None or ctx.features is None or not len(X):
             return None
         from tinyml_suite.datasets.audio_augment import reverb_ir
@@ -193,16 +168,16 @@ class WakeWordApp(App):
         lengths = np.where((onsets >= 0) & (lengths <= 0), n_samples - onsets, lengths)
         is_silence = np.array([ctx.data.labels[int(c)] == SILENCE for c in split.y], dtype=bool)
         onsets = np.where(is_silence, -1, onsets)
-        bank_seed = np.random.SeedSequence([self.seed, 4244])
+        bank_seed = np.random.SeedSequence([self.params.seed, 4244])
         noise = noise_bank(np.random.default_rng(bank_seed), sample_rate=sr, recorded=ctx.data.extra.get("background"))
         if pyroomacoustics_available():
-            rirs = room_impulse_responses(p.rooms, sample_rate=sr, seed=np.random.SeedSequence([self.seed, 4245]))
+            rirs = room_impulse_responses(p.rooms, sample_rate=sr, seed=np.random.SeedSequence([self.params.seed, 4245]))
         else:  # exponential tails (the generator's fallback too)
-            rng_ir = np.random.default_rng([self.seed, 4245])
+            rng_ir = np.random.default_rng([self.params.seed, 4245])
             rirs = [reverb_ir(float(rng_ir.uniform(0.15, 0.8)), sr, rng_ir) for _ in range(p.rooms)]
         features = ctx.features
-        spec = self.spec_augment
-        seed = self.seed
+        spec = self.params.spec_augment
+        seed = self.params.seed
         log.info("wake_word: %.0f %% of the %d training clips get a new shift, gain, noise and room every epoch "
                  "(%d rooms, %d noises)", 100 * p.share, n, len(rirs), len(noise))
 
@@ -246,7 +221,7 @@ class WakeWordApp(App):
             ctx.state.app[key] = None
             return None
         rng = ctx.rng(f"stream-{split_name}")
-        n_clips = min(self.stream_clips if not ctx.smoke else min(self.stream_clips, 8), len(speech))
+        n_clips = min(self.params.stream_clips if not ctx.smoke else min(self.params.stream_clips, 8), len(speech))
         pick = np.sort(rng.choice(speech, size=n_clips, replace=False))
         pick = rng.permutation(pick)
         sr = int(round(ctx.data.sample_rate))
@@ -254,8 +229,8 @@ class WakeWordApp(App):
         lengths = split.meta.get("length")
         stream, events = build_stream(
             split.x[pick, 0], split.y[pick], keyword_mask=[i < n_kw for i in range(len(labels))], rng=rng,
-            sample_rate=sr, gap_s=self.stream_gap, background=ctx.data.extra.get("background"),
-            background_dbfs=self.stream_dbfs,
+            sample_rate=sr, gap_s=self.params.stream_gap_s, background=ctx.data.extra.get("background"),
+            background_dbfs=self.params.stream_background_dbfs,
             onsets=None if onsets is None else np.asarray(onsets)[pick],
             lengths=None if lengths is None else np.asarray(lengths)[pick],
         )
@@ -263,8 +238,8 @@ class WakeWordApp(App):
         window = int(split.x.shape[-1])
         p = ctx.features.params
         window_frames = p.num_frames(window)
-        X = stream_inputs(frames, window_frames, self.infer_every)
-        starts = np.arange(len(X)) * self.infer_every * p.hop_length
+        X = stream_inputs(frames, window_frames, self.params.infer_every_frames)
+        starts = np.arange(len(X)) * self.params.infer_every_frames * p.hop_length
         end = starts + (window_frames - 1) * p.hop_length + p.frame_length
         out = {
             "X": np.ascontiguousarray(X, dtype=np.float32),
@@ -292,31 +267,31 @@ class WakeWordApp(App):
             "threshold": float(threshold),
             **at,
             "inferences": len(P),
-            "hop_ms": 1000.0 * self.infer_every * ctx.features.params.hop_length / ctx.data.sample_rate,
+            "hop_ms": 1000.0 * self.params.infer_every_frames * ctx.features.params.hop_length / ctx.data.sample_rate,
             "smooth_windows": post.smooth_windows,
             "suppression_windows": post.suppression_windows,
             "det": det,
         }
 
     def calibrate(self, predict: PredictFn, ctx: RunContext) -> dict[str, Any]:
-        fig = self._streaming_figures(predict, ctx, "val", self.threshold)
+        fig = self._streaming_figures(predict, ctx, "val", self.params.threshold)
         if fig is None:
-            return {"threshold": self.threshold}
-        if self.target_fa_per_hour is None:
+            return {"threshold": self.params.threshold}
+        if self.params.target_fa_per_hour is None:
             thr = choose_threshold(fig["det"], events=fig["events"], hours=fig["stream_hours"])
         else:
-            thr = threshold_for_fa_rate(fig["det"], self.target_fa_per_hour)
+            thr = threshold_for_fa_rate(fig["det"], self.params.target_fa_per_hour)
         log.info("wake_word: threshold %.2f chosen on the validation stream (%d keywords, %.1f min)",
                  thr, fig["events"], fig["stream_hours"] * 60)
         return {"threshold": thr}
 
     def _threshold(self, ctx: RunContext) -> float:
         cal = ctx.state.calibration or {}
-        return float(cal.get("threshold", self.threshold))
+        return float(cal.get("threshold", self.params.threshold))
 
     # -- real clips ------------------------------------------------------------------------
     def _real_inputs(self, ctx: RunContext) -> dict[str, Any] | None:
-        if not self.real_clips:
+        if not self.params.real_clips:
             return None
         key = "wake_word_real_clips"
         if key in ctx.state.app:
@@ -325,7 +300,7 @@ class WakeWordApp(App):
         from tinyml_suite.datasets.wav import fit_length, read_wav
 
         assert ctx.data is not None and ctx.features is not None
-        root = Path(str(self.real_clips)).expanduser()
+        root = Path(str(self.params.real_clips)).expanduser()
         clips = scan_clips(root)
         sr = int(round(ctx.data.sample_rate))
         n = int(ctx.data.test.x.shape[-1])
@@ -454,16 +429,16 @@ class WakeWordApp(App):
         assert ctx.data is not None
         base = super().firmware_context(ctx)
         hop = int(ctx.features.params.hop_length) if ctx.features is not None else 320
-        self._warn_if_too_slow(ctx, hop * self.infer_every / float(ctx.data.sample_rate))
+        self._warn_if_too_slow(ctx, hop * self.params.infer_every_frames / float(ctx.data.sample_rate))
         post = self.post(ctx)
         return {
             **base,
-            "hop_samples": hop * self.infer_every,
-            "infer_every_frames": self.infer_every,
+            "hop_samples": hop * self.params.infer_every_frames,
+            "infer_every_frames": self.params.infer_every_frames,
             "n_keywords": self._n_keywords(ctx),
             "smooth_windows": post.smooth_windows,
             "suppression_windows": post.suppression_windows,
-            "threshold": float(self.threshold),
+            "threshold": float(self.params.threshold),
             "sensor": "microphone",
         }
 
@@ -481,11 +456,11 @@ class WakeWordApp(App):
             log.debug("latency estimate unavailable: %s", exc)
             return
         if ms is not None and ms > 1000.0 * hop_s:
-            need = int(np.ceil(ms / (1000.0 * hop_s) * self.infer_every))
+            need = int(np.ceil(ms / (1000.0 * hop_s) * self.params.infer_every_frames))
             log.warning(
                 "wake_word: one inference takes ~%.0f ms on %s (estimate) but app.infer_every_frames=%d "
                 "starts one every %.0f ms; the device would fall behind and drop audio: use "
-                "app.infer_every_frames=%d or more for this board", ms, board.name, self.infer_every,
+                "app.infer_every_frames=%d or more for this board", ms, board.name, self.params.infer_every_frames,
                 1000.0 * hop_s, need,
             )
 
@@ -507,7 +482,7 @@ class WakeWordApp(App):
         """postprocess.c's detections from Python's :class:`Detector` with the calibrated
         threshold (value: the smoothed score, confidence: the raw output)."""
         y = np.asarray(outputs, np.float32)
-        thr = (ctx.state.calibration or {}).get("threshold", self.threshold)
+        thr = (ctx.state.calibration or {}).get("threshold", self.params.threshold)
         found = Detector(self.post(ctx), n_keywords=self._n_keywords(ctx)).run(y, threshold=float(np.float32(thr)))
         return [{"event": "class", "index": int(d.index), "value": float(d.score), "confidence": float(y[d.step, d.index]),
                  "window": int(d.step)} for d in found]

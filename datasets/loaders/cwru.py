@@ -206,7 +206,7 @@ class CWRU(Dataset):
 
     name: ClassVar[str] = "cwru"
     task: ClassVar[str] = "classification"  # y = 0 normal, > 0 a fault: anomaly or classifier
-    apps: ClassVar[tuple[str, ...]] = ("vibration_anomaly",)
+    modality: ClassVar[str] = "vibration"
     VERSION: ClassVar[int] = 1
     Options = CWRUOptions
 

@@ -229,7 +229,7 @@ class ImuCsv(Dataset):
 
     name = "imu_csv"
     task = "classification"
-    apps = ("gesture",)
+    modality = "imu"
     VERSION = 1
     Options = ImuCsvOptions
 

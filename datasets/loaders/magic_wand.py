@@ -174,7 +174,7 @@ class MagicWand(Dataset):
 
     name = "magic_wand"
     task = "classification"
-    apps = ("gesture",)
+    modality = "imu"
     VERSION = 2
     Options = MagicWandOptions
 

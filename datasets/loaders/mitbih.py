@@ -166,7 +166,7 @@ class MitBih(Dataset):
 
     name = "mitbih"
     task = "regression"
-    apps = ("heart_rate",)
+    modality = "ecg"
     VERSION = 3
     Options = MitBihOptions
 

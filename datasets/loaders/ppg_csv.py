@@ -155,7 +155,7 @@ class PpgCsv(Dataset):
 
     name = "ppg_csv"
     task = "regression"
-    apps = ("heart_rate",)
+    modality = "ppg"
     VERSION = 2
     Options = PpgCsvOptions
 

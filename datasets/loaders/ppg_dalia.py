@@ -190,7 +190,7 @@ class PpgDalia(Dataset):
 
     name = "ppg_dalia"
     task = "regression"
-    apps = ("heart_rate",)
+    modality = "ppg"
     VERSION = 2
     Options = PpgDaliaOptions
 

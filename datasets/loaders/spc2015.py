@@ -212,7 +212,7 @@ class Spc2015(Dataset):
 
     name = "spc2015"
     task = "regression"
-    apps = ("heart_rate",)
+    modality = "ppg"
     VERSION = 2
     Options = Spc2015Options
 

@@ -177,7 +177,7 @@ class SpeechCommands(Dataset):
 
     name = "speech_commands"
     task = "classification"
-    apps = ("wake_word",)
+    modality = "audio"
     VERSION = 1
     Options = SpeechCommandsOptions
 

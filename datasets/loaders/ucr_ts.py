@@ -158,7 +158,7 @@ class UcrTs(Dataset):
 
     name = "ucr_ts"
     task = "classification"
-    apps = ("gesture",)
+    modality = "imu"
     VERSION = 1
     Options = UcrTsOptions
 

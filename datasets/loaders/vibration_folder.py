@@ -295,7 +295,7 @@ class VibrationFolder(Dataset):
 
     name: ClassVar[str] = "vibration_folder"
     task: ClassVar[str] = "classification"
-    apps: ClassVar[tuple[str, ...]] = ("vibration_anomaly",)
+    modality: ClassVar[str] = "vibration"
     VERSION: ClassVar[int] = 1
     Options = VibrationFolderOptions
 

@@ -340,7 +340,7 @@ class EcgSim(Dataset):
 
     name = "ecg_sim"
     task = "regression"
-    apps = ("heart_rate",)
+    modality = "ecg"
     VERSION = 3
     Options = EcgSimOptions
 

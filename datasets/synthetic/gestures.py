@@ -128,7 +128,7 @@ class GestureSynth(Dataset):
 
     name = "gesture_synth"
     task = "classification"
-    apps = ("gesture",)
+    modality = "imu"
     VERSION = 2
     Options = GestureSynthOptions
 

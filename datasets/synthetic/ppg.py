@@ -826,7 +826,7 @@ class PpgSim(Dataset):
 
     name = "ppg_sim"
     task = "regression"
-    apps = ("heart_rate",)
+    modality = "ppg"
     VERSION = 4
     Options = PpgSimOptions
 

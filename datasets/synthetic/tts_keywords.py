@@ -393,7 +393,7 @@ class TtsKeywords(Dataset):
 
     name = "tts_keywords"
     task = "classification"
-    apps = ("wake_word",)
+    modality = "audio"
     VERSION = 2
     Options = TtsKeywordsOptions
 

@@ -409,7 +409,7 @@ class VibrationSim(Dataset):
 
     name: ClassVar[str] = "vibration_sim"
     task: ClassVar[str] = "classification"  # y = 0 normal, > 0 a fault: anomaly or classifier
-    apps: ClassVar[tuple[str, ...]] = ("vibration_anomaly",)
+    modality: ClassVar[str] = "vibration"
     VERSION: ClassVar[int] = 1
     Options = VibrationSimOptions
 
