@@ -66,7 +66,7 @@ def measure(run: Path) -> dict[str, Any]:
     from tinyml_suite.common.deploy.device import device_check
     from tinyml_suite.common.firmware_stage import deploy
     from tinyml_suite.common.pipeline import instantiate_logged
-    from tinyml_suite.common.runs import load_run
+    from tinyml_suite.common.saved_run import load_run
 
     board = load_board("mps2_an386")
     ctx = load_run(run, board=board.name)

@@ -3,7 +3,7 @@
     tinyml deploy <run_dir> board=<name> [runtime=engine|tflm] [out=<dir>] [model=<file.tflite>]
     tinyml deploy <run_dir>/model_int8.tflite board=<name> [out=<dir>]
 
-The run directory (read by ``common/runs.py::load_run``) supplies the composed config
+The run directory (read by ``common/saved_run.py::load_run``) supplies the composed config
 (``.hydra/config.yaml``: app, features, ...), the model (``model_int8.tflite`` unless ``model=`` names another file) and, from
 ``metrics.json``, the signal's shape, the labels, the MAC count and the app's calibration
 (so the dataset is not reloaded; without ``metrics.json`` it is). The tensor arena is
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tinyml_suite.common.errors import ConfigError
-from tinyml_suite.common.runs import load_run
+from tinyml_suite.common.saved_run import load_run
 
 __all__ = ["main", "parse_args"]
 

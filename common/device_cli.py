@@ -76,7 +76,7 @@ def _capture_parser() -> argparse.ArgumentParser:
 def _test_inputs(run_dir: Path, n: int) -> tuple[Any, np.ndarray, np.ndarray]:
     """``(ctx, raw test windows, float features)`` of ``n`` evenly spaced test examples."""
     from tinyml_suite.common.pipeline import instantiate_logged
-    from tinyml_suite.common.runs import load_run
+    from tinyml_suite.common.saved_run import load_run
 
     ctx = load_run(run_dir)
     if not ctx.app.trains_model:

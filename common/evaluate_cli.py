@@ -2,7 +2,7 @@
 
     tinyml evaluate <run_dir> dataset=<name> dataset.root=<folder> [split=test|all] [out=<dir>]
 
-The run is read by ``common/runs.py::load_run`` (the same path as ``tinyml deploy``): its
+The run is read by ``common/saved_run.py::load_run`` (the same path as ``tinyml deploy``): its
 own overrides (``.hydra/overrides.yaml``) are replayed, then the new ones on top, so the
 features and the app options are exactly the run's. Scoring is the pipeline's evaluate
 stage with the run's saved calibration. The float model
@@ -54,7 +54,7 @@ def evaluate_run(run_dir: Path, overrides: list[str], *, split: str = "test", ou
     """Evaluate the run in ``run_dir`` on the dataset the overrides name; return metrics."""
     from tinyml_suite.common.io import write_json
     from tinyml_suite.common.pipeline import evaluate_predictor, stage_data, stage_evaluate, stage_features
-    from tinyml_suite.common.runs import load_run
+    from tinyml_suite.common.saved_run import load_run
 
     if split not in ("test", "all"):
         raise ConfigError(f"split={split!r} must be 'test' or 'all'")

@@ -3,7 +3,7 @@
 :func:`spec_from_context` collects one
 :class:`~tinyml_suite.common.deploy.firmware.FirmwareSpec` from a
 :class:`~tinyml_suite.common.context.RunContext` (a live run, or a saved run rebuilt by
-:func:`~tinyml_suite.common.runs.load_run`): the model bytes and its int8 I/O, the
+:func:`~tinyml_suite.common.saved_run.load_run`): the model bytes and its int8 I/O, the
 measured arena, the signal (rate, channels, window, hop), the feature extractor, the
 app's firmware context and calibration. :func:`deploy` hands it to the deploy library
 (:func:`~tinyml_suite.common.deploy.firmware.build_firmware`) and records the result

@@ -103,7 +103,7 @@ def test_app_firmware_on_the_emulated_cortex_m4_matches_python(app, tmp_path_fac
     from tinyml_suite.common.deploy.serial_link import DeviceError, DeviceLink
     from tinyml_suite.common.device_cli import capture, main_validate
     from tinyml_suite.common.firmware_stage import spec_from_context
-    from tinyml_suite.common.runs import load_run
+    from tinyml_suite.common.saved_run import load_run
 
     run = _run_on_qemu(app, tmp_path_factory.getbasetemp())
     m = json.loads((run / "metrics.json").read_text())

@@ -39,7 +39,7 @@ pytestmark = needs_cc()
 def toy_ctx(tmp_path_factory):
     """RunContext of a saved toy run (trained by the real `tinyml` command) + its test data."""
     from tinyml_suite.common.pipeline import instantiate_logged
-    from tinyml_suite.common.runs import load_run
+    from tinyml_suite.common.saved_run import load_run
 
     run = make_toy_run(tmp_path_factory.getbasetemp())
     ctx = load_run(run, board="host")

@@ -195,6 +195,9 @@ def test_bad_options_are_one_line_errors():
         EcgApp(detector={"refractory": 0.2})
     with pytest.raises(ConfigError, match="sigma_bpm=-1.0"):
         TrackParams(sigma_bpm=-1.0)
+    # every calibratable tracking parameter can be given a grid (the starting prior too)
+    grid = HeartRateApp(calibrate_tracking={"init_bpm": [None, 80.0], "sigma_bpm": None}).params.calibrate_tracking
+    assert grid.chosen()["init_bpm"] == (None, 80.0) and "sigma_bpm" not in grid.chosen()
 
 
 def test_model_head_refuses_a_misaligned_grid():

@@ -139,7 +139,7 @@ TRACKINGS = {
     "motion": {"refine": "mean", "refine_bins": 3, "gamma": 1.0, "gamma_motion": 0.3, "uniform": 0.1,
                "uniform_motion": 1e-4, "reacquire_acc": 0.9},
     "absolute": {"refine": "peak", "refine_bins": 2, "gamma": 1.0, "gamma_motion": 0.5, "uniform": 0.05,
-                 "uniform_motion": 1e-3, "normalize": False, "floor": 0.1},
+                 "uniform_motion": 1e-3, "normalize": False, "floor": 0.1, "init_bpm": 80.0},
 }
 
 

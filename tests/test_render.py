@@ -38,7 +38,7 @@ RUNTIMES = ["engine", "tflm"]
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
-    from tinyml_suite.common.runs import load_run
+    from tinyml_suite.common.saved_run import load_run
 
     run = make_toy_run(tmp_path_factory.getbasetemp())
     return run, load_run(run, board="host")

@@ -40,7 +40,7 @@ log = logging.getLogger("tinyml")
 
 PPG_CHANNELS = ("ppg", "acc_x", "acc_y", "acc_z")
 #: Tracking parameters the validation split may choose (``app.calibrate_tracking``).
-CALIBRATABLE = ("sigma_bpm", "gamma", "uniform", "gamma_motion", "uniform_motion", "reacquire_acc")
+CALIBRATABLE = ("sigma_bpm", "gamma", "uniform", "gamma_motion", "uniform_motion", "reacquire_acc", "init_bpm")
 
 
 def soft_labels(bpm: np.ndarray, grid: np.ndarray, sigma_bpm: float) -> np.ndarray:
@@ -109,6 +109,7 @@ class TrackingGrid:
     gamma_motion: tuple[float | None, ...] | None = None
     uniform_motion: tuple[float | None, ...] | None = None
     reacquire_acc: tuple[float, ...] | None = None
+    init_bpm: tuple[float | None, ...] | None = None
 
     def chosen(self) -> dict[str, tuple[Any, ...]]:
         """The parameters with candidate lists, in :data:`CALIBRATABLE` order."""
@@ -143,9 +144,9 @@ class HeartRateOptions:
     #: the no-learning baseline scored on the same test windows (dsp_baseline.py); null: skip it
     dsp_baseline: DspParams | None = field(default_factory=_baseline,
                                            metadata={"unknown": "is not a DSP baseline parameter"})
-    #: chosen on the VALIDATION subjects (the CNN's tracking); null: keep ``tracking``
-    calibrate_tracking: TrackingGrid | None = field(default_factory=TrackingGrid,
-                                                    metadata={"unknown": "cannot be calibrated"})
+    #: null (default): keep ``tracking`` (chosen by leave-one-subject-out on SPC 2015, bench/heart_rate_spc2015.py);
+    #: a grid (``{}``: TrackingGrid's lists) re-chooses it on a run's VALIDATION subjects
+    calibrate_tracking: TrackingGrid | None = field(default=None, metadata={"unknown": "cannot be calibrated"})
     #: e.g. {n_subjects: 24, minutes: 10, epochs: 15}: pretrain on ppg_sim first; null: no pretraining
     pretrain: PretrainOptions | None = field(default=None, metadata={"unknown": "is not a pretraining option"})
     trace_subject: str | int | None = None  # test subject shown in hr_trace.png (null: the first)
@@ -384,6 +385,7 @@ class HeartRateApp(App):
             "hr_bins": int(self.grid.size),
             "track_version": TrackParams.IMPLEMENTATION_VERSION,
             "track_kernel": [float(v) for v in t.kernel(float(self.grid[1] - self.grid[0]))],
+            "track_init": [float(v) for v in t.initial(self.grid)],
             "track_uniform": float(t.uniform),
             "track_gamma": float(t.gamma),
             "track_uniform_motion": float(t.motion_uniform),

@@ -2,7 +2,7 @@
 
 No learning. Per 8 s window, in time order per recording:
 
-1. **Spectra** (:func:`tinyml_suite.common.features.ppg.ppg_spectra`): the PPG and the
+1. **Spectra** (:func:`tinyml_suite.common.dsp.ppg_spectrum.ppg_spectra`): the PPG and the
    three ACC axes, mean removed, Hann-windowed, zero-padded to 1024 points (1.875 BPM
    bins at 32 Hz), over 0.5-4 Hz; the PPG normalised to its maximum, the ACC against an
    absolute floor (a still wrist suppresses nothing).
@@ -40,8 +40,8 @@ from tinyml_suite.common.dsp import (
     detect_peaks,
 )
 from tinyml_suite.common.dsp._checks import check_float
+from tinyml_suite.common.dsp.ppg_spectrum import PpgSpectrumParams, ppg_spectra
 from tinyml_suite.common.errors import ConfigError
-from tinyml_suite.common.features.ppg import PpgSpectrumParams, ppg_spectra
 
 __all__ = ["DspParams", "baseline_spectra", "suppressed_spectra", "time_domain_bpm", "dsp_estimates"]
 

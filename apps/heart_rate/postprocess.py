@@ -20,6 +20,11 @@ over HR bins. :class:`HrTracker` turns that sequence into one estimate per windo
    emission nearest to it (``refine='peak'``, for spectra) or to the posterior's mean
    over +- ``refine_bins`` (``refine='mean'``, for softmax outputs).
 
+**Start.** A recording starts from a flat posterior, or (``init_bpm`` set) from an even
+mixture of a flat one and a Gaussian of ``init_sigma_bpm`` around ``init_bpm``: a wrist
+usually starts at a resting or walking heart rate, and a strong motion line at twice
+that rate in the very first window then does not win by default.
+
 **Recovering from a wrong lock.** ``gamma`` and ``u`` depend on the motion level:
 ``gamma_t = gamma_motion + (gamma - gamma_motion) (1 - m)`` and
 ``u_t = uniform^(1 - m) * uniform_motion^m``. While the wrist moves, the evidence is
@@ -87,6 +92,10 @@ class TrackParams:
         How much the ACC spectrum keeps re-acquisition off motion lines, in [0, 1].
     normalize : bool
         Divide the emission by its maximum before the exponent.
+    init_bpm : float or None
+        Centre of the starting prior's Gaussian half (None: a flat start).
+    init_sigma_bpm : float
+        Its width (BPM), > 0.
     """
 
     IMPLEMENTATION_VERSION: ClassVar[int] = 2
@@ -103,6 +112,8 @@ class TrackParams:
     uniform_motion: float | None = None
     reacquire_acc: float = 0.0
     normalize: bool = True
+    init_bpm: float | None = None
+    init_sigma_bpm: float = 30.0
 
     def __post_init__(self) -> None:
         check_float("sigma_bpm", self.sigma_bpm, lo=0.0, lo_open=True)
@@ -118,6 +129,26 @@ class TrackParams:
         check_float("reacquire_acc", self.reacquire_acc, lo=0.0, hi=1.0)
         if not isinstance(self.normalize, (bool, np.bool_)):
             raise ConfigError(f"normalize={self.normalize!r} must be true or false")
+        if self.init_bpm is not None:
+            check_float("init_bpm", self.init_bpm, lo=0.0, lo_open=True)
+        check_float("init_sigma_bpm", self.init_sigma_bpm, lo=0.0, lo_open=True)
+
+    def initial(self, grid_bpm: np.ndarray) -> np.ndarray:
+        """The posterior a recording starts from (float32, sums to 1).
+
+        Examples
+        --------
+        >>> g = hr_grid(30.0, 1.875, 113)
+        >>> p = TrackParams(init_bpm=80.0).initial(g)
+        >>> round(float(p.sum()), 5), float(g[np.argmax(p)]) == 78.75 or float(g[np.argmax(p)]) == 80.625
+        (1.0, True)
+        """
+        g = np.asarray(grid_bpm, np.float64)
+        flat = np.full(g.size, 1.0 / g.size)
+        if self.init_bpm is None:
+            return flat.astype(np.float32)
+        bump = np.exp(-0.5 * ((g - self.init_bpm) / self.init_sigma_bpm) ** 2)
+        return (0.5 * bump / bump.sum() + 0.5 * flat).astype(np.float32)
 
     @property
     def motion_gamma(self) -> float:
@@ -174,8 +205,8 @@ class HrTracker:
         self.reset()
 
     def reset(self) -> None:
-        """Start a new recording: a flat posterior."""
-        self.post = np.full(self.grid.size, np.float32(1.0 / self.grid.size), np.float32)
+        """Start a new recording: the starting prior (flat unless ``init_bpm`` is set)."""
+        self.post = self.params.initial(self.grid)
         self.last_motion = 0.0
 
     def step(self, score: np.ndarray, acc: np.ndarray | None = None) -> float:

@@ -12,7 +12,7 @@ filter):
 1. ``N[k] = max over axes of acc[axis, k]``, widened by a running maximum over
    ``+- spread_bins`` bins (a motion line leaks into its neighbours and wanders a little
    within a window); ``acc`` is each axis's power spectrum normalised to [0, 1] by the
-   caller (:func:`tinyml_suite.common.features.ppg.ppg_spectra` divides each axis by
+   caller (:func:`tinyml_suite.common.dsp.ppg_spectrum.ppg_spectra` divides each axis by
    ``max(its maximum, acc_floor_g^2)``, so a still wrist gives ``N`` near 0).
 2. The gain, by ``rule``:
 

@@ -275,7 +275,7 @@ MOTION_WINDOWS = 12
 def _motion() -> Golden:
     """MotionSuppressor over a stream of simulated PPG + ACC spectra (rest, walk, run, forearm)."""
     from tinyml_suite.common.dsp.motion import MotionSuppressionParams, MotionSuppressor
-    from tinyml_suite.common.features.ppg import PpgSpectrumParams, ppg_spectra
+    from tinyml_suite.common.dsp.ppg_spectrum import PpgSpectrumParams, ppg_spectra
     from tinyml_suite.datasets.synthetic.ppg import simulate_wrist_ppg
 
     p = MotionSuppressionParams(**MOTION)

@@ -5,7 +5,7 @@ trained for a few epochs through every stage up to verify, exactly as a user's r
 ``tinyml app=toy ... hydra.run.dir=<dir>`` in a child process. The result (``.hydra/``,
 ``metrics.json``, ``model_int8.tflite``) is made once per test session (per xdist
 worker) and shared; tests rebuild a RunContext from it with
-``tinyml_suite.common.runs.load_run``, the same path ``tinyml deploy`` takes.
+``tinyml_suite.common.saved_run.load_run``, the same path ``tinyml deploy`` takes.
 """
 
 from __future__ import annotations

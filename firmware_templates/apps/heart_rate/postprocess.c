@@ -24,7 +24,10 @@
  * scores nearest to it (refine 0 "peak"). Reported every window: kind TM_EVENT_VALUE,
  * value = heart rate (BPM), label "bpm", confidence = posterior mass within
  * +- TM_APP_TRACK_REFINE_BINS bins of the maximum.
- * Static RAM: 6 * TM_APP_HR_BINS floats + the kernel (HeartRateApp.app_buffers_bytes).
+ * A recording starts from TM_APP_TRACK_INIT (flat, or half flat and half a Gaussian
+ * around a typical starting heart rate: TrackParams.initial).
+ * Static RAM: 6 * TM_APP_HR_BINS floats + the kernel, flash: the starting posterior
+ * (HeartRateApp.app_buffers_bytes counts 7 * TM_APP_HR_BINS floats).
  */
 #include <math.h>
 
@@ -59,6 +62,10 @@
 #define HR_REFINE_MEAN 1
 
 static const float kKernel[TM_APP_TRACK_KERNEL_COUNT] = TM_APP_TRACK_KERNEL_INIT;
+#if TM_APP_TRACK_INIT_COUNT != TM_APP_HR_BINS
+#error "TM_APP_TRACK_INIT (the starting posterior) must hold TM_APP_HR_BINS values"
+#endif
+static const float kInit[TM_APP_HR_BINS] = TM_APP_TRACK_INIT_INIT;
 static float g_post[TM_APP_HR_BINS];
 static float g_prior[TM_APP_HR_BINS];
 static float g_grid[TM_APP_HR_BINS];
@@ -69,7 +76,7 @@ static float g_reacq[TM_APP_HR_BINS];
 int tm_app_init(void) {
   int k;
   for (k = 0; k < TM_APP_HR_BINS; ++k) {
-    g_post[k] = 1.0f / (float)TM_APP_HR_BINS;
+    g_post[k] = kInit[k];
     g_grid[k] = (float)TM_APP_HR_MIN_BPM + (float)TM_APP_HR_STEP_BPM * (float)k;
   }
   return 0;
