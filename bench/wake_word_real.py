@@ -420,6 +420,7 @@ def main() -> int:
     ap.add_argument("--figure", type=Path, default=None, help="write the held-out ROC here (PNG)")
     ap.add_argument("--set", action="append", default=[], help="extra Hydra override for every variant")
     ap.add_argument("--list", action="store_true", help="list the variants and exit")
+    ap.add_argument("--rescore", action="store_true", help="score runs again even when bench_real.json exists")
     ap.add_argument("--explain", action="store_true",
                     help="also say why detections fire on the TUNING stream, and try detector variants there")
     ap.add_argument("--repeats", type=int, default=10,
@@ -435,7 +436,10 @@ def main() -> int:
     bad = [v for v in args.variant if v not in VARIANTS]
     if bad:
         ap.error(f"unknown variant {bad[0]!r}; choose from {', '.join(VARIANTS)}")
-    runs: dict[str, Path] = {p.name: p for p in args.run_dir}
+    runs: dict[str, Path] = {}
+    for p in args.run_dir:  # named by folder (parent/folder when two share a name)
+        runs[p.name if p.name not in runs and sum(q.name == p.name for q in args.run_dir) == 1
+             else f"{p.parent.name}/{p.name}"] = p
     for v in args.variant:
         run_dir = args.out / v
         if not (run_dir / "metrics.json").exists():
@@ -443,6 +447,11 @@ def main() -> int:
         runs[v] = run_dir
     results = {}
     for name, run_dir in runs.items():
+        saved = run_dir / "bench_real.json"
+        if saved.exists() and not args.rescore:
+            results[name] = json.loads(saved.read_text())
+            print(f"{name}: the scores saved in {saved} (--rescore to score again)", flush=True)
+            continue
         t0 = time.perf_counter()
         results[name] = score_run(run_dir, real, repeats=args.repeats, explain=args.explain)
         print(f"scored {name} in {time.perf_counter() - t0:.0f} s", flush=True)

@@ -26,3 +26,19 @@ def test_key_ignores_the_working_directory_but_follows_path_options(tmp_path, mo
     (noise / "a.wav").write_bytes(b"01")  # a path option counts by its content
     assert TtsKeywords(**opts, noise_dir=str(noise)).cache_key() != k1
     assert is_path_option("root") and is_path_option("real_dir") and not is_path_option("punctuation")
+
+
+def test_few_shot_synthetic_part_is_the_default_data():
+    """dataset=tts_fewshot adds recordings to exactly the default tts_keywords data (same
+    options, so the same cache entry: trying N = 1, 3, 10 regenerates nothing)."""
+    from hydra.utils import instantiate
+
+    from tinyml_suite.common.cli import compose_config
+    from tinyml_suite.datasets.few_shot import _REAL_OPTIONS
+
+    default = instantiate(compose_config(["app=wake_word"]).dataset, _convert_="all")
+    few = instantiate(compose_config(["app=wake_word", "dataset=tts_fewshot", "dataset.real_dir=/nowhere"]).dataset,
+                      _convert_="all")
+    synthetic = TtsKeywords(seed=few.seed, cache=False, **{k: v for k, v in few.options.items() if k not in _REAL_OPTIONS})
+    assert synthetic.options == default.options
+    assert synthetic.cache_key() == default.cache_key()
