@@ -519,6 +519,7 @@ def _same(a: Any, b: Any) -> bool:
 
 def committed_mismatches(sel: dict[str, Any], root: str) -> list[str]:
     """What the committed defaults (``app=heart_rate dataset=spc2015``) do not give of the final choice."""
+    import yaml
     from omegaconf import OmegaConf
 
     from tinyml_suite.common.cli import compose_config
@@ -533,7 +534,7 @@ def committed_mismatches(sel: dict[str, Any], root: str) -> list[str]:
     for o in sel["variants"][sel["variant"]]["overrides"]:
         if not o.startswith(BENCH_ONLY):
             key, _, value = o.partition("=")
-            want[key] = OmegaConf.create({"v": value})["v"] if value else value
+            want[key] = yaml.safe_load(value) if value else value  # "1" -> 1, "[a,b]" -> a list
     bad = []
     for key, value in want.items():
         have = OmegaConf.select(cfg, key, default="<absent>")

@@ -8,7 +8,8 @@ probing, ``fully_quantize: 0, ...``), and Keras' export prints hundreds of
 - :func:`quiet_run` (around a whole run): file descriptor 2 goes to the run log, while
   Python's ``sys.stderr`` keeps writing to the terminal; third-party loggers (``absl``,
   ``tensorflow``, Python warnings) reach the console only at ERROR and above, and the
-  run log always.
+  run log always; so do our own details logged with ``extra=RUN_LOG_ONLY`` (which the
+  summary block or another line already shows) below WARNING.
 - :func:`captured_output` (around a noisy call, e.g. a conversion): descriptors 1 and 2
   and ``sys.stdout``/``sys.stderr`` go to a temporary file, whose text is then written to
   descriptor 2 (the run log inside :func:`quiet_run`).
@@ -30,7 +31,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["quiet_run", "captured_output", "progress", "Progress", "LINE_INTERVAL_S", "OURS"]
+__all__ = ["quiet_run", "captured_output", "progress", "Progress", "LINE_INTERVAL_S", "OURS", "RUN_LOG_ONLY"]
 
 log = logging.getLogger("tinyml")
 T = TypeVar("T")
@@ -40,12 +41,19 @@ LINE_INTERVAL_S = 15.0
 #: logger name prefixes (``tinyml``, ``tinyml_suite.*``, Hydra's) shown on the console at
 #: every level; other loggers only from ERROR up
 OURS = ("tinyml", "HYDRA", "hydra", "__main__")
+#: ``extra=`` of a log record that belongs in the run log but not on the console (a detail
+#: that another console line or the final summary block already shows), e.g.
+#: ``log.info("Run directory: %s", path, extra=RUN_LOG_ONLY)``
+RUN_LOG_ONLY: dict[str, Any] = {"console": False}
 
 
 class _ThirdPartyFilter(logging.Filter):
-    """Keep our records; let third-party ones through only from ERROR up."""
+    """Keep our records (except those marked :data:`RUN_LOG_ONLY`); let third-party ones
+    through only from ERROR up."""
 
     def filter(self, record: logging.LogRecord) -> bool:  # noqa: A003 - logging API
+        if record.levelno < logging.WARNING and getattr(record, "console", True) is False:
+            return False
         return record.levelno >= logging.ERROR or record.name.startswith(OURS)
 
 
@@ -63,7 +71,8 @@ def quiet_run(log_file: str | os.PathLike) -> Iterator[None]:
 
     ``sys.stderr`` is rebound to a copy of the original descriptor, so Python's own
     stderr output (progress bars, ``tinyml: error: ...``) still reaches the terminal;
-    console log handlers drop third-party records below ERROR (the run log keeps them).
+    console log handlers drop third-party records below ERROR and records logged with
+    ``extra=RUN_LOG_ONLY`` (the run log keeps both).
     Nested or repeated use is safe; a process without a descriptor 2 is left alone.
 
     Examples

@@ -17,6 +17,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from tinyml_suite.common.app import App
+from tinyml_suite.common.console import RUN_LOG_ONLY
 from tinyml_suite.common.data import Dataset, DataSplits
 from tinyml_suite.common.errors import ConfigError, TinyMLError
 from tinyml_suite.common.features import FeatureExtractor
@@ -123,7 +124,7 @@ def instantiate_logged(node: DictConfig, **kwargs: Any) -> Any:
             + " ".join(f"{n}=<value>" for n in names)
             + " on the command line (or in conf/local/default.yaml)"
         )
-    log.info("Instantiating <%s>", target)
+    log.info("Instantiating <%s>", target, extra=RUN_LOG_ONLY)
     try:
         return instantiate(node, **kwargs, _convert_="all")
     except Exception as exc:  # unwrap Hydra's InstantiationException for our own errors

@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from tinyml_suite.common.app import App
 from tinyml_suite.common.cache import read_entry, write_entry
+from tinyml_suite.common.console import RUN_LOG_ONLY
 from tinyml_suite.common.context import RunContext, instantiate_logged
 from tinyml_suite.common.data import Dataset
 from tinyml_suite.common.errors import ConfigError, TinyMLError
@@ -274,7 +275,7 @@ def run_recipe(cfg: DictConfig, run_dir: Path | None = None) -> tuple[dict[str, 
         ctx.metrics["environment"] = _environment()
         write_json(run_dir / "metrics.json", ctx.metrics)
         ctx.artifacts["metrics"] = run_dir / "metrics.json"
-    log.info("Run directory: %s", run_dir)
+    log.info("Run directory: %s", run_dir, extra=RUN_LOG_ONLY)  # the summary block names it
     return ctx.metrics, ctx
 
 

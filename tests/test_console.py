@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from helpers.toy_run import tinyml_cmd
 
-from tinyml_suite.common.console import Progress, captured_output, progress, quiet_run
+from tinyml_suite.common.console import RUN_LOG_ONLY, Progress, captured_output, progress, quiet_run
 
 NOISE = ("TensorSpec", "E0000", "I0000", "W0000", "absl::InitializeLog", "cuInit", "fully_quantize")
 
@@ -33,6 +33,9 @@ def test_smoke_recipe_console_is_quiet_learns_and_ends_with_a_summary(tmp_path):
     # the chatter went to the run log, next to Hydra's own lines
     run_log = (run / "tinyml.log").read_text()
     assert "TensorSpec" in run_log and "E0000" in run_log and "== stage verify ==" in run_log
+    # details the summary block repeats are in the run log only
+    assert "Instantiating <" in run_log and "Run directory:" in run_log and "Converted int8 model" in run_log
+    assert "Instantiating <" not in console and "Run directory:" not in console
     lines = console.splitlines()
     assert len(lines) < 50, console  # fits on one screen
     block = lines[lines.index("---- gesture on host ----"):]
@@ -59,6 +62,31 @@ def test_quiet_run_keeps_python_stderr_on_the_console(tmp_path, capfd):
     assert log_file.read_text() == "E0000 native line\n"
     os.write(2, b"after\n")  # descriptor 2 is restored
     assert "after" in capfd.readouterr().err
+
+
+def test_run_log_only_records_reach_the_run_log_but_not_the_console(tmp_path, capfd):
+    import sys
+
+    root, ours = logging.getLogger(), logging.getLogger("tinyml")
+    console, run_log = logging.StreamHandler(sys.stderr), logging.FileHandler(tmp_path / "tinyml.log")
+    level = ours.level
+    ours.setLevel(logging.INFO)
+    root.addHandler(console)
+    root.addHandler(run_log)
+    try:
+        with quiet_run(tmp_path / "native.log"):
+            ours.info("== stage data ==")
+            ours.info("Run directory: /x", extra=RUN_LOG_ONLY)
+            ours.warning("a warning stays visible", extra=RUN_LOG_ONLY)
+    finally:
+        root.removeHandler(console)
+        root.removeHandler(run_log)
+        run_log.close()
+        ours.setLevel(level)
+    err = capfd.readouterr().err
+    assert "== stage data ==" in err and "a warning stays visible" in err
+    assert "Run directory" not in err
+    assert "Run directory: /x" in (tmp_path / "tinyml.log").read_text()
 
 
 def test_captured_output_replays_into_the_run_log(tmp_path, capfd):

@@ -123,13 +123,14 @@ def test_heldout_refuses_uncommitted_choices(bench, tmp_path):
     (tmp_path / "A").mkdir()
     sel = {"dataset": "spc2015", "variant": "A", "variants": {"A": {"dir": str(tmp_path / "A"), "overrides": []}},
            "cnn": {"final": track}, "dsp": {"final": dsp}}
+    sel["variants"]["A"]["overrides"] = ["dataset.augment_copies=1"]  # the committed SPC 2015 default, as typed
     bad = bench.committed_mismatches(sel, str(tmp_path))
-    assert bad == [], bad  # the defaults are what they are
+    assert bad == [], bad  # the defaults are what they are ("1" from the command line is the integer 1)
     sel["cnn"]["final"] = {**track, "gamma": 0.123}
     sel["variants"]["A"]["overrides"] = ["dataset.augment_copies=3", "optimize.variants=[int8]"]
     bad = bench.committed_mismatches(sel, str(tmp_path))
     assert any(b.startswith("app.tracking.gamma=") and "0.123" in b for b in bad), bad
-    assert any(b.startswith("dataset.augment_copies=0") and "(chosen: 3)" in b for b in bad), bad
+    assert any(b.startswith("dataset.augment_copies=1") and "(chosen: 3)" in b for b in bad), bad
     assert not any("optimize.variants" in b for b in bad)  # a bench-only override is not a recipe choice
     (tmp_path / "heldout.json").write_text("[]")
     args = argparse.Namespace(dataset="spc2015", root=str(tmp_path), heldout="S04_T01")

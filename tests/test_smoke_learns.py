@@ -23,7 +23,7 @@ def _majority_share(y: np.ndarray) -> float:
 @pytest.mark.slow
 def test_wake_word_smoke_run_int8_beats_chance(compose_cfg, tmp_path):
     """12 classes, 39 test clips of held-out voices: chance 0.154 (always `_unknown_`);
-    int8 must reach chance + 0.15 (measured 0.46)."""
+    int8 must reach chance + 0.15 (measured 0.41 float; dry, unconverted smoke clips)."""
     from tinyml_suite.common.pipeline import run_recipe
 
     metrics, ctx = run_recipe(compose_cfg(["app=wake_word", "debug=smoke", STAGES]), tmp_path)

@@ -193,7 +193,7 @@ def convert(
         converter._experimental_disable_per_channel = True
     import warnings
 
-    from tinyml_suite.common.console import captured_output
+    from tinyml_suite.common.console import RUN_LOG_ONLY, captured_output
 
     try:
         # the converter and Keras' export print pages (TensorSpec lists, MLIR notes) from
@@ -210,7 +210,7 @@ def convert(
                 f"int8 conversion left operator(s) {', '.join(bad)} in float (no int8 kernel); "
                 "replace the layer(s) that produce them or deploy a float variant"
             )
-    log.info("Converted %s model: %d bytes", variant, len(data))
+    log.info("Converted %s model: %d bytes", variant, len(data), extra=RUN_LOG_ONLY)  # the optimize stage sums up
     return data
 
 

@@ -18,11 +18,17 @@ static int32_t fc_dot(const int8_t* w, const int8_t* x, int32_t n) {
 #endif
 
 #if defined(TM_ENGINE_USE_DSP)
+#ifndef TM_FC_DSP_Q15_MAX
+#define TM_FC_DSP_Q15_MAX 288 /* in_n up to which two rows are expanded to int16 (4 bytes per value, stack) */
+#endif
+
 /* DSP path (tm_engine_dsp.h): two rows (pixels of a pointwise convolution) by two
  * outputs per pass, so that each SXTB16-expanded word of input and of weights serves two
- * products; a last odd row goes two outputs at a time. The parameters are copied to
- * locals: a store through int8_t* may alias anything, and the compiler would reload them
- * after every output. */
+ * products. Up to TM_FC_DSP_Q15_MAX inputs, the two rows are sign-extended once into a
+ * stack buffer of int16 pairs (tm_rows2_q15); longer rows are expanded per word as they
+ * go. A last odd row goes two outputs at a time. The parameters are copied to locals: a
+ * store through int8_t* may alias anything, and the compiler would reload them after
+ * every output. */
 void tm_fc_s8(const tm_fc_params_t* p, const int8_t* in, int8_t* out) {
   const int32_t rows = p->rows, in_n = p->in_n, out_n = p->out_n;
   const int32_t out_zp = p->out_zp, lo = p->act_min, hi = p->act_max;
@@ -30,8 +36,17 @@ void tm_fc_s8(const tm_fc_params_t* p, const int8_t* in, int8_t* out) {
   const int32_t* const bias = p->bias;
   const int32_t* const mult = p->mult;
   const int8_t* const shift = p->shift;
-  int32_t r, o;
-  for (r = 0; r + 1 < rows && out_n >= 2; r += 2) {
+  int32_t r = 0, o;
+  if (in_n <= TM_FC_DSP_Q15_MAX) {
+    int32_t xb[TM_FC_DSP_Q15_MAX];
+    for (; r + 1 < rows; r += 2) {
+      const int8_t* x0 = in + (size_t)r * in_n;
+      tm_expand2_q15(x0, x0 + in_n, in_n & ~3, xb);
+      tm_rows2_q15(weights, bias, mult, shift, out_n, in_n, x0, x0 + in_n, xb, out_zp, lo, hi, out, out + out_n);
+      out += 2 * out_n;
+    }
+  }
+  for (; r + 1 < rows && out_n >= 2; r += 2) {
     const int8_t* x0 = in + (size_t)r * in_n;
     const int8_t* w = weights;
     int8_t* out1 = out + out_n;

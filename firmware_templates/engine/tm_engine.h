@@ -39,6 +39,12 @@ extern "C" {
 #define TM_ENGINE_KERNELS_VERSION 1
 #define TM_ENGINE_MAX_DIMS 6
 
+/* Called by the generated tm_model_run after each operator with its step number; empty
+ * unless defined (the engine's QEMU runs count instructions per operator with it). */
+#ifndef TM_ENGINE_OP_DONE
+#define TM_ENGINE_OP_DONE(step) ((void)0)
+#endif
+
 /* ---- fixed point (gemmlowp fixedpoint.h / TFLite kernels/internal/common.h) -------- */
 
 /* SaturatingRoundingDoublingHighMul: (a * b + 2^30) / 2^31 rounded half away from zero,

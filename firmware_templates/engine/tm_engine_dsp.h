@@ -63,9 +63,163 @@ static inline int32_t tm_mbqm_dsp(int32_t x, int32_t multiplier, int shift) {
   return tm_rdbpot(high, right);
 }
 
+#if defined(__GNUC__)
+#define TM_DSP_LIKELY(c) __builtin_expect(!!(c), 1)
+#define TM_DSP_COLD __attribute__((noinline, cold, unused))
+#else
+#define TM_DSP_LIKELY(c) (c)
+#define TM_DSP_COLD
+#endif
+
+/* The general requantisation out of line: the hot loops keep their registers. */
+static TM_DSP_COLD int32_t tm_mbqm_general(int32_t x, int32_t multiplier, int32_t shift) {
+  return tm_mbqm_dsp(x, multiplier, (int)shift);
+}
+
+/* The high word of x m + 2^30 (x >= 0) or x m - 2^30 (x < 0): the nudge is built without
+ * a branch (high word: the sign of x; low word: 2^30 with x's sign bit above it), then one
+ * SMLAL. */
+static inline int32_t tm_mul_nudge_hi(int32_t x, int32_t m) {
+#if defined(__GNUC__)
+  int32_t lo, hi;
+  __asm__("asr %1, %2, #31\n\t"
+          "and %0, %2, #0x80000000\n\t"
+          "orr %0, %0, #0x40000000\n\t"
+          "smlal %0, %1, %2, %3"
+          : "=&r"(lo), "=&r"(hi)
+          : "r"(x), "r"(m));
+  (void)lo;
+  return hi;
+#else
+  const int64_t nudge = x >= 0 ? ((int64_t)1 << 30) : -((int64_t)1 << 30);
+  return (int32_t)(((int64_t)x * m + nudge) >> 32);
+#endif
+}
+
+/* tm_mbqm in one SMLAL and three ALU instructions for the usual case, a right shift r =
+ * -shift >= 2 and a multiplier >= 0 (TFLite's are 0 or in [2^30, 2^31)): the two roundings
+ * (SaturatingRoundingDoublingHighMul's, then RoundingDivideByPOT's, half away from zero)
+ * are one: with h = floor((a m + 2^30) / 2^31) the high product,
+ *   RoundingDivideByPOT(h, r) = floor((h + 2^(r-1) - [h < 0]) / 2^r)
+ *                             = floor((a m + 2^30 - [a < 0] 2^31 + 2^(30+r)) / 2^(31+r))
+ * (the inner floor goes: 2^(r-1) - [h < 0] is an integer), and h < 0 exactly when a < 0
+ * and h != 0 (m >= 0), while h = 0 rounds to 0 either way. With q = a m +- 2^30 (the sign
+ * of a) and q_hi its high word: floor((q_hi + 2^(r-2)) / 2^(r-1)), which is
+ * floor((floor(q_hi / 2^(r-2)) + 1) / 2) (three instructions). Other shifts go through
+ * tm_mbqm_dsp. */
+static inline int32_t tm_mbqm_fast(int32_t x, int32_t multiplier, int32_t shift) {
+  if (TM_DSP_LIKELY(shift <= -2 && multiplier >= 0)) {
+    const int32_t s1 = -shift - 2;
+    return ((tm_mul_nudge_hi(x, multiplier) >> s1) + 1) >> 1;
+  }
+  return tm_mbqm_general(x, multiplier, shift);
+}
+
 /* Requantise one accumulator and store it as int8. */
 static inline int8_t tm_requant_dsp(int32_t acc, int32_t mult, int32_t shift, int32_t out_zp, int32_t lo, int32_t hi) {
-  return (int8_t)tm_clamp(tm_mbqm_dsp(acc, mult, (int)shift) + out_zp, lo, hi);
+  return (int8_t)tm_clamp(tm_mbqm_fast(acc, mult, shift) + out_zp, lo, hi);
+}
+
+/* One channel's requantisation applied to two accumulators (two rows or pixels): the
+ * channel's rounding and shift are worked out once. The same integers as tm_requant_dsp. */
+static inline void tm_requant2_dsp(int32_t a, int32_t b, int32_t mult, int32_t shift, int32_t out_zp, int32_t lo,
+                                   int32_t hi, int8_t* pa, int8_t* pb) {
+  int32_t va, vb;
+  if (TM_DSP_LIKELY(shift <= -2 && mult >= 0)) {
+    const int32_t s1 = -shift - 2;
+    va = (((tm_mul_nudge_hi(a, mult) >> s1) + 1) >> 1) + out_zp;
+    vb = (((tm_mul_nudge_hi(b, mult) >> s1) + 1) >> 1) + out_zp;
+  } else {
+    va = tm_mbqm_general(a, mult, shift) + out_zp;
+    vb = tm_mbqm_general(b, mult, shift) + out_zp;
+  }
+  *pa = (int8_t)tm_clamp(va, lo, hi);
+  *pb = (int8_t)tm_clamp(vb, lo, hi);
+}
+
+/* Two int8 rows of n4 values (a multiple of 4) sign-extended once into the int16 pairs
+ * that SMLAD takes against an SXTB16-split weight word: per 4 values v0..v3, four words
+ * row 0 (v0, v2), row 0 (v1, v3), row 1 (v0, v2), row 1 (v1, v3). Expanding the input
+ * once per pair of rows, not once per output channel, leaves SXTB16 to the weights. */
+static inline void tm_expand2_q15(const int8_t* r0, const int8_t* r1, int32_t n4, int32_t* buf) {
+  int32_t i;
+  for (i = 0; i < n4; i += 4, buf += 4) {
+    const int32_t a = tm_ld4(r0 + i), b = tm_ld4(r1 + i);
+    buf[0] = tm_sxtb16(a);
+    buf[1] = tm_sxtb16_ror8(a);
+    buf[2] = tm_sxtb16(b);
+    buf[3] = tm_sxtb16_ror8(b);
+  }
+}
+
+/* 2x2 block over n4 values of two expanded rows xb (tm_expand2_q15): s[0] += w0 . x0,
+ * s[1] += w1 . x0, s[2] += w0 . x1, s[3] += w1 . x1. Per 4 values: two weight words, four
+ * SXTB16, four input words, eight SMLAD (16 multiply-accumulates); 13 live registers. */
+static inline void tm_mac2x2_q15(const int8_t* w0, const int8_t* w1, const int32_t* xb, int32_t n4, int32_t* s) {
+  int32_t a00 = s[0], a10 = s[1], a01 = s[2], a11 = s[3];
+  const int32_t* const end = xb + n4;
+  while (xb < end) {
+    const int32_t v0 = tm_ld4(w0), v1 = tm_ld4(w1);
+    const int32_t we0 = tm_sxtb16(v0), wo0 = tm_sxtb16_ror8(v0);
+    const int32_t we1 = tm_sxtb16(v1), wo1 = tm_sxtb16_ror8(v1);
+    int32_t x = xb[0];
+    a00 = tm_smlad(we0, x, a00);
+    a10 = tm_smlad(we1, x, a10);
+    x = xb[1];
+    a00 = tm_smlad(wo0, x, a00);
+    a10 = tm_smlad(wo1, x, a10);
+    x = xb[2];
+    a01 = tm_smlad(we0, x, a01);
+    a11 = tm_smlad(we1, x, a11);
+    x = xb[3];
+    a01 = tm_smlad(wo0, x, a01);
+    a11 = tm_smlad(wo1, x, a11);
+    w0 += 4;
+    w1 += 4;
+    xb += 4;
+  }
+  s[0] = a00;
+  s[1] = a10;
+  s[2] = a01;
+  s[3] = a11;
+}
+
+/* The n - n4 (< 4) values after the expanded ones, from the int8 rows. */
+static inline void tm_tail2x2_s8(const int8_t* w0, const int8_t* w1, const int8_t* x0, const int8_t* x1, int32_t n4,
+                                 int32_t n, int32_t* s) {
+  int32_t i;
+  for (i = n4; i < n; ++i) {
+    s[0] += (int32_t)w0[i] * (int32_t)x0[i];
+    s[1] += (int32_t)w1[i] * (int32_t)x0[i];
+    s[2] += (int32_t)w0[i] * (int32_t)x1[i];
+    s[3] += (int32_t)w1[i] * (int32_t)x1[i];
+  }
+}
+
+/* Two rows by all output channels through tm_mac2x2_q15: rows x0 and x1 (n values each,
+ * already expanded into xb), weights [out_n][n]; outputs to o0[0..out_n) and o1[0..out_n). */
+static inline void tm_rows2_q15(const int8_t* weights, const int32_t* bias, const int32_t* mult, const int8_t* shift,
+                                int32_t out_n, int32_t n, const int8_t* x0, const int8_t* x1, const int32_t* xb,
+                                int32_t out_zp, int32_t lo, int32_t hi, int8_t* o0, int8_t* o1) {
+  const int32_t n4 = n & ~3;
+  const int8_t* w = weights;
+  int32_t o;
+  for (o = 0; o + 1 < out_n; o += 2, w += 2 * n) {
+    int32_t s[4];
+    s[0] = s[2] = bias[o];
+    s[1] = s[3] = bias[o + 1];
+    tm_mac2x2_q15(w, w + n, xb, n4, s);
+    if (n4 < n) tm_tail2x2_s8(w, w + n, x0, x1, n4, n, s);
+    tm_requant2_dsp(s[0], s[2], mult[o], shift[o], out_zp, lo, hi, o0 + o, o1 + o);
+    tm_requant2_dsp(s[1], s[3], mult[o + 1], shift[o + 1], out_zp, lo, hi, o0 + o + 1, o1 + o + 1);
+  }
+  if (o < out_n) {
+    int32_t s[4];
+    s[0] = s[1] = s[2] = s[3] = bias[o];
+    tm_mac2x2_q15(w, w, xb, n4, s);
+    if (n4 < n) tm_tail2x2_s8(w, w, x0, x1, n4, n, s);
+    tm_requant2_dsp(s[0], s[2], mult[o], shift[o], out_zp, lo, hi, o0 + o, o1 + o);
+  }
 }
 
 /* Two dot products of length n sharing x: *s0 += w0 . x, *s1 += w1 . x. */

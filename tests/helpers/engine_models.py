@@ -195,6 +195,27 @@ def space_batch_model(rng: np.random.Generator):
     return keras.Model(x, [y, z]), (h, w, c)
 
 
+def dsp_paths_model(rng: np.random.Generator):
+    """The shapes the Cortex-M4 DSP-extension kernels special-case, and their edges.
+
+    A one-channel strided first convolution (DS-CNN's), depthwise 3x3 over a multiple of 4
+    channels and over an odd count (the portable fallback), pointwise convolutions with an
+    odd number of pixels, of output channels and of input channels (not a multiple of 4),
+    a fully connected layer on one row.
+    """
+    keras = _keras()
+    L = keras.layers
+    h, w = int(rng.integers(9, 14)), int(rng.integers(5, 9))
+    x = keras.Input((h, w, 1), batch_size=1)
+    a = L.Conv2D(12, (5, 3), strides=2, padding="same", activation="relu")(x)
+    b = L.DepthwiseConv2D(3, padding="same", activation="relu")(a)
+    c = L.Conv2D(int(rng.choice([7, 9])), 1, activation="relu")(b)
+    d = L.DepthwiseConv2D(3, padding="same")(c)
+    e = L.Conv2D(int(rng.choice([5, 6])), 1)(L.Conv2D(12, 1)(b))
+    f = L.Dense(int(rng.choice([3, 10])))(L.Flatten()(d))
+    return keras.Model(x, [b, c, d, e, f]), (h, w, 1)
+
+
 BUILDERS: dict[str, Callable] = {
     "conv": conv_model,
     "depthwise": depthwise_model,

@@ -132,7 +132,7 @@ def emit_sources(g: Graph, steps: list[Step], plan: MemoryPlan, *, config_hash: 
                 src = _pointer(plan.storage[x[0].index], x[0].dtype, const=True)
                 dst = _pointer(plan.storage[y[0].index], y[0].dtype, const=False)
                 calls.append(f"  /* op {op.index}: {op.op} {shapes} (copy) */\n"
-                             f"  memcpy({dst}, {src}, {y[0].nbytes});\n")
+                             f"  memcpy({dst}, {src}, {y[0].nbytes});\n  TM_ENGINE_OP_DONE({pos});\n")
             continue
         prefix = f"k_op{op.index}"
         names = {a.name: f"{prefix}_{a.name}" for a in step.arrays}
@@ -150,6 +150,7 @@ def emit_sources(g: Graph, steps: list[Step], plan: MemoryPlan, *, config_hash: 
                          f"    {step.kernel}(&{prefix}, srcs, {out});\n  }}\n")
         else:
             calls.append(f"  {step.kernel}(&{prefix}, {', '.join(args_in + [out])}); /* op {op.index}: {op.op} */\n")
+        calls.append(f"  TM_ENGINE_OP_DONE({pos});\n")
 
     c.append("int tm_model_run(const void* const* inputs, void* const* outputs) {\n")
     c.append("  int8_t* const arena = (int8_t*)(void*)g_tm_arena;\n")

@@ -1,0 +1,77 @@
+"""The compiled model on the emulated Cortex-M4F (QEMU mps2-an386) against TensorFlow Lite Micro.
+
+The engine's kernels have two builds on a Cortex-M4: portable C and the DSP-extension
+paths (SXTB16/SMLAD/SMLABB, firmware_templates/engine/tm_engine_dsp.h).
+:func:`~tinyml_suite.common.deploy.engine.qemu.run_on_qemu` cross-compiles a model with
+arm-none-eabi-gcc and runs it on qemu-system-arm operator by operator; here small random
+int8 models (the real converter, weight scales over five decades) run through both builds
+and every output must equal the tflite-micro runtime's bit for bit. The per-operator
+instruction counts must account for the whole inference.
+
+Skipped with the reason when arm-none-eabi-gcc or qemu-system-arm are missing.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+
+import numpy as np
+import pytest
+from helpers.engine_models import BUILDERS, convert_int8, dsp_paths_model, extreme_weights
+from helpers.run_if import needs_qemu
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+pytestmark = [needs_qemu()]
+
+N_EXAMPLES = 12
+
+
+def _tflm(model_bytes: bytes, xs: np.ndarray, n_out: int) -> list[np.ndarray]:
+    from tflite_micro.python.tflite_micro import runtime
+
+    it = runtime.Interpreter.from_bytes(model_bytes, arena_size=1024 * 1024)
+    outs: list[list[np.ndarray]] = [[] for _ in range(n_out)]
+    for i in range(len(xs)):
+        it.set_input(xs[i : i + 1], 0)
+        it.invoke()
+        for k in range(n_out):
+            outs[k].append(np.array(it.get_output(k)).reshape(-1))
+    return [np.stack(o) for o in outs]
+
+
+@pytest.mark.parametrize(("family", "seed"), [("dsp_paths", 0), ("dsp_paths", 1), ("conv", 7), ("depthwise", 7)])
+def test_both_kernel_builds_on_qemu_bit_exact_with_tflm(family, seed):
+    import keras
+
+    from tinyml_suite.common.deploy.engine import compile_model
+    from tinyml_suite.common.deploy.engine.qemu import run_on_qemu
+
+    keras.backend.clear_session()
+    rng = np.random.default_rng([seed, zlib.crc32(family.encode())])
+    model, shape = (dsp_paths_model if family == "dsp_paths" else BUILDERS[family])(rng)
+    extreme_weights(model, rng)
+    rep = (rng.standard_normal((32, *shape)) * rng.uniform(0.5, 3.0)).astype(np.float32)
+    data = convert_int8(model, rep)
+    cm = compile_model(data)
+    xs = rng.integers(-128, 128, size=(N_EXAMPLES, *cm.inputs[0].shape[1:])).astype(np.int8)
+    xs[0], xs[1] = -128, 127
+    want = _tflm(data, xs, len(cm.outputs))
+    for dsp in (True, False):
+        run = run_on_qemu(cm, xs, dsp=dsp, timeout=120)
+        for k, (g, w) in enumerate(zip(run.outputs, want)):
+            g = g.reshape(len(xs), -1)
+            bad = np.flatnonzero((g != w).any(axis=1))
+            producer = next(s.op for s in cm.steps if cm.graph.outputs[k] in s.outputs)
+            assert bad.size == 0, (
+                f"{'DSP' if dsp else 'portable'} build: output {k} ({producer.op} op #{producer.index}) differs "
+                f"from TFLM on {bad.size}/{len(xs)} inputs; first at {bad[0]}: {g[bad[0]][:8]} vs {w[bad[0]][:8]}"
+            )
+        # every operator that computes was counted, and the operators account for the inference
+        # (each figure is within 40 instructions per call, plus the hook's own few)
+        ops = run.op_instructions
+        assert len(ops) == len(cm.steps) and run.instructions_per_inference > 0
+        assert all(n > 0 for n, s in zip(ops, cm.steps) if s.kernel != "alias"), ops
+        assert abs(sum(ops) - run.instructions_per_inference) <= 80 * len(ops) + 200, (sum(ops), run)
+        assert set(run.by_kernel(cm)) >= {"tm_conv_s8"} or family == "depthwise"
