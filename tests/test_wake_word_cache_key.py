@@ -42,3 +42,19 @@ def test_few_shot_synthetic_part_is_the_default_data():
     synthetic = TtsKeywords(seed=few.seed, cache=False, **{k: v for k, v in few.options.items() if k not in _REAL_OPTIONS})
     assert synthetic.options == default.options
     assert synthetic.cache_key() == default.cache_key()
+
+
+def test_key_follows_the_built_in_near_miss_list(monkeypatch):
+    """With ``hard_negatives: null`` the words drawn come from datasets/keywords.py: an edit
+    of that list must give a new key (it once reused the data of the old list)."""
+    from tinyml_suite.datasets import keywords
+
+    opts = dict(keywords=["yes", "go"], per_keyword=3, hard_negative_share=0.3, cache=False, seed=1)
+    before = TtsKeywords(**opts).cache_key()
+    assert TtsKeywords(**opts).cache_key() == before
+    monkeypatch.setitem(keywords.NEAR_MISSES, "go", ("so", "two"))
+    assert TtsKeywords(**opts).cache_key() != before
+    off = dict(opts, hard_negative_share=0.0)  # no near misses drawn: the list does not count
+    k_off = TtsKeywords(**off).cache_key()
+    monkeypatch.setitem(keywords.NEAR_MISSES, "go", ("so", "low"))
+    assert TtsKeywords(**off).cache_key() == k_off

@@ -101,7 +101,7 @@ def _tiny_ctx(n: int = 40) -> SimpleNamespace:
     split = Split(x[:, None, :], y, meta={"onset": onsets, "length": np.where(y == 1, 0, lengths)})
     data = DataSplits(split, split, split, sample_rate=SR, channels=("mic",), task="classification",
                       labels=("yes", "_silence_", "_unknown_"))
-    return SimpleNamespace(data=data, features=Mfcc(sample_rate=SR))
+    return SimpleNamespace(data=data, features=Mfcc(sample_rate=SR), smoke=False)
 
 
 def test_wake_word_epoch_inputs_renew_the_share_deterministically() -> None:

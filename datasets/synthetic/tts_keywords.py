@@ -622,7 +622,11 @@ class TtsKeywords(Dataset):
     def cache_key(self) -> str:
         """The base key over the options that shape the data: a feature that is switched off
         (no neural voice, no rooms, no near misses) draws nothing, so its
-        options are left out and such a dataset keeps the key it had before those options existed."""
+        options are left out and such a dataset keeps the key it had before those options existed.
+        Near misses count by the words drawn: with ``hard_negatives: null`` the built-in
+        list (``datasets/keywords.py``), so editing that list gives new data, not a stale entry."""
+        from tinyml_suite.datasets.keywords import check_keywords, near_misses
+
         o = self.options
         off: set[str] = set()
         if not o.get("neural_voices"):
@@ -634,6 +638,8 @@ class TtsKeywords(Dataset):
         full = self.options
         try:
             self.options = {k: v for k, v in full.items() if k not in off}
+            if "hard_negative_share" not in off and o.get("hard_negatives") is None:
+                self.options["hard_negatives"] = list(near_misses(check_keywords(o["keywords"])))
             return super().cache_key()
         finally:
             self.options = full
