@@ -115,6 +115,16 @@ static inline int32_t tm_mbqm_fast(int32_t x, int32_t multiplier, int32_t shift)
   return tm_mbqm_general(x, multiplier, shift);
 }
 
+/* tm_mbqm_fast with the other shifts inline (tm_mbqm_dsp) rather than out of line: for
+ * kernels whose shifts are often 0 or -1 (ADD's input rescaling). */
+static inline int32_t tm_mbqm_any(int32_t x, int32_t multiplier, int32_t shift) {
+  if (shift <= -2 && multiplier >= 0) {
+    const int32_t s1 = -shift - 2;
+    return ((tm_mul_nudge_hi(x, multiplier) >> s1) + 1) >> 1;
+  }
+  return tm_mbqm_dsp(x, multiplier, (int)shift);
+}
+
 /* Requantise one accumulator and store it as int8. */
 static inline int8_t tm_requant_dsp(int32_t acc, int32_t mult, int32_t shift, int32_t out_zp, int32_t lo, int32_t hi) {
   return (int8_t)tm_clamp(tm_mbqm_fast(acc, mult, shift) + out_zp, lo, hi);
