@@ -53,16 +53,23 @@ void tm_dwconv_s8(const tm_dwconv_params_t* p, const int8_t* in, int8_t* out)
 #ifndef TM_DW_DSP_MAX_CHANNELS
 #define TM_DW_DSP_MAX_CHANNELS 512
 #endif
+#ifndef TM_DW_DSP_WEIGHT_WORDS
+#define TM_DW_DSP_WEIGHT_WORDS 288 /* taps x channels / 2 up to which weights are expanded (stack) */
+#endif
 
 /* DSP path for depth_mult = 1, a multiple of 4 channels (at most TM_DW_DSP_MAX_CHANNELS)
  * and at most TM_DW_DSP_MAX_TAPS taps: per output pixel, a table points every tap at its
  * input pixel, or at a row of in_zp bytes where the tap is padded (the value the portable
- * path reads); then four channels per pass: one word of input and one of weights per
- * tap, split by SXTB16 into channels (0, 2) and (1, 3), and SMLABB/SMLATT accumulate each
- * channel on its own. */
+ * path reads); then four channels per pass: one word of input per tap, split by SXTB16
+ * into channels (0, 2) and (1, 3), and SMLABB/SMLATT accumulate each channel on its own.
+ * Where taps x channels fit TM_DW_DSP_WEIGHT_WORDS int16 pairs, the weights are
+ * sign-extended once per call into a stack buffer, four channels' taps in a row (two words
+ * per tap), so the tap loop loads them with one LDRD and keeps its accumulators in
+ * registers; otherwise they are read and split per tap. */
 void tm_dwconv_s8(const tm_dwconv_params_t* p, const int8_t* in, int8_t* out) {
   static int8_t zp_row[TM_DW_DSP_MAX_CHANNELS];
   const int8_t* tap[TM_DW_DSP_MAX_TAPS];
+  int32_t wx[TM_DW_DSP_WEIGHT_WORDS];
   /* locals: a store through int8_t* may alias the parameters */
   const int32_t c_n = p->in_c, in_h = p->in_h, in_w = p->in_w, k_h = p->k_h, k_w = p->k_w;
   const int32_t out_h = p->out_h, out_w = p->out_w, n_taps = k_h * k_w;
@@ -71,12 +78,24 @@ void tm_dwconv_s8(const tm_dwconv_params_t* p, const int8_t* in, int8_t* out) {
   const int32_t* const bias = p->bias;
   const int32_t* const mult = p->mult;
   const int8_t* const shift = p->shift;
+  const int expanded = n_taps * c_n <= 2 * TM_DW_DSP_WEIGHT_WORDS;
   int32_t b, oy, ox, c, ky, kx, t;
   if (p->depth_mult != 1 || (c_n & 3) != 0 || c_n > TM_DW_DSP_MAX_CHANNELS || n_taps > TM_DW_DSP_MAX_TAPS) {
     dwconv_portable(p, in, out);
     return;
   }
   memset(zp_row, p->in_zp, (size_t)c_n);
+  if (expanded) {
+    int32_t* dst = wx;
+    for (c = 0; c < c_n; c += 4) {
+      const int8_t* w = weights + c;
+      for (t = 0; t < n_taps; ++t, w += c_n, dst += 2) {
+        const int32_t wv = tm_ld4(w);
+        dst[0] = tm_sxtb16(wv);
+        dst[1] = tm_sxtb16_ror8(wv);
+      }
+    }
+  }
   for (b = 0; b < p->batches; ++b) {
     const int8_t* in_b = in + (size_t)b * in_h * in_w * c_n;
     for (oy = 0; oy < out_h; ++oy) {
@@ -92,16 +111,32 @@ void tm_dwconv_s8(const tm_dwconv_params_t* p, const int8_t* in, int8_t* out) {
         }
         for (c = 0; c < c_n; c += 4) {
           int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
-          const int8_t* w = weights + c;
-          for (t = 0; t < n_taps; ++t, w += c_n) {
-            const int32_t xv = tm_ld4(tap[t] + c);
-            const int32_t wv = tm_ld4(w);
-            const int32_t xe = tm_sxtb16(xv), xo = tm_sxtb16_ror8(xv);
-            const int32_t we = tm_sxtb16(wv), wo = tm_sxtb16_ror8(wv);
-            a0 = __smlabb(we, xe, a0);
-            a2 = __smlatt(we, xe, a2);
-            a1 = __smlabb(wo, xo, a1);
-            a3 = __smlatt(wo, xo, a3);
+          if (expanded) {
+            const int32_t* w = wx + (size_t)c / 4 * 2 * n_taps;
+            const int8_t* const* tp = tap;
+            const int8_t* const* const tend = tap + n_taps;
+            while (tp < tend) {
+              const int32_t xv = tm_ld4(*tp++ + c);
+              const int32_t xe = tm_sxtb16(xv), xo = tm_sxtb16_ror8(xv);
+              const int32_t we = w[0], wo = w[1];
+              w += 2;
+              a0 = __smlabb(we, xe, a0);
+              a2 = __smlatt(we, xe, a2);
+              a1 = __smlabb(wo, xo, a1);
+              a3 = __smlatt(wo, xo, a3);
+            }
+          } else {
+            const int8_t* w = weights + c;
+            for (t = 0; t < n_taps; ++t, w += c_n) {
+              const int32_t xv = tm_ld4(tap[t] + c);
+              const int32_t wv = tm_ld4(w);
+              const int32_t xe = tm_sxtb16(xv), xo = tm_sxtb16_ror8(xv);
+              const int32_t we = tm_sxtb16(wv), wo = tm_sxtb16_ror8(wv);
+              a0 = __smlabb(we, xe, a0);
+              a2 = __smlatt(we, xe, a2);
+              a1 = __smlabb(wo, xo, a1);
+              a3 = __smlatt(wo, xo, a3);
+            }
           }
           out[0] = tm_requant_dsp(a0, mult[c], shift[c], out_zp, lo, hi);
           out[1] = tm_requant_dsp(a1, mult[c + 1], shift[c + 1], out_zp, lo, hi);

@@ -63,6 +63,39 @@ static inline int32_t tm_mbqm_dsp(int32_t x, int32_t multiplier, int shift) {
   return tm_rdbpot(high, right);
 }
 
+#if defined(__GNUC__)
+#define TM_DSP_LIKELY(c) __builtin_expect(!!(c), 1)
+#define TM_DSP_COLD __attribute__((noinline, cold, unused))
+#else
+#define TM_DSP_LIKELY(c) (c)
+#define TM_DSP_COLD
+#endif
+
+/* The general requantisation out of line: the hot loops keep their registers. */
+static TM_DSP_COLD int32_t tm_mbqm_general(int32_t x, int32_t multiplier, int32_t shift) {
+  return tm_mbqm_dsp(x, multiplier, (int)shift);
+}
+
+/* The high word of x m + 2^30 (x >= 0) or x m - 2^30 (x < 0): the nudge is built without
+ * a branch (high word: the sign of x; low word: 2^30 with x's sign bit above it), then one
+ * SMLAL. */
+static inline int32_t tm_mul_nudge_hi(int32_t x, int32_t m) {
+#if defined(__GNUC__)
+  int32_t lo, hi;
+  __asm__("asr %1, %2, #31\n\t"
+          "and %0, %2, #0x80000000\n\t"
+          "orr %0, %0, #0x40000000\n\t"
+          "smlal %0, %1, %2, %3"
+          : "=&r"(lo), "=&r"(hi)
+          : "r"(x), "r"(m));
+  (void)lo;
+  return hi;
+#else
+  const int64_t nudge = x >= 0 ? ((int64_t)1 << 30) : -((int64_t)1 << 30);
+  return (int32_t)(((int64_t)x * m + nudge) >> 32);
+#endif
+}
+
 /* tm_mbqm in one SMLAL and three ALU instructions for the usual case, a right shift r =
  * -shift >= 2 and a multiplier >= 0 (TFLite's are 0 or in [2^30, 2^31)): the two roundings
  * (SaturatingRoundingDoublingHighMul's, then RoundingDivideByPOT's, half away from zero)
@@ -71,20 +104,37 @@ static inline int32_t tm_mbqm_dsp(int32_t x, int32_t multiplier, int shift) {
  *                             = floor((a m + 2^30 - [a < 0] 2^31 + 2^(30+r)) / 2^(31+r))
  * (the inner floor goes: 2^(r-1) - [h < 0] is an integer), and h < 0 exactly when a < 0
  * and h != 0 (m >= 0), while h = 0 rounds to 0 either way. With q = a m +- 2^30 (the sign
- * of a) and q_hi its high word: floor((q_hi + 2^(r-2)) / 2^(r-1)). Other shifts go
- * through tm_mbqm_dsp. */
+ * of a) and q_hi its high word: floor((q_hi + 2^(r-2)) / 2^(r-1)), which is
+ * floor((floor(q_hi / 2^(r-2)) + 1) / 2) (three instructions). Other shifts go through
+ * tm_mbqm_dsp. */
 static inline int32_t tm_mbqm_fast(int32_t x, int32_t multiplier, int32_t shift) {
-  if (shift <= -2 && multiplier >= 0) {
-    const int64_t nudge = x >= 0 ? ((int64_t)1 << 30) : -((int64_t)1 << 30);
-    const int32_t q_hi = (int32_t)(((int64_t)x * multiplier + nudge) >> 32);
-    return (q_hi + (1 << (-shift - 2))) >> (-shift - 1);
+  if (TM_DSP_LIKELY(shift <= -2 && multiplier >= 0)) {
+    const int32_t s1 = -shift - 2;
+    return ((tm_mul_nudge_hi(x, multiplier) >> s1) + 1) >> 1;
   }
-  return tm_mbqm_dsp(x, multiplier, (int)shift);
+  return tm_mbqm_general(x, multiplier, shift);
 }
 
 /* Requantise one accumulator and store it as int8. */
 static inline int8_t tm_requant_dsp(int32_t acc, int32_t mult, int32_t shift, int32_t out_zp, int32_t lo, int32_t hi) {
   return (int8_t)tm_clamp(tm_mbqm_fast(acc, mult, shift) + out_zp, lo, hi);
+}
+
+/* One channel's requantisation applied to two accumulators (two rows or pixels): the
+ * channel's rounding and shift are worked out once. The same integers as tm_requant_dsp. */
+static inline void tm_requant2_dsp(int32_t a, int32_t b, int32_t mult, int32_t shift, int32_t out_zp, int32_t lo,
+                                   int32_t hi, int8_t* pa, int8_t* pb) {
+  int32_t va, vb;
+  if (TM_DSP_LIKELY(shift <= -2 && mult >= 0)) {
+    const int32_t s1 = -shift - 2;
+    va = (((tm_mul_nudge_hi(a, mult) >> s1) + 1) >> 1) + out_zp;
+    vb = (((tm_mul_nudge_hi(b, mult) >> s1) + 1) >> 1) + out_zp;
+  } else {
+    va = tm_mbqm_general(a, mult, shift) + out_zp;
+    vb = tm_mbqm_general(b, mult, shift) + out_zp;
+  }
+  *pa = (int8_t)tm_clamp(va, lo, hi);
+  *pb = (int8_t)tm_clamp(vb, lo, hi);
 }
 
 /* Two int8 rows of n4 values (a multiple of 4) sign-extended once into the int16 pairs
@@ -160,18 +210,15 @@ static inline void tm_rows2_q15(const int8_t* weights, const int32_t* bias, cons
     s[1] = s[3] = bias[o + 1];
     tm_mac2x2_q15(w, w + n, xb, n4, s);
     if (n4 < n) tm_tail2x2_s8(w, w + n, x0, x1, n4, n, s);
-    o0[o] = tm_requant_dsp(s[0], mult[o], shift[o], out_zp, lo, hi);
-    o0[o + 1] = tm_requant_dsp(s[1], mult[o + 1], shift[o + 1], out_zp, lo, hi);
-    o1[o] = tm_requant_dsp(s[2], mult[o], shift[o], out_zp, lo, hi);
-    o1[o + 1] = tm_requant_dsp(s[3], mult[o + 1], shift[o + 1], out_zp, lo, hi);
+    tm_requant2_dsp(s[0], s[2], mult[o], shift[o], out_zp, lo, hi, o0 + o, o1 + o);
+    tm_requant2_dsp(s[1], s[3], mult[o + 1], shift[o + 1], out_zp, lo, hi, o0 + o + 1, o1 + o + 1);
   }
   if (o < out_n) {
     int32_t s[4];
     s[0] = s[1] = s[2] = s[3] = bias[o];
     tm_mac2x2_q15(w, w, xb, n4, s);
     if (n4 < n) tm_tail2x2_s8(w, w, x0, x1, n4, n, s);
-    o0[o] = tm_requant_dsp(s[0], mult[o], shift[o], out_zp, lo, hi);
-    o1[o] = tm_requant_dsp(s[2], mult[o], shift[o], out_zp, lo, hi);
+    tm_requant2_dsp(s[0], s[2], mult[o], shift[o], out_zp, lo, hi, o0 + o, o1 + o);
   }
 }
 
