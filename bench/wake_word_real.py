@@ -170,8 +170,10 @@ def stream_curve(P: np.ndarray, events: list[Any], stream_len: int, extractor: A
     return det
 
 
-def score_run(run_dir: Path, real_root: Path, seed: int = 0, repeats: int = 10, explain: bool = False) -> dict[str, Any]:
-    """Every figure of the table for one trained run."""
+def score_run(run_dir: Path, real_root: Path, seed: int = 0, repeats: int = 10, explain: bool = False,
+              parts: tuple[str, ...] = ("tuning", "heldout")) -> dict[str, Any]:
+    """Every figure of the table for one trained run (``parts``: the speaker parts scored;
+    ``("tuning",)`` while deciding, so that nothing about the held-out speakers is computed)."""
     import keras
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
@@ -197,7 +199,7 @@ def score_run(run_dir: Path, real_root: Path, seed: int = 0, repeats: int = 10, 
     n_kw = len(labels) - 2
     out: dict[str, Any] = {"run": str(run_dir), "labels": labels, "tflite_bytes": len(tfl),
                            "arena_bytes": metrics.get("tflm", {}).get("arena_min_bytes")}
-    for part in ("tuning", "heldout"):
+    for part in parts:
         m = real["part"] == part
         out[part] = {v: clip_scores(P[v][m], real["words"][m], labels, n_kw) for v in P}
         out[part]["speakers"] = int(len(set(real["speakers"][m])))
@@ -207,14 +209,21 @@ def score_run(run_dir: Path, real_root: Path, seed: int = 0, repeats: int = 10, 
                              suppression_windows=round(float(cfg.app.suppression_s) / hop_s))
     thresholds = np.round(np.arange(0.30, 0.995, 0.01), 3)
     curves = {}
-    for part in ("tuning", "heldout"):
+    for part in parts:
         stream, events, order = build_part_stream(real, part, labels, n_kw, seed, repeats=repeats)
-        frames = extractor(stream[None, None, :])[0]
-        Xs = stream_inputs(frames, extractor.params.num_frames(16000), 1)
-        Ps = np.concatenate([float_p(np.ascontiguousarray(Xs[i : i + 8192])) for i in range(0, len(Xs), 8192)])
+        saved_p = run_dir / f"stream_{part}_r{repeats}_seed{seed}.npy"  # the stream's posteriors, reused by --explain
+        if explain and part == "tuning" and saved_p.exists():
+            Ps = np.load(saved_p)
+        else:
+            frames = extractor(stream[None, None, :])[0]
+            Xs = stream_inputs(frames, extractor.params.num_frames(16000), 1)
+            Ps = np.concatenate([float_p(np.ascontiguousarray(Xs[i : i + 8192])) for i in range(0, len(Xs), 8192)])
+            if explain and part == "tuning":
+                np.save(saved_p, Ps.astype(np.float32))
         curves[part] = stream_curve(Ps, events, len(stream), extractor, post, n_kw, thresholds)
         if explain and part == "tuning":  # why detections fire: decided on the tuning part only
             explained = explain_stream(Ps, events, order, real, labels, n_kw, len(stream), post)
+            explained["limits"] = stream_limits(Ps, events, order, real, labels, n_kw, len(stream), post)
     if explain:
         out["explain_tuning"] = explained
     thr = threshold_for_fa_rate(curves["tuning"], TARGET_FA_PER_HOUR)
@@ -252,13 +261,16 @@ def detect_consecutive(S: np.ndarray, n_kw: int, threshold: float, suppression: 
         return detect(S, n_keywords=n_kw, threshold=threshold, suppression_windows=suppression)
     kw = S[:, :n_kw]
     best, score = kw.argmax(1), kw.max(1)
-    out, run, prev, next_ok = [], 0, -1, 0
-    for t in range(len(S)):
-        on = score[t] >= threshold
-        run = run + 1 if on and best[t] == prev else (1 if on else 0)
-        prev = best[t] if on else -1
-        if run >= k and t >= next_ok:
-            out.append(Detection(t, int(best[t]), float(score[t])))
+    on = score >= np.float32(threshold)
+    cand = on.copy()
+    for j in range(1, k):  # the same keyword on top and above the threshold j inferences earlier too
+        earlier = np.zeros_like(on)
+        earlier[j:] = on[:-j] & (best[:-j] == best[j:])
+        cand &= earlier
+    out, next_ok = [], 0
+    for t in np.flatnonzero(cand):
+        if t >= next_ok:
+            out.append(Detection(int(t), int(best[t]), float(score[t])))
             next_ok = t + suppression + 1
     return out
 
@@ -333,6 +345,83 @@ def explain_stream(P: np.ndarray, events: list[Any], order: np.ndarray, real: di
             "detector_variants": variants}
 
 
+#: thresholds of the limits analysis: 0.50-0.99 by 0.01, then 1 - 10^-2 .. 1 - 10^-5 (the top of
+#: the protocol's grid, 0.99, is where both first models sat)
+FINE_THRESHOLDS = np.unique(np.round(np.concatenate([np.arange(0.50, 0.99, 0.01), 1 - np.logspace(-2, -5, 31)]), 6))
+
+
+def stream_limits(P: np.ndarray, events: list[Any], order: np.ndarray, real: dict[str, Any], labels: list[str],
+                  n_kw: int, stream_len: int, post: Any, targets: tuple[float, ...] = (0.5, 2.0, 5.0)) -> dict[str, Any]:
+    """What limits the false-reject rate at a low false-accept rate on a (tuning) stream.
+
+    * ``keyword_peaks``: each keyword event's highest smoothed score of ITS OWN class
+      while it can count as a hit; a threshold above it misses the word whatever else
+      happens (the recall ceiling of the model on these voices).
+    * ``negative_peaks``: the highest keyword score of every event that is not a keyword
+      (other words), sorted; at 0.5 FA/h over ``hours`` a threshold must exceed all but
+      about ``0.5 * hours`` of them (each repeat of an other-word clip is one event).
+    * ``frr_at``: false-reject rate at each target FA/h (lowest threshold on
+      :data:`FINE_THRESHOLDS` that meets it) for smoothing windows 1-50 inferences and
+      k inferences in a row.
+    """
+    from tinyml_suite.apps.wake_word.postprocess import score_detections, smooth
+
+    step = 320
+    end = np.arange(len(P)) * step + 48 * step + 640
+    hours = stream_len / 16000 / 3600
+    out: dict[str, Any] = {"hours": hours, "smoothing": {}}
+    kw_args = {"step_end_sample": end, "total_samples": stream_len, "sample_rate": 16000, "window_samples": 16000}
+    for n in sorted({1, 3, post.smooth_windows, 10, 25, 50}):
+        S = smooth(P, n)
+        kwp, negp = [], []
+        for k, e in enumerate(events):
+            w = (e.start < end) & (end <= e.end + 16000 + 8000)
+            if not w.any():
+                continue
+            if e.keyword:
+                kwp.append((float(S[w, e.index].max()), real["words"][int(order[k])]))
+            else:
+                negp.append((float(S[w, :n_kw].max()), real["words"][int(order[k])], labels[int(S[w, :n_kw].max(0).argmax())]))
+        frr = {}
+        for kk in (1, 5):
+            curve = [score_detections(detect_consecutive(S, n_kw, float(t), post.suppression_windows, kk), events,
+                                      **kw_args) for t in FINE_THRESHOLDS]
+            for target in targets:
+                ok = [(float(t), r["miss_rate"], r["fa_per_hour"]) for t, r in zip(FINE_THRESHOLDS, curve)
+                      if r["fa_per_hour"] <= target]
+                frr[f"{target:g} FA/h, {kk} in a row"] = ok[0] if ok else None
+        kwp.sort(reverse=True)
+        negp.sort(reverse=True)
+        out["smoothing"][n] = {"keyword_peaks": kwp, "negative_peaks": negp[:25], "frr_at": frr,
+                               "keyword_reach": {f"{t:g}": int(sum(v >= t for v, _ in kwp)) for t in
+                                                 (0.5, 0.9, 0.99, 0.999, 0.9999)},
+                               "negatives_reach": {f"{t:g}": int(sum(v >= t for v, _, _ in negp)) for t in
+                                                   (0.5, 0.9, 0.99, 0.999, 0.9999)},
+                               "negatives": len(negp), "keywords": len(kwp)}
+    return out
+
+
+def limits_table(lim: dict[str, Any]) -> str:
+    """The limits analysis as markdown."""
+    L = [f"Stream: {lim['hours']:.2f} h. Keyword events whose own-class peak reaches t / other-word events whose "
+         "highest keyword score reaches t:", "",
+         "| smoothing (inferences) | t=0.5 | 0.9 | 0.99 | 0.999 | 0.9999 |", "|---|---|---|---|---|---|"]
+    for n, r in lim["smoothing"].items():
+        L.append(f"| {n} | " + " | ".join(f"{r['keyword_reach'][t]}/{r['keywords']} \\| {r['negatives_reach'][t]}/"
+                                          f"{r['negatives']}" for t in r["keyword_reach"]) + " |")
+    first = next(iter(lim["smoothing"].values()))
+    cols = list(first["frr_at"])
+    L += ["", "| smoothing | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for n, r in lim["smoothing"].items():
+        L.append(f"| {n} | " + " | ".join("-" if v is None else f"{100 * v[1]:.1f} % (thr {v[0]:.5g}, {v[2]:.1f} FA/h)"
+                                          for v in r["frr_at"].values()) + " |")
+    for n, r in lim["smoothing"].items():
+        L += ["", f"smoothing {n}: keyword peaks " + ", ".join(f"{w} {v:.4f}" for v, w in r["keyword_peaks"]),
+              f"smoothing {n}: highest other-word peaks " + ", ".join(f"{w}->{c} {v:.4f}" for v, w, c in
+                                                                      r["negative_peaks"][:12])]
+    return "\n".join(L)
+
+
 def explain_table(ex: dict[str, Any]) -> str:
     """The explanation of one run as markdown."""
     kinds = sorted({k for c in ex["causes"].values() for k in c})
@@ -363,6 +452,8 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     ]
     for name, r in results.items():
         for part, label in (("tuning", "tuning"), ("heldout", "**held-out**")):
+            if part not in r:
+                continue
             c = r[part]
             s = r["stream"][part]
             L.append(
@@ -379,7 +470,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         cells = []
         for w in words:
             t = r["tuning"]["int8"]["per_word"].get(w, [0, 0])
-            h = r["heldout"]["int8"]["per_word"].get(w, [0, 0])
+            h = r["heldout"]["int8"]["per_word"].get(w, [0, 0]) if "heldout" in r else [0, 0]
             cells.append(f"{w} {t[0]}/{t[1]} \\| {h[0]}/{h[1]}")
         L.append(f"- {name}: " + ", ".join(cells))
     return "\n".join(L)
@@ -423,6 +514,8 @@ def main() -> int:
     ap.add_argument("--rescore", action="store_true", help="score runs again even when bench_real.json exists")
     ap.add_argument("--explain", action="store_true",
                     help="also say why detections fire on the TUNING stream, and try detector variants there")
+    ap.add_argument("--tuning-only", action="store_true",
+                    help="score the tuning speakers only (while deciding); nothing is saved")
     ap.add_argument("--repeats", type=int, default=10,
                     help="times each other-word clip recurs in a stream (10: about an hour per part)")
     args = ap.parse_args()
@@ -448,6 +541,9 @@ def main() -> int:
     results = {}
     for name, run_dir in runs.items():
         saved = run_dir / "bench_real.json"
+        if args.tuning_only:
+            results[name] = score_run(run_dir, real, repeats=args.repeats, explain=args.explain, parts=("tuning",))
+            continue
         if saved.exists() and not args.rescore:
             results[name] = json.loads(saved.read_text())
             print(f"{name}: the scores saved in {saved} (--rescore to score again)", flush=True)
@@ -461,7 +557,10 @@ def main() -> int:
         if "explain_tuning" in r:
             print(f"\nWhy detections fire on the tuning stream, {name}:\n")
             print(explain_table(r["explain_tuning"]))
-    if args.figure:
+            if "limits" in r["explain_tuning"]:
+                print(f"\nWhat limits FRR at low FA/h on the tuning stream, {name}:\n")
+                print(limits_table(r["explain_tuning"]["limits"]))
+    if args.figure and not args.tuning_only:
         figure(results, args.figure)
         print(f"wrote {args.figure}")
     return 0
