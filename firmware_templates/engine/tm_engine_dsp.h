@@ -127,7 +127,15 @@ static inline int32_t tm_mbqm_any(int32_t x, int32_t multiplier, int32_t shift) 
 
 /* Requantise one accumulator and store it as int8. */
 static inline int8_t tm_requant_dsp(int32_t acc, int32_t mult, int32_t shift, int32_t out_zp, int32_t lo, int32_t hi) {
-  return (int8_t)tm_clamp(tm_mbqm_fast(acc, mult, shift) + out_zp, lo, hi);
+  int32_t v;
+  if (TM_DSP_LIKELY(shift <= -2 && mult >= 0)) {
+    /* tm_mbqm_fast's last halving with the zero point inside: floor((y + 1) / 2) + zp =
+     * floor((y + 2 zp + 1) / 2) */
+    v = ((tm_mul_nudge_hi(acc, mult) >> (-shift - 2)) + (2 * out_zp + 1)) >> 1;
+  } else {
+    v = tm_mbqm_general(acc, mult, shift) + out_zp;
+  }
+  return (int8_t)tm_clamp(v, lo, hi);
 }
 
 /* One channel's requantisation applied to two accumulators (two rows or pixels): the
@@ -136,9 +144,9 @@ static inline void tm_requant2_dsp(int32_t a, int32_t b, int32_t mult, int32_t s
                                    int32_t hi, int8_t* pa, int8_t* pb) {
   int32_t va, vb;
   if (TM_DSP_LIKELY(shift <= -2 && mult >= 0)) {
-    const int32_t s1 = -shift - 2;
-    va = (((tm_mul_nudge_hi(a, mult) >> s1) + 1) >> 1) + out_zp;
-    vb = (((tm_mul_nudge_hi(b, mult) >> s1) + 1) >> 1) + out_zp;
+    const int32_t s1 = -shift - 2, zp1 = 2 * out_zp + 1; /* the zero point inside the last halving */
+    va = ((tm_mul_nudge_hi(a, mult) >> s1) + zp1) >> 1;
+    vb = ((tm_mul_nudge_hi(b, mult) >> s1) + zp1) >> 1;
   } else {
     va = tm_mbqm_general(a, mult, shift) + out_zp;
     vb = tm_mbqm_general(b, mult, shift) + out_zp;
@@ -167,6 +175,39 @@ static inline void tm_expand2_q15(const int8_t* r0, const int8_t* r1, int32_t n4
  * SXTB16, four input words, eight SMLAD (16 multiply-accumulates); 13 live registers. */
 static inline void tm_mac2x2_q15(const int8_t* w0, const int8_t* w1, const int32_t* xb, int32_t n4, int32_t* s) {
   int32_t a00 = s[0], a10 = s[1], a01 = s[2], a11 = s[3];
+#if defined(__GNUC__) && !defined(__clang__)
+  /* The loop in assembly: GCC spills one of the 13 live registers of the C loop below. */
+  if (n4 > 0) {
+    const int32_t* const end = xb + n4;
+    int32_t we0, wo0, we1, wo1, x;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[we0], [%[w0]], #4\n\t"
+        "ldr %[we1], [%[w1]], #4\n\t"
+        "sxtb16 %[wo0], %[we0], ror #8\n\t"
+        "sxtb16 %[we0], %[we0]\n\t"
+        "sxtb16 %[wo1], %[we1], ror #8\n\t"
+        "sxtb16 %[we1], %[we1]\n\t"
+        "ldr %[x], [%[xb]], #4\n\t"
+        "smlad %[a00], %[we0], %[x], %[a00]\n\t"
+        "smlad %[a10], %[we1], %[x], %[a10]\n\t"
+        "ldr %[x], [%[xb]], #4\n\t"
+        "smlad %[a00], %[wo0], %[x], %[a00]\n\t"
+        "smlad %[a10], %[wo1], %[x], %[a10]\n\t"
+        "ldr %[x], [%[xb]], #4\n\t"
+        "smlad %[a01], %[we0], %[x], %[a01]\n\t"
+        "smlad %[a11], %[we1], %[x], %[a11]\n\t"
+        "ldr %[x], [%[xb]], #4\n\t"
+        "smlad %[a01], %[wo0], %[x], %[a01]\n\t"
+        "smlad %[a11], %[wo1], %[x], %[a11]\n\t"
+        "cmp %[xb], %[end]\n\t"
+        "bne 1b"
+        : [a00] "+r"(a00), [a10] "+r"(a10), [a01] "+r"(a01), [a11] "+r"(a11), [w0] "+r"(w0), [w1] "+r"(w1),
+          [xb] "+r"(xb), [we0] "=&r"(we0), [wo0] "=&r"(wo0), [we1] "=&r"(we1), [wo1] "=&r"(wo1), [x] "=&r"(x)
+        : [end] "r"(end)
+        : "cc", "memory");
+  }
+#else
   const int32_t* const end = xb + n4;
   while (xb < end) {
     const int32_t v0 = tm_ld4(w0), v1 = tm_ld4(w1);
@@ -188,6 +229,7 @@ static inline void tm_mac2x2_q15(const int8_t* w0, const int8_t* w1, const int32
     w1 += 4;
     xb += 4;
   }
+#endif
   s[0] = a00;
   s[1] = a10;
   s[2] = a01;
