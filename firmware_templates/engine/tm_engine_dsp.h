@@ -115,12 +115,27 @@ static inline int32_t tm_mbqm_fast(int32_t x, int32_t multiplier, int32_t shift)
   return tm_mbqm_general(x, multiplier, shift);
 }
 
-/* tm_mbqm_fast with the other shifts inline (tm_mbqm_dsp) rather than out of line: for
- * kernels whose shifts are often 0 or -1 (ADD's input rescaling). */
+/* tm_mbqm_fast with the shifts -1 and >= 0 (ADD's input rescaling: 2^20 x s_in / 2 s_max
+ * has the multiplier 2^30 and the shift 0 for the larger input scale) inline too, for a
+ * multiplier >= 0. Shift -1: floor((a m +- 2^30 + 2^31) / 2^32), the nudge and the 2^31
+ * in the low word (the high word of their sum is 0 for either sign). Shift >= 0: a = x
+ * shifted left (wrapping, as tm_mbqm), then floor((a m + 2^30) / 2^31), no rounding
+ * divide. Negative multipliers go through tm_mbqm_dsp. */
 static inline int32_t tm_mbqm_any(int32_t x, int32_t multiplier, int32_t shift) {
-  if (shift <= -2 && multiplier >= 0) {
-    const int32_t s1 = -shift - 2;
-    return ((tm_mul_nudge_hi(x, multiplier) >> s1) + 1) >> 1;
+  if (TM_DSP_LIKELY(multiplier >= 0)) {
+    if (shift <= -2) {
+      const int32_t s1 = -shift - 2;
+      return ((tm_mul_nudge_hi(x, multiplier) >> s1) + 1) >> 1;
+    }
+    if (shift == -1) {
+      const int64_t nudge = x < 0 ? (int64_t)0x40000000 : (int64_t)0xC0000000;
+      return (int32_t)(((int64_t)x * multiplier + nudge) >> 32);
+    }
+    {
+      const int32_t a = (int32_t)((uint32_t)x << shift);
+      const uint64_t q = (uint64_t)((int64_t)a * multiplier + ((int64_t)1 << 30));
+      return (int32_t)(uint32_t)(q >> 31);
+    }
   }
   return tm_mbqm_dsp(x, multiplier, (int)shift);
 }
