@@ -1,13 +1,15 @@
 /* tm_engine_dsp.h - Cortex-M4/M7 DSP-extension helpers for the int8 kernels (C99 + ACLE).
  *
- * Used by the `__ARM_FEATURE_DSP` paths of tm_eng_conv.c, tm_eng_dwconv.c and tm_eng_fc.c
- * (Armv7E-M: Cortex-M4, M7, M33 with DSP; the compiler defines the macro for
+ * Used by the `__ARM_FEATURE_DSP` paths of tm_eng_conv.c, tm_eng_dwconv.c, tm_eng_fc.c and
+ * tm_eng_add.c (Armv7E-M: Cortex-M4, M7, M33 with DSP; the compiler defines the macro for
  * -mcpu=cortex-m4 and the like). Four int8 values are loaded as one 32-bit word and
  * sign-extended in pairs with SXTB16 (bytes 0 and 2; with a rotation by 8, bytes 1 and 3);
  * SMLAD multiplies two 16-bit pairs and adds both products to a 32-bit accumulator.
  * Integer sums are exact and order-free, so these paths give the same int32 as the
- * portable loops (tests/test_device_qemu.py and bench/device.py build both on QEMU and
- * compare). Define TM_ENGINE_PORTABLE to build the portable path on a DSP core.
+ * portable loops, and the requantisation shortcuts are derived where they are defined
+ * (tests/test_engine_qemu.py, tests/test_device_qemu.py and bench/device.py build both on
+ * QEMU and compare with TFLite Micro). Define TM_ENGINE_PORTABLE to build the portable
+ * path on a DSP core.
  */
 #ifndef TM_ENGINE_DSP_H
 #define TM_ENGINE_DSP_H
