@@ -1,13 +1,15 @@
 /* tm_engine_dsp.h - Cortex-M4/M7 DSP-extension helpers for the int8 kernels (C99 + ACLE).
  *
- * Used by the `__ARM_FEATURE_DSP` paths of tm_eng_conv.c, tm_eng_dwconv.c and tm_eng_fc.c
- * (Armv7E-M: Cortex-M4, M7, M33 with DSP; the compiler defines the macro for
+ * Used by the `__ARM_FEATURE_DSP` paths of tm_eng_conv.c, tm_eng_dwconv.c, tm_eng_fc.c and
+ * tm_eng_add.c (Armv7E-M: Cortex-M4, M7, M33 with DSP; the compiler defines the macro for
  * -mcpu=cortex-m4 and the like). Four int8 values are loaded as one 32-bit word and
  * sign-extended in pairs with SXTB16 (bytes 0 and 2; with a rotation by 8, bytes 1 and 3);
  * SMLAD multiplies two 16-bit pairs and adds both products to a 32-bit accumulator.
  * Integer sums are exact and order-free, so these paths give the same int32 as the
- * portable loops (tests/test_device_qemu.py and bench/device.py build both on QEMU and
- * compare). Define TM_ENGINE_PORTABLE to build the portable path on a DSP core.
+ * portable loops, and the requantisation shortcuts are derived where they are defined
+ * (tests/test_engine_qemu.py, tests/test_device_qemu.py and bench/device.py build both on
+ * QEMU and compare with TFLite Micro). Define TM_ENGINE_PORTABLE to build the portable
+ * path on a DSP core.
  */
 #ifndef TM_ENGINE_DSP_H
 #define TM_ENGINE_DSP_H
@@ -115,9 +117,42 @@ static inline int32_t tm_mbqm_fast(int32_t x, int32_t multiplier, int32_t shift)
   return tm_mbqm_general(x, multiplier, shift);
 }
 
+/* tm_mbqm_fast with the shifts -1 and >= 0 (ADD's input rescaling: 2^20 x s_in / 2 s_max
+ * has the multiplier 2^30 and the shift 0 for the larger input scale) inline too, for a
+ * multiplier >= 0. Shift -1: floor((a m +- 2^30 + 2^31) / 2^32), the nudge and the 2^31
+ * in the low word (the high word of their sum is 0 for either sign). Shift >= 0: a = x
+ * shifted left (wrapping, as tm_mbqm), then floor((a m + 2^30) / 2^31), no rounding
+ * divide. Negative multipliers go through tm_mbqm_dsp. */
+static inline int32_t tm_mbqm_any(int32_t x, int32_t multiplier, int32_t shift) {
+  if (TM_DSP_LIKELY(multiplier >= 0)) {
+    if (shift <= -2) {
+      const int32_t s1 = -shift - 2;
+      return ((tm_mul_nudge_hi(x, multiplier) >> s1) + 1) >> 1;
+    }
+    if (shift == -1) {
+      const int64_t nudge = x < 0 ? (int64_t)0x40000000 : (int64_t)0xC0000000;
+      return (int32_t)(((int64_t)x * multiplier + nudge) >> 32);
+    }
+    {
+      const int32_t a = (int32_t)((uint32_t)x << shift);
+      const uint64_t q = (uint64_t)((int64_t)a * multiplier + ((int64_t)1 << 30));
+      return (int32_t)(uint32_t)(q >> 31);
+    }
+  }
+  return tm_mbqm_dsp(x, multiplier, (int)shift);
+}
+
 /* Requantise one accumulator and store it as int8. */
 static inline int8_t tm_requant_dsp(int32_t acc, int32_t mult, int32_t shift, int32_t out_zp, int32_t lo, int32_t hi) {
-  return (int8_t)tm_clamp(tm_mbqm_fast(acc, mult, shift) + out_zp, lo, hi);
+  int32_t v;
+  if (TM_DSP_LIKELY(shift <= -2 && mult >= 0)) {
+    /* tm_mbqm_fast's last halving with the zero point inside: floor((y + 1) / 2) + zp =
+     * floor((y + 2 zp + 1) / 2) */
+    v = ((tm_mul_nudge_hi(acc, mult) >> (-shift - 2)) + (2 * out_zp + 1)) >> 1;
+  } else {
+    v = tm_mbqm_general(acc, mult, shift) + out_zp;
+  }
+  return (int8_t)tm_clamp(v, lo, hi);
 }
 
 /* One channel's requantisation applied to two accumulators (two rows or pixels): the
@@ -126,9 +161,9 @@ static inline void tm_requant2_dsp(int32_t a, int32_t b, int32_t mult, int32_t s
                                    int32_t hi, int8_t* pa, int8_t* pb) {
   int32_t va, vb;
   if (TM_DSP_LIKELY(shift <= -2 && mult >= 0)) {
-    const int32_t s1 = -shift - 2;
-    va = (((tm_mul_nudge_hi(a, mult) >> s1) + 1) >> 1) + out_zp;
-    vb = (((tm_mul_nudge_hi(b, mult) >> s1) + 1) >> 1) + out_zp;
+    const int32_t s1 = -shift - 2, zp1 = 2 * out_zp + 1; /* the zero point inside the last halving */
+    va = ((tm_mul_nudge_hi(a, mult) >> s1) + zp1) >> 1;
+    vb = ((tm_mul_nudge_hi(b, mult) >> s1) + zp1) >> 1;
   } else {
     va = tm_mbqm_general(a, mult, shift) + out_zp;
     vb = tm_mbqm_general(b, mult, shift) + out_zp;
@@ -157,6 +192,39 @@ static inline void tm_expand2_q15(const int8_t* r0, const int8_t* r1, int32_t n4
  * SXTB16, four input words, eight SMLAD (16 multiply-accumulates); 13 live registers. */
 static inline void tm_mac2x2_q15(const int8_t* w0, const int8_t* w1, const int32_t* xb, int32_t n4, int32_t* s) {
   int32_t a00 = s[0], a10 = s[1], a01 = s[2], a11 = s[3];
+#if defined(__GNUC__) && !defined(__clang__)
+  /* The loop in assembly: GCC spills one of the 13 live registers of the C loop below. */
+  if (n4 > 0) {
+    const int32_t* const end = xb + n4;
+    int32_t we0, wo0, we1, wo1, x;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[we0], [%[w0]], #4\n\t"
+        "ldr %[we1], [%[w1]], #4\n\t"
+        "sxtb16 %[wo0], %[we0], ror #8\n\t"
+        "sxtb16 %[we0], %[we0]\n\t"
+        "sxtb16 %[wo1], %[we1], ror #8\n\t"
+        "sxtb16 %[we1], %[we1]\n\t"
+        "ldr %[x], [%[xb]], #4\n\t"
+        "smlad %[a00], %[we0], %[x], %[a00]\n\t"
+        "smlad %[a10], %[we1], %[x], %[a10]\n\t"
+        "ldr %[x], [%[xb]], #4\n\t"
+        "smlad %[a00], %[wo0], %[x], %[a00]\n\t"
+        "smlad %[a10], %[wo1], %[x], %[a10]\n\t"
+        "ldr %[x], [%[xb]], #4\n\t"
+        "smlad %[a01], %[we0], %[x], %[a01]\n\t"
+        "smlad %[a11], %[we1], %[x], %[a11]\n\t"
+        "ldr %[x], [%[xb]], #4\n\t"
+        "smlad %[a01], %[wo0], %[x], %[a01]\n\t"
+        "smlad %[a11], %[wo1], %[x], %[a11]\n\t"
+        "cmp %[xb], %[end]\n\t"
+        "bne 1b"
+        : [a00] "+r"(a00), [a10] "+r"(a10), [a01] "+r"(a01), [a11] "+r"(a11), [w0] "+r"(w0), [w1] "+r"(w1),
+          [xb] "+r"(xb), [we0] "=&r"(we0), [wo0] "=&r"(wo0), [we1] "=&r"(we1), [wo1] "=&r"(wo1), [x] "=&r"(x)
+        : [end] "r"(end)
+        : "cc", "memory");
+  }
+#else
   const int32_t* const end = xb + n4;
   while (xb < end) {
     const int32_t v0 = tm_ld4(w0), v1 = tm_ld4(w1);
@@ -178,6 +246,7 @@ static inline void tm_mac2x2_q15(const int8_t* w0, const int8_t* w1, const int32
     w1 += 4;
     xb += 4;
   }
+#endif
   s[0] = a00;
   s[1] = a10;
   s[2] = a01;
