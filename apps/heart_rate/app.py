@@ -430,13 +430,18 @@ class HeartRateApp(App):
     def device_events(self, ctx: RunContext, features: np.ndarray, outputs: np.ndarray,
                       stream: np.ndarray | None = None) -> list[dict[str, Any]]:
         """postprocess.c's estimate of every window: :class:`HrTracker` over the softmax of
-        the outputs (value: BPM, confidence: the posterior mass near it), one recording."""
+        the outputs and the window's ACC spectrum (value: BPM, confidence: the posterior mass
+        near it), one recording; the firmware's tracker takes the ACC spectrum from the same
+        features, so its motion rules (``gamma_motion``, ``uniform_motion``) act alike."""
         from tinyml_suite.apps.heart_rate.postprocess import HrTracker
 
         tracker = HrTracker(self.grid, self.active_tracking(ctx))
+        feats = np.asarray(features, np.float32)  # (k, F) as the device printed them
+        n = self.grid.size  # the PPG features are (bins, channels) with one bin per grid value
+        acc = self.acc_spectrum(ctx, feats.reshape(len(feats), n, -1)) if feats.size and feats.shape[1] % n == 0 else None
         events = []
         for w, p in enumerate(self.probabilities(np.asarray(outputs, np.float32))):
-            bpm = tracker.step(p)
+            bpm = tracker.step(p, None if acc is None else acc[w])
             events.append({"event": "value", "index": -1, "value": float(bpm),
                            "confidence": float(tracker.last_confidence), "window": w})
         return events
