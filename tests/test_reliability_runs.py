@@ -95,7 +95,7 @@ def test_second_run_into_a_live_folder_is_refused_and_ctrl_c_is_clean(tmp_path):
     """Run A trains; run B into A's folder stops with one line; Ctrl-C ends A with 130."""
     run = tmp_path / "run"
     a = subprocess.Popen(
-        tinyml_cmd(*QUICK[:-2], "trainer.epochs=500", "trainer.early_stopping_patience=0", "trainer.verbose=2",
+        tinyml_cmd(*QUICK[:-2], "trainer.epochs=100000", "trainer.early_stopping_patience=0", "trainer.verbose=2",
                    "stages=[data,features,train]", f"hydra.run.dir={run}"),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=toy_env(tmp_path / "cache"),
         start_new_session=True,
@@ -139,9 +139,9 @@ def test_ctrl_c_during_data_generation_worker_processes(tmp_path):
         head = []
         for line in p.stdout:
             head.append(line)
-            if "TtsKeywords" in line:
+            if "== stage data ==" in line:
                 break
-        time.sleep(4)  # the pool is generating
+        time.sleep(6)  # a pool is generating (the neural takes', then the clips')
         os.killpg(p.pid, signal.SIGINT)
         out = "".join(head) + p.communicate(timeout=180)[0]
     finally:
