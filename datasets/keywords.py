@@ -117,7 +117,7 @@ NEAR_MISSES: dict[str, tuple[str, ...]] = {
     "on": ("in", "an", "own", "un", "and", "odd", "honest", "con", "don", "john", "um", "ohm"),
     "off": ("of", "cough", "often", "oft", "awful", "offer", "eff", "doff", "oaf", "if", "ah", "laugh"),
     "stop": ("step", "shop", "top", "stock", "spot", "stuff", "store", "strap", "stub", "sob", "stomp", "drop"),
-    "go": ("so", "low", "toe", "dough", "goat", "ghost", "grow", "glow", "gold", "goal", "show", "guy"),
+    "go": ("so", "low", "two", "do", "who", "toe", "dough", "goat", "grow", "glow", "goal", "ghost"),
     "dog": ("dig", "dug", "dock", "fog", "log", "hog", "jog", "duck", "talk", "bog", "dot", "doc"),
 }
 
