@@ -160,89 +160,83 @@ def _shape4(op: Operator, t: Tensor, what: str) -> tuple[int, int, int, int]:
 # -- convolutions and fully connected ------------------------------------------------------
 
 
-def lower_conv_2d(g: Graph, op: Operator) -> Step:
+def _conv_tensors(g: Graph, op: Operator) -> tuple[Tensor, Tensor, Tensor | None, Tensor]:
+    """Input, filter, bias (or None) and output of a (depthwise) convolution, types checked."""
     x = _tensor(g, op, 0, "input")
     w = _tensor(g, op, 1, "filter")
     b = _tensor(g, op, 2, "bias", optional=True)
     y = g.t(op.outputs[0])
-    for t, what in ((x, "input"), (y, "output")):
+    for t, what in ((x, "input"), (y, "output"), (w, "filter")):
         _need(op, t, "int8", what)
-    _need(op, w, "int8", "filter")
     if b is not None:
         _need(op, b, "int32", "bias")
         if not b.is_const:
             raise _fail(op, "the bias is not constant")
     _check_weights_symmetric(op, w)
+    return x, w, b, y
+
+
+def _conv_window(op: Operator, ih: int, iw: int, kh: int, kw: int, oh: int, ow: int) -> dict[str, int]:
+    """Strides, dilations and the top/left padding of a (depthwise) convolution's window."""
+    o = op.options
+    sh, sw = int(o.get("stride_h", 1)), int(o.get("stride_w", 1))
+    dh, dw = int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))
+    pad = int(o.get("padding", 0))
+    return {"stride_h": sh, "stride_w": sw, "dil_h": dh, "dil_w": dw,
+            "pad_top": _padding(op, ih, kh, sh, dh, oh, pad), "pad_left": _padding(op, iw, kw, sw, dw, ow, pad)}
+
+
+def _conv_quant(op: Operator, x: Tensor, w: Tensor, b: Tensor | None, y: Tensor, oc: int,
+                weight_sums: np.ndarray) -> tuple[dict[str, Any], list[ConstArray]]:
+    """The requantisation parameters (zero points, activation range, array references) and the
+    constant arrays (weights, bias with the input zero point folded in, multipliers, shifts)."""
+    s_in, zp_in = _per_tensor(op, x, "input")
+    s_out, zp_out = _per_tensor(op, y, "output")
+    act_min, act_max = _act(op, y)
+    mult, shift = _channel_multipliers(op, s_in, w, s_out, oc)
+    bias = _fold_bias(op, b, weight_sums, zp_in)
+    arrays = [ConstArray("w", "int8_t", w.data.astype(np.int8).ravel()), ConstArray("b", "int32_t", bias),
+              ConstArray("m", "int32_t", mult), ConstArray("s", "int8_t", shift)]
+    return {"in_zp": zp_in, "out_zp": zp_out, "act_min": act_min, "act_max": act_max,
+            "weights": ("array", "w"), "bias": ("array", "b"), "mult": ("array", "m"), "shift": ("array", "s"),
+            }, arrays
+
+
+def lower_conv_2d(g: Graph, op: Operator) -> Step:
+    x, w, b, y = _conv_tensors(g, op)
     n, ih, iw, ic = _shape4(op, x, "input")
     oc, kh, kw, fic = _shape4(op, w, "filter")
     on, oh, ow, occ = _shape4(op, y, "output")
     if on != n or occ != oc or ic % fic or oc % (ic // fic):
         raise _fail(op, f"shapes in {list(x.shape)}, filter {list(w.shape)}, out {list(y.shape)} do not match")
-    o = op.options
-    sh, sw = int(o.get("stride_h", 1)), int(o.get("stride_w", 1))
-    dh, dw = int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))
-    pad = int(o.get("padding", 0))
-    pt = _padding(op, ih, kh, sh, dh, oh, pad)
-    pl = _padding(op, iw, kw, sw, dw, ow, pad)
-    s_in, zp_in = _per_tensor(op, x, "input")
-    s_out, zp_out = _per_tensor(op, y, "output")
-    act_min, act_max = _act(op, y)
-    mult, shift = _channel_multipliers(op, s_in, w, s_out, oc)
-    wdata = w.data.astype(np.int8)
-    bias = _fold_bias(op, b, wdata.reshape(oc, -1).astype(np.int64).sum(axis=1), zp_in)
-    arrays = [ConstArray("w", "int8_t", wdata.ravel()), ConstArray("b", "int32_t", bias),
-              ConstArray("m", "int32_t", mult), ConstArray("s", "int8_t", shift)]
+    win = _conv_window(op, ih, iw, kh, kw, oh, ow)
+    q, arrays = _conv_quant(op, x, w, b, y, oc, w.data.astype(np.int8).astype(np.int64).reshape(oc, -1).sum(axis=1))
     macs = n * oh * ow * oc * kh * kw * fic
-    if kh == 1 and kw == 1 and sh == 1 and sw == 1 and pt == 0 and pl == 0 and fic == ic and (oh, ow) == (ih, iw):
+    pointwise = (kh, kw, win["stride_h"], win["stride_w"], win["pad_top"], win["pad_left"]) == (1, 1, 1, 1, 0, 0)
+    if pointwise and fic == ic and (oh, ow) == (ih, iw):
         return Step(op, "tm_fc_s8", "tm_fc_params_t", {
             "rows": n * ih * iw, "in_n": ic, "out_n": oc,
-            "out_zp": zp_out, "act_min": act_min, "act_max": act_max,
-            "weights": ("array", "w"), "bias": ("array", "b"), "mult": ("array", "m"), "shift": ("array", "s"),
+            "out_zp": q["out_zp"], "act_min": q["act_min"], "act_max": q["act_max"],
+            **{k: q[k] for k in ("weights", "bias", "mult", "shift")},
         }, arrays, [x.index], [y.index], "tm_eng_fc.c", macs=macs)
     return Step(op, "tm_conv_s8", "tm_conv_params_t", {
         "batches": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
-        "k_h": kh, "k_w": kw, "filter_in_c": fic, "stride_h": sh, "stride_w": sw, "dil_h": dh, "dil_w": dw,
-        "pad_top": pt, "pad_left": pl, "in_zp": zp_in, "out_zp": zp_out, "act_min": act_min, "act_max": act_max,
-        "weights": ("array", "w"), "bias": ("array", "b"), "mult": ("array", "m"), "shift": ("array", "s"),
+        "k_h": kh, "k_w": kw, "filter_in_c": fic, **win, **q,
     }, arrays, [x.index], [y.index], "tm_eng_conv.c", macs=macs)
 
 
 def lower_depthwise_conv_2d(g: Graph, op: Operator) -> Step:
-    x = _tensor(g, op, 0, "input")
-    w = _tensor(g, op, 1, "filter")
-    b = _tensor(g, op, 2, "bias", optional=True)
-    y = g.t(op.outputs[0])
-    _need(op, x, "int8", "input")
-    _need(op, y, "int8", "output")
-    _need(op, w, "int8", "filter")
-    if b is not None:
-        _need(op, b, "int32", "bias")
-    _check_weights_symmetric(op, w)
+    x, w, b, y = _conv_tensors(g, op)
     n, ih, iw, ic = _shape4(op, x, "input")
     one, kh, kw, oc = _shape4(op, w, "filter")
     on, oh, ow, occ = _shape4(op, y, "output")
     if one != 1 or on != n or occ != oc or oc % ic:
         raise _fail(op, f"shapes in {list(x.shape)}, filter {list(w.shape)}, out {list(y.shape)} do not match")
-    dm = oc // ic
-    o = op.options
-    sh, sw = int(o.get("stride_h", 1)), int(o.get("stride_w", 1))
-    dh, dw = int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))
-    pad = int(o.get("padding", 0))
-    pt = _padding(op, ih, kh, sh, dh, oh, pad)
-    pl = _padding(op, iw, kw, sw, dw, ow, pad)
-    s_in, zp_in = _per_tensor(op, x, "input")
-    s_out, zp_out = _per_tensor(op, y, "output")
-    act_min, act_max = _act(op, y)
-    mult, shift = _channel_multipliers(op, s_in, w, s_out, oc)
-    wdata = w.data.astype(np.int8)
-    bias = _fold_bias(op, b, wdata.reshape(-1, oc).astype(np.int64).sum(axis=0), zp_in)
-    arrays = [ConstArray("w", "int8_t", wdata.ravel()), ConstArray("b", "int32_t", bias),
-              ConstArray("m", "int32_t", mult), ConstArray("s", "int8_t", shift)]
+    win = _conv_window(op, ih, iw, kh, kw, oh, ow)
+    q, arrays = _conv_quant(op, x, w, b, y, oc, w.data.astype(np.int8).astype(np.int64).reshape(-1, oc).sum(axis=0))
     return Step(op, "tm_dwconv_s8", "tm_dwconv_params_t", {
-        "batches": n, "in_h": ih, "in_w": iw, "in_c": ic, "depth_mult": dm, "out_h": oh, "out_w": ow,
-        "k_h": kh, "k_w": kw, "stride_h": sh, "stride_w": sw, "dil_h": dh, "dil_w": dw,
-        "pad_top": pt, "pad_left": pl, "in_zp": zp_in, "out_zp": zp_out, "act_min": act_min, "act_max": act_max,
-        "weights": ("array", "w"), "bias": ("array", "b"), "mult": ("array", "m"), "shift": ("array", "s"),
+        "batches": n, "in_h": ih, "in_w": iw, "in_c": ic, "depth_mult": oc // ic, "out_h": oh, "out_w": ow,
+        "k_h": kh, "k_w": kw, **win, **q,
     }, arrays, [x.index], [y.index], "tm_eng_dwconv.c", macs=n * oh * ow * oc * kh * kw)
 
 
