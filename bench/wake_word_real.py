@@ -36,6 +36,9 @@ Usage (from the repository root)::
         --variant espeak_only --variant default
     python bench/wake_word_real.py --real ... --run-dir outputs/wake_word/<run>   # score a finished run
     python bench/wake_word_real.py --list                                          # the variants
+    python bench/wake_word_real.py --real ... --run-dir <run> --tuning-only --explain  # while deciding:
+    # tuning speakers only (nothing about the held-out part is computed), why detections
+    # fire and what limits the false-reject rate at low false-accept rates
 
 Long: each variant trains the recipe (~8-15 min on 2 busy cores) and scores two
 one-hour streams (~2-4 min).
