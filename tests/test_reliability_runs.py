@@ -90,6 +90,23 @@ def test_a_finished_run_records_done_and_checksums(trained):
     assert set(st["artifacts"]) == {"metrics.json", "model.keras", "model_int8.tflite"}
 
 
+def _terminal_sigint() -> None:
+    """In the child before exec: SIGINT as a terminal's foreground job has it (default
+    action, not blocked). A pytest-xdist worker that earlier tests left with SIGINT ignored
+    or blocked passes that on to its children, which then never see the Ctrl-C."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _signal_state(pid: int) -> str:
+    """The child's blocked/ignored/caught signal masks (for a failure message)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return "(gone)"
+    return " ".join(x for x in lines if x.startswith(("SigBlk", "SigIgn", "SigCgt")))
+
+
 @pytest.mark.slow
 def test_second_run_into_a_live_folder_is_refused_and_ctrl_c_is_clean(tmp_path):
     """Run A trains; run B into A's folder stops with one line; Ctrl-C ends A with 130."""
@@ -98,7 +115,7 @@ def test_second_run_into_a_live_folder_is_refused_and_ctrl_c_is_clean(tmp_path):
         tinyml_cmd(*QUICK[:-2], "trainer.epochs=100000", "trainer.early_stopping_patience=0", "trainer.verbose=2",
                    "stages=[data,features,train]", f"hydra.run.dir={run}"),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=toy_env(tmp_path / "cache"),
-        start_new_session=True,
+        start_new_session=True, preexec_fn=_terminal_sigint,
     )
     try:
         deadline = time.time() + 300
@@ -115,7 +132,10 @@ def test_second_run_into_a_live_folder_is_refused_and_ctrl_c_is_clean(tmp_path):
         assert (run / ".hydra" / "config.yaml").read_text() == before  # B wrote nothing into A's folder
         time.sleep(2)
         os.killpg(a.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-        out = a.communicate(timeout=180)[0]
+        try:
+            out = a.communicate(timeout=180)[0]
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"run A ignored Ctrl-C for 180 s; its signal state: {_signal_state(a.pid)}")
     finally:
         if a.poll() is None:
             os.killpg(a.pid, signal.SIGKILL)
@@ -133,7 +153,7 @@ def test_ctrl_c_during_data_generation_worker_processes(tmp_path):
     p = subprocess.Popen(
         tinyml_cmd("app=wake_word", "dataset.per_keyword=300", "stages=[data]", f"hydra.run.dir={run}"),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=toy_env(tmp_path / "cache"),
-        start_new_session=True,
+        start_new_session=True, preexec_fn=_terminal_sigint,
     )
     try:
         head = []
@@ -142,12 +162,13 @@ def test_ctrl_c_during_data_generation_worker_processes(tmp_path):
             if "== stage data ==" in line:
                 break
         time.sleep(6)  # a pool is generating (the neural takes', then the clips')
+        state = _signal_state(p.pid)
         os.killpg(p.pid, signal.SIGINT)
         out = "".join(head) + p.communicate(timeout=180)[0]
     finally:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
-    assert p.returncode == 130, out[-3000:]
+    assert p.returncode == 130, state + "\n" + out[-3000:]
     assert "Traceback" not in out and "KeyboardInterrupt" not in out, out[-3000:]
     assert status(run)["status"] == "interrupted" and status(run)["stage"] == "data"
     assert not list((tmp_path / "cache").rglob("*.npz"))  # no entry from an interrupted build

@@ -29,5 +29,7 @@ def test_wake_word_smoke_run_int8_beats_chance(compose_cfg, tmp_path):
     metrics, ctx = run_recipe(compose_cfg(["app=wake_word", "debug=smoke", STAGES]), tmp_path)
     chance = _majority_share(ctx.data.test.y)
     assert chance == pytest.approx(6 / 39)
-    assert metrics["tflm"]["matches_litert"] is True
+    # the deployed model is the compiled one; it must give TFLM's outputs bit for bit (LiteRT
+    # may differ from TFLM by one int8 step in FULLY_CONNECTED: docs/DEPLOY.md, "Agreement")
+    assert metrics["engine"]["matches_tflm"] is True, metrics["engine"]
     assert metrics["int8"]["accuracy"] >= chance + 0.15, metrics["int8"].get("confusion")
