@@ -26,6 +26,7 @@ from helpers.engine_models import (
     extreme_weights,
     quantize_io_model,
     space_batch_model,
+    tflm_outputs,
 )
 from helpers.run_if import needs_cc
 
@@ -37,18 +38,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 N_EXAMPLES = 40
 STRICT = tuple(f for f in C_FLAGS if f not in ("-std=c99", "-O2"))
 
-
-def _tflm_outputs(model_bytes: bytes, xs: np.ndarray, n_out: int) -> list[np.ndarray]:
-    from tflite_micro.python.tflite_micro import runtime
-
-    it = runtime.Interpreter.from_bytes(model_bytes, arena_size=4 * 1024 * 1024)
-    outs: list[list[np.ndarray]] = [[] for _ in range(n_out)]
-    for i in range(len(xs)):
-        it.set_input(xs[i : i + 1], 0)
-        it.invoke()
-        for k in range(n_out):
-            outs[k].append(np.array(it.get_output(k)).reshape(-1))
-    return [np.stack(o) for o in outs]
 
 
 def _inputs(info, rng: np.random.Generator) -> np.ndarray:
@@ -72,7 +61,7 @@ def _check_bit_exact(model_bytes: bytes, rng: np.random.Generator) -> dict:
         got = hm.run(xs)
     finally:
         hm.close()
-    want = _tflm_outputs(model_bytes, xs, len(cm.outputs))
+    want = tflm_outputs(model_bytes, xs, len(cm.outputs))
     for k, (g, w) in enumerate(zip(got, want)):
         g = g.reshape(len(xs), -1)
         bad = np.flatnonzero((g != w).any(axis=1))

@@ -18,7 +18,7 @@ import zlib
 
 import numpy as np
 import pytest
-from helpers.engine_models import BUILDERS, convert_int8, dsp_paths_model, extreme_weights
+from helpers.engine_models import BUILDERS, convert_int8, dsp_paths_model, extreme_weights, tflm_outputs
 from helpers.run_if import needs_qemu
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -28,21 +28,9 @@ pytestmark = [needs_qemu()]
 N_EXAMPLES = 12
 
 
-def _tflm(model_bytes: bytes, xs: np.ndarray, n_out: int) -> list[np.ndarray]:
-    from tflite_micro.python.tflite_micro import runtime
-
-    it = runtime.Interpreter.from_bytes(model_bytes, arena_size=1024 * 1024)
-    outs: list[list[np.ndarray]] = [[] for _ in range(n_out)]
-    for i in range(len(xs)):
-        it.set_input(xs[i : i + 1], 0)
-        it.invoke()
-        for k in range(n_out):
-            outs[k].append(np.array(it.get_output(k)).reshape(-1))
-    return [np.stack(o) for o in outs]
-
 
 @pytest.mark.parametrize(("family", "seed"), [("dsp_paths", 0), ("dsp_paths", 1), ("conv", 7), ("depthwise", 7), ("elementwise", 7)])
-def test_both_kernel_builds_on_qemu_bit_exact_with_tflm(family, seed):
+def test_both_kernel_builds_on_qemu_bit_exact_withtflm_outputs(family, seed):
     import keras
 
     from tinyml_suite.common.deploy.engine import compile_model
@@ -57,7 +45,7 @@ def test_both_kernel_builds_on_qemu_bit_exact_with_tflm(family, seed):
     cm = compile_model(data)
     xs = rng.integers(-128, 128, size=(N_EXAMPLES, *cm.inputs[0].shape[1:])).astype(np.int8)
     xs[0], xs[1] = -128, 127
-    want = _tflm(data, xs, len(cm.outputs))
+    want = tflm_outputs(data, xs, len(cm.outputs))
     for dsp in (True, False):
         run = run_on_qemu(cm, xs, dsp=dsp, timeout=120)
         for k, (g, w) in enumerate(zip(run.outputs, want)):

@@ -64,6 +64,21 @@ def convert_int8(model, rep: np.ndarray, *, per_channel: bool = True, float_io: 
     return conv.convert()
 
 
+def tflm_outputs(model_bytes: bytes, xs: np.ndarray, n_out: int, arena_size: int = 4 * 1024 * 1024) -> list[np.ndarray]:
+    """Every output of the model on the TFLite Micro runtime, one example at a time
+    (``[shape=(len(xs), size)]`` per output)."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    it = runtime.Interpreter.from_bytes(model_bytes, arena_size=arena_size)
+    outs: list[list[np.ndarray]] = [[] for _ in range(n_out)]
+    for i in range(len(xs)):
+        it.set_input(xs[i : i + 1], 0)
+        it.invoke()
+        for k in range(n_out):
+            outs[k].append(np.array(it.get_output(k)).reshape(-1))
+    return [np.stack(o) for o in outs]
+
+
 def _act(rng: np.random.Generator) -> str | None:
     return [None, "relu", "relu6"][int(rng.integers(0, 3))]
 
