@@ -66,6 +66,15 @@ def evaluate_run(run_dir: Path, overrides: list[str], *, split: str = "test", ou
     saved = ctx.state.saved_metrics or {}
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
     ctx.run_dir = Path(out) if out else run_dir / "evaluations" / f"{cfg.dataset.get('name', 'dataset')}-{stamp}"
+    copies = cfg.dataset.get("augment_copies")
+    if copies not in (None, 0):
+        # augmented copies of training windows are training data, not recordings: with
+        # split=all they would be scored as if they were (and they cost time to build)
+        from omegaconf import open_dict
+
+        with open_dict(cfg.dataset):
+            cfg.dataset.augment_copies = 0
+        log.info("evaluate: dataset.augment_copies=%s -> 0 (augmented training copies are never scored)", copies)
     stage_data(ctx)
     assert ctx.data is not None
     train_labels = list(saved.get("data", {}).get("labels", []))

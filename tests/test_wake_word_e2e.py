@@ -97,13 +97,21 @@ def test_tts_recipe_to_firmware_then_evaluated_on_a_speech_commands_folder(tmp_p
     assert (run_dir / "confusion_matrix.png").exists() and (run_dir / "det_curve.png").exists()
     _check_firmware(run_dir)
 
-    # the trained run, scored on the Speech Commands folder without retraining
+    # the trained run, scored on the Speech Commands folder without retraining; with split=all
+    # the training clips are scored as recorded, not the loader's augmented versions of them
+    # (augment_copies 1 by default): the same scores as with augment_copies=0 given
     out = tmp_path / "eval"
     proc = run_cli("evaluate", str(run_dir), "dataset=speech_commands", f"dataset.root={tree}",
-                   "dataset.keywords=[yes,stop,left]", "dataset.augment_copies=0", "split=all", f"out={out}")
+                   "dataset.keywords=[yes,stop,left]", "split=all", f"out={out}")
     assert proc.returncode == 0, proc.stderr[-4000:]
     r = json.loads((out / "metrics.json").read_text())
     assert r["dataset"] == "speech_commands" and r["n"] >= 24
+    plain = tmp_path / "eval_plain"
+    proc = run_cli("evaluate", str(run_dir), "dataset=speech_commands", f"dataset.root={tree}",
+                   "dataset.keywords=[yes,stop,left]", "dataset.augment_copies=0", "split=all", f"out={plain}")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    p = json.loads((plain / "metrics.json").read_text())
+    assert (r["n"], r["float"]["confusion"], r["int8"]["confusion"]) == (p["n"], p["float"]["confusion"], p["int8"]["confusion"])
     assert "accuracy" in r["float"] and "accuracy" in r["int8"] and "streaming" in r["int8"]
 
 
