@@ -22,6 +22,7 @@ import pytest
 from helpers.cbuild import C_FLAGS
 from helpers.engine_models import (
     BUILDERS,
+    assert_same_as_tflm,
     convert_int8,
     extreme_weights,
     quantize_io_model,
@@ -62,14 +63,7 @@ def _check_bit_exact(model_bytes: bytes, rng: np.random.Generator) -> dict:
     finally:
         hm.close()
     want = tflm_outputs(model_bytes, xs, len(cm.outputs))
-    for k, (g, w) in enumerate(zip(got, want)):
-        g = g.reshape(len(xs), -1)
-        bad = np.flatnonzero((g != w).any(axis=1))
-        producer = next(s.op for s in cm.steps if cm.graph.outputs[k] in s.outputs)
-        assert bad.size == 0, (
-            f"output {k} ({producer.op} op #{producer.index}, {producer.options}) differs from TFLM on "
-            f"{bad.size}/{len(xs)} inputs; first at {bad[0]}: engine {g[bad[0]][:8]} vs tflm {w[bad[0]][:8]}"
-        )
+    assert_same_as_tflm(cm, got, want, len(xs))
     return {"ops": cm.ops, "outputs": len(cm.outputs), "scratch": cm.scratch_bytes, "naive": cm.plan.naive_bytes}
 
 

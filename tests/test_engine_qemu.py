@@ -18,7 +18,14 @@ import zlib
 
 import numpy as np
 import pytest
-from helpers.engine_models import BUILDERS, convert_int8, dsp_paths_model, extreme_weights, tflm_outputs
+from helpers.engine_models import (
+    BUILDERS,
+    assert_same_as_tflm,
+    convert_int8,
+    dsp_paths_model,
+    extreme_weights,
+    tflm_outputs,
+)
 from helpers.run_if import needs_qemu
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -48,14 +55,7 @@ def test_both_kernel_builds_on_qemu_bit_exact_withtflm_outputs(family, seed):
     want = tflm_outputs(data, xs, len(cm.outputs))
     for dsp in (True, False):
         run = run_on_qemu(cm, xs, dsp=dsp, timeout=120)
-        for k, (g, w) in enumerate(zip(run.outputs, want)):
-            g = g.reshape(len(xs), -1)
-            bad = np.flatnonzero((g != w).any(axis=1))
-            producer = next(s.op for s in cm.steps if cm.graph.outputs[k] in s.outputs)
-            assert bad.size == 0, (
-                f"{'DSP' if dsp else 'portable'} build: output {k} ({producer.op} op #{producer.index}) differs "
-                f"from TFLM on {bad.size}/{len(xs)} inputs; first at {bad[0]}: {g[bad[0]][:8]} vs {w[bad[0]][:8]}"
-            )
+        assert_same_as_tflm(cm, run.outputs, want, len(xs), f"{'DSP' if dsp else 'portable'} build")
         # every operator that computes was counted, and the operators account for the inference
         # (each figure is within 40 instructions per call, plus the hook's own few)
         ops = run.op_instructions

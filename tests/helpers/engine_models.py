@@ -79,6 +79,19 @@ def tflm_outputs(model_bytes: bytes, xs: np.ndarray, n_out: int, arena_size: int
     return [np.stack(o) for o in outs]
 
 
+def assert_same_as_tflm(cm, got: list[np.ndarray], want: list[np.ndarray], n: int, what: str = "engine") -> None:
+    """Every output of the compiled model ``cm`` equals TFLM's on all ``n`` inputs; else a
+    message naming the output, the operator that produced it and the first differing input."""
+    for k, (g, w) in enumerate(zip(got, want)):
+        g = g.reshape(n, -1)
+        bad = np.flatnonzero((g != w).any(axis=1))
+        producer = next(s.op for s in cm.steps if cm.graph.outputs[k] in s.outputs)
+        assert bad.size == 0, (
+            f"{what}: output {k} ({producer.op} op #{producer.index}, {producer.options}) differs from TFLM "
+            f"on {bad.size}/{n} inputs; first at {bad[0]}: {g[bad[0]][:8]} vs tflm {w[bad[0]][:8]}"
+        )
+
+
 def _act(rng: np.random.Generator) -> str | None:
     return [None, "relu", "relu6"][int(rng.integers(0, 3))]
 
